@@ -1,0 +1,2 @@
+// Placeholder: replaced by the durable driver's host stand-in (emulator/durable).
+export {};

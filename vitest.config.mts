@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The Functions host's core module must be stood in for before @azure/functions
+    // is first loaded: it caches a failed lookup.
+    setupFiles: ['test/setup/functions-core.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
