@@ -1,0 +1,28 @@
+/**
+ * What one account's rotation needs to know, resolved from the app settings
+ * (src/config.ts) and passed to the orchestrator as input: plain JSON, no
+ * secrets, so an orchestrator never reads the environment.
+ */
+export interface AccountRotationSettings {
+  /** ARM resource ID of the Cosmos DB account. */
+  accountId: string;
+  accountName: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  /** Key Vault secret that holds the active read-write key. */
+  secretName: string;
+  /** Key Vault secret that holds the active read-only key (used when rotateReadOnlyKeys). */
+  readOnlySecretName: string;
+  /** Key Vault secret for the read-write connection string, or null when not published. */
+  connectionStringSecretName: string | null;
+  rotateReadOnlyKeys: boolean;
+  rotationIntervalInDays: number;
+  idleWindowInHours: number;
+  usageMarginInMinutes: number;
+  validationProbeCount: number;
+  validationSpreadInMinutes: number;
+  standbyWaitMaxInHours: number;
+  consumerWaitMaxInHours: number;
+  consumerCheckIntervalInMinutes: number;
+  secretExpiryInDays: number;
+}
