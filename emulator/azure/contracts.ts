@@ -115,6 +115,8 @@ export interface EmulatorState {
     deleted: Record<string, DeletedSecretState>;
   };
   faults: FaultRule[];
+  /** Ports of the ARM/control and Key Vault servers, reused after a restart when free. */
+  ports?: { arm: number; keyVault: number };
 }
 
 export interface EmulatorRequest {

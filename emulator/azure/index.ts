@@ -1,0 +1,316 @@
+/**
+ * The local Azure emulator: Cosmos DB resource manager, one Cosmos DB data
+ * plane per account, Key Vault secrets and a control API, over HTTPS on
+ * loopback with its own CA, all on one clock. `startAzureEmulator` runs it in
+ * process (tests, demo); `cli.ts` runs it as a program.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { VirtualClock } from '../clock.js';
+import type { EmulatorRequest, EmulatorResponse, EmulatorState, KeyKind, ServiceContext } from './contracts.js';
+import {
+  InputError,
+  documentEndpointOf,
+  newAccountState,
+  parseCreateAccountInput,
+  accountResourceId,
+  type CreateAccountInput,
+  type CreatedAccount,
+} from './accounts.js';
+import { handleArm } from './arm.js';
+import { matchArmRoute } from './arm-routes.js';
+import { loadOrCreateCertificates } from './certificates.js';
+import { CONTROL_PREFIX, ConflictError, handleControl, parseKeyUseInput, type ControlDependencies } from './control.js';
+import { handleCosmosDataPlane } from './cosmos-data-plane.js';
+import { faultMatches, faultResponse, takeFault, type ServiceName } from './faults.js';
+import { listen, type Listener, type TlsMaterial } from './https-server.js';
+import { handleKeyVault } from './key-vault.js';
+import { recordKeyUse } from './key-usage.js';
+import { needsSettling, settleDue } from './operations.js';
+import { RequestStats, cosmosOperationName, keyVaultOperationName, type EmulatorStats } from './request-stats.js';
+import { StateStore, createFreshState, readStateFile } from './state-store.js';
+
+export type { CreateAccountInput, CreatedAccount } from './accounts.js';
+export type { EmulatorStats } from './request-stats.js';
+export type * from './contracts.js';
+
+export interface AzureEmulatorOptions {
+  /** The clock to run on (shared with the durable driver). Default: a new one, see `manualClock`. */
+  clock?: VirtualClock;
+  /** Without `clock`: true for a clock that moves only when told, false (default) to follow real time. */
+  manualClock?: boolean;
+  /** ARM + control port; 0 or absent: the port used last time (with dataDir) or any free port. */
+  port?: number;
+  /** Key Vault port; 0 or absent: as for `port`. */
+  keyVaultPort?: number;
+  /** Where state.json and the CA live; absent: in memory, CA in a temporary directory. */
+  dataDir?: string;
+  host?: '127.0.0.1';
+  log?: (line: string) => void;
+}
+
+export interface AzureEmulator {
+  /** e.g. https://127.0.0.1:P */
+  armEndpoint: string;
+  /** e.g. https://127.0.0.1:Q (no trailing slash) */
+  keyVaultUrl: string;
+  /** armEndpoint + /_emulator */
+  controlUrl: string;
+  caCertPath: string;
+  caCertPem: string;
+  clock: VirtualClock;
+  /** A deep copy of the whole state, with due operations completed. */
+  state(): EmulatorState;
+  /** Same as control `POST /accounts`; throws InputError (bad input) or ConflictError (exists). */
+  createAccount(input: CreateAccountInput): Promise<CreatedAccount>;
+  /** Records a data-plane use of a key at `at` (default now), as an authenticated request would. */
+  recordKeyUse(accountId: string, keyKind: KeyKind, at?: Date | string): void;
+  /** Requests served since start (or the last reset), per service and operation. */
+  stats(): EmulatorStats;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+const noLog = (): void => {};
+
+export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Promise<AzureEmulator> {
+  if (options.host !== undefined && options.host !== '127.0.0.1') throw new Error('the emulator listens on 127.0.0.1 only');
+  const log = options.log ?? noLog;
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const persisted = dataDir ? readStateFile(dataDir) : undefined;
+  const clock = chooseClock(options, persisted, log);
+  const store = new StateStore(persisted ?? createFreshState(clock), clock, dataDir);
+  const certificateDir = dataDir ?? mkdtempSync(join(tmpdir(), 'azure-emulator-'));
+  const certificates = await loadOrCreateCertificates(certificateDir);
+  const stats = new RequestStats();
+  const listeners = new Map<string, Listener>();
+  let closed = false;
+
+  const context: ServiceContext = {
+    clock,
+    get state() {
+      return store.state;
+    },
+    mutate: (change) => store.mutate(change),
+    log,
+  };
+
+  const settle = (): void => {
+    if (needsSettling(store.state, clock.now())) store.mutate((state) => settleDue(state, clock.now()));
+  };
+
+  async function dispatch(
+    service: ServiceName,
+    operation: string,
+    request: EmulatorRequest,
+    handler: (request: EmulatorRequest, context: ServiceContext) => Promise<EmulatorResponse>,
+  ): Promise<EmulatorResponse> {
+    stats.count(service, operation);
+    const fault = store.state.faults.some((rule) => faultMatches(rule, service, request))
+      ? store.mutate((state) => takeFault(state, service, request))
+      : undefined;
+    if (fault?.delayMs) await sleep(fault.delayMs);
+    let response: EmulatorResponse;
+    if (fault?.status !== undefined) {
+      response = faultResponse(service, { ...fault, status: fault.status });
+      log(`${service} ${operation}: injected ${fault.status} (fault ${fault.id})`);
+    } else {
+      try {
+        settle();
+        response = await handler(request, context);
+      } catch (error) {
+        log(`${service} ${operation}: failed: ${(error as Error).stack ?? String(error)}`);
+        const message = `The emulator failed while serving ${operation}: ${(error as Error).message}`;
+        response = { status: 500, body: service === 'cosmos' ? { code: 'InternalServerError', message } : { error: { code: 'InternalServerError', message } } };
+      }
+    }
+    log(`${service} ${request.method} ${request.url.pathname} -> ${response.status}`);
+    return withRequestId(service, request, response);
+  }
+
+  const tls: TlsMaterial = certificates;
+  const onServerError = (error: unknown): void => log(`server error: ${(error as Error).stack ?? String(error)}`);
+
+  async function startDataPlane(accountKey: string, preferredPort: number): Promise<Listener> {
+    const listener = await listen(
+      tls,
+      (request) => dispatch('cosmos', cosmosOperationName(request), request, (r, c) => handleCosmosDataPlane(accountKey, r, c)),
+      { preferredPort, fallbackToFreePort: true, onError: onServerError },
+    );
+    listeners.set(`cosmos:${accountKey}`, listener);
+    return listener;
+  }
+
+  async function createAccount(input: unknown): Promise<CreatedAccount> {
+    if (closed) throw new Error('the emulator is closed');
+    const parsed = parseCreateAccountInput(input);
+    const accountKey = accountResourceId(parsed).toLowerCase();
+    if (store.state.accounts[accountKey]) throw new ConflictError(`the account ${accountResourceId(parsed)} already exists`);
+    const listener = await startDataPlane(accountKey, 0);
+    try {
+      const account = store.mutate((state) => {
+        if (state.accounts[accountKey]) throw new ConflictError(`the account ${accountResourceId(parsed)} already exists`);
+        const created = newAccountState(parsed, { dataPlanePort: listener.port, now: clock.now() });
+        state.accounts[accountKey] = created;
+        return created;
+      });
+      log(`control: created account ${account.id} with its data plane at ${documentEndpointOf(account)}`);
+      return { id: account.id, documentEndpoint: documentEndpointOf(account) };
+    } catch (error) {
+      listeners.delete(`cosmos:${accountKey}`);
+      await listener.close();
+      throw error;
+    }
+  }
+
+  function recordUse(input: unknown): { accountId: string; keyKind: KeyKind; at: string } {
+    const { accountId, keyKind, at } = parseKeyUseInput(input, clock.now());
+    const accountKey = accountId.toLowerCase();
+    store.mutate((state) => {
+      const account = state.accounts[accountKey];
+      if (!account) throw new InputError(`there is no account ${accountId}`);
+      recordKeyUse(account, keyKind, at);
+    });
+    return { accountId, keyKind, at: at.toISOString() };
+  }
+
+  const stopListeners = async (): Promise<void> => {
+    await Promise.all([...listeners.values()].map((listener) => listener.close()));
+    listeners.clear();
+  };
+
+  const controlDependencies: ControlDependencies = {
+    clock,
+    state: () => {
+      settle();
+      return store.snapshot();
+    },
+    createAccount,
+    recordKeyUse: recordUse,
+    addFault: (rule) => store.mutate((state) => void state.faults.push(rule)),
+    clearFaults: () =>
+      store.mutate((state) => {
+        const removed = state.faults.length;
+        state.faults = [];
+        return removed;
+      }),
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+  };
+
+  let unsubscribeClock: () => void = noLog;
+  try {
+    const preferredPorts = store.state.ports;
+    const arm = await listen(
+      tls,
+      (request, remoteAddress) => {
+        if (request.url.pathname === CONTROL_PREFIX || request.url.pathname.startsWith(`${CONTROL_PREFIX}/`)) {
+          return handleControl(request, remoteAddress, controlDependencies).then((response) => withRequestId('arm', request, response));
+        }
+        return dispatch('arm', matchArmRoute(request.method, request.url.pathname).operation ?? 'unknown', request, handleArm);
+      },
+      {
+        preferredPort: options.port || preferredPorts?.arm || 0,
+        fallbackToFreePort: !options.port,
+        onError: onServerError,
+      },
+    );
+    listeners.set('arm', arm);
+    const keyVault = await listen(tls, (request) => dispatch('keyvault', keyVaultOperationName(request), request, handleKeyVault), {
+      preferredPort: options.keyVaultPort || preferredPorts?.keyVault || 0,
+      fallbackToFreePort: !options.keyVaultPort,
+      onError: onServerError,
+    });
+    listeners.set('keyvault', keyVault);
+    for (const [accountKey, account] of Object.entries(store.state.accounts)) {
+      const listener = await startDataPlane(accountKey, account.dataPlanePort);
+      if (listener.port !== account.dataPlanePort) {
+        log(`control: port ${account.dataPlanePort} of ${account.id} is taken; its data plane moved to ${listener.port}`);
+        store.mutate((state) => {
+          state.accounts[accountKey]!.dataPlanePort = listener.port;
+        });
+      }
+    }
+    store.mutate((state) => {
+      state.ports = { arm: arm.port, keyVault: keyVault.port };
+      settleDue(state, clock.now());
+    });
+    unsubscribeClock = clock.onChange(() => {
+      if (closed) return;
+      try {
+        if (needsSettling(store.state, clock.now())) settle();
+        else store.flush();
+      } catch (error) {
+        log(`clock: could not save the state: ${(error as Error).message}`);
+      }
+    });
+  } catch (error) {
+    await stopListeners();
+    if (!dataDir) rmSync(certificateDir, { recursive: true, force: true });
+    throw error;
+  }
+
+
+  const armEndpoint = listeners.get('arm')!.origin;
+  log(`emulator: ARM ${armEndpoint}, Key Vault ${listeners.get('keyvault')!.origin}, clock ${clock.mode} at ${clock.now().toISOString()}`);
+  return {
+    armEndpoint,
+    keyVaultUrl: listeners.get('keyvault')!.origin,
+    controlUrl: `${armEndpoint}${CONTROL_PREFIX}`,
+    caCertPath: certificates.caCertPath,
+    caCertPem: certificates.caCertPem,
+    clock,
+    state: controlDependencies.state,
+    createAccount: (input) => createAccount(input),
+    recordKeyUse: (accountId, keyKind, at) => {
+      recordUse({ accountId, keyKind, ...(at === undefined ? {} : { at: new Date(at).toISOString() }) });
+    },
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      unsubscribeClock();
+      await stopListeners();
+      if (dataDir) store.flush();
+      else rmSync(certificateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The caller's clock wins; without one, a persisted clock resumes (in the mode
+ * asked for). A persisted time later than the caller's clock moves that clock
+ * forward: time in the emulator never goes back, or completed operations and
+ * usage times would lie in the future.
+ */
+function chooseClock(options: AzureEmulatorOptions, persisted: EmulatorState | undefined, log: (line: string) => void): VirtualClock {
+  const persistedClock = persisted ? VirtualClock.fromSnapshot(persisted.clock) : undefined;
+  if (options.clock) {
+    if (persistedClock && persistedClock.nowMs() > options.clock.nowMs()) {
+      log(`clock: moving the given clock forward to the saved time ${persistedClock.now().toISOString()}`);
+      options.clock.set(persistedClock.now());
+    }
+    return options.clock;
+  }
+  const mode = options.manualClock ? 'manual' : 'real';
+  if (!persistedClock) return new VirtualClock(mode);
+  if (persistedClock.mode === mode) return persistedClock;
+  return new VirtualClock(mode, persistedClock.now());
+}
+
+function withRequestId(service: ServiceName, request: EmulatorRequest, response: EmulatorResponse): EmulatorResponse {
+  const headers = { ...(response.headers ?? {}) };
+  const requestId = randomUUID();
+  if (service === 'cosmos') {
+    headers['x-ms-activity-id'] ??= String(request.headers['x-ms-activity-id'] ?? requestId);
+  } else {
+    headers['x-ms-request-id'] ??= requestId;
+    if (service === 'arm') headers['x-ms-correlation-request-id'] ??= String(request.headers['x-ms-correlation-request-id'] ?? requestId);
+  }
+  return { ...response, headers };
+}
