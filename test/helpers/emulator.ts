@@ -3,7 +3,7 @@
  * unmodified SDK clients pointed at it, trusting its CA explicitly (never by
  * turning TLS verification off).
  */
-import { Agent } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { CosmosDBManagementClient } from '@azure/arm-cosmosdb';
 import { CosmosClient } from '@azure/cosmos';
@@ -57,35 +57,71 @@ export function cosmosClient(endpoint: string, key: string, emulator: Pick<Azure
   });
 }
 
-/** Calls the control API (JSON in and out); returns status and parsed body. */
-export async function control(
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON, or the text when it is not JSON, or undefined when empty. */
+  body: unknown;
+}
+
+/** One HTTPS request trusting the emulator's CA; for what the SDKs cannot send or do not show. */
+export async function httpsRequest(
+  url: string,
+  options: { ca: string; method?: string; headers?: Record<string, string>; body?: unknown },
+): Promise<RawResponse> {
+  const payload = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const headers: Record<string, string | number> = { ...(options.headers ?? {}) };
+  if (payload !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    headers['content-length'] = Buffer.byteLength(payload);
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(url), { method: options.method ?? 'GET', ca: options.ca, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = text || undefined;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          // Not JSON: keep the text.
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Calls the control API (JSON in and out). */
+export function control(
   emulator: Pick<AzureEmulator, 'controlUrl' | 'caCertPem'>,
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; body: unknown }> {
-  const { request } = await import('node:https');
-  const url = new URL(`${emulator.controlUrl}${path}`);
-  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method,
-        ca: emulator.caCertPem,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
+): Promise<RawResponse> {
+  return httpsRequest(`${emulator.controlUrl}${path}`, { ca: emulator.caCertPem, method, body });
+}
+
+/** Calls ARM with a bearer token (or the given headers), e.g. to see status codes and headers. */
+export function armRequest(
+  emulator: Pick<AzureEmulator, 'armEndpoint' | 'caCertPem'>,
+  method: string,
+  pathAndQuery: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<RawResponse> {
+  return httpsRequest(`${emulator.armEndpoint}${pathAndQuery}`, {
+    ca: emulator.caCertPem,
+    method,
+    headers: options.headers ?? { authorization: 'Bearer emulator-token' },
+    body: options.body,
   });
+}
+
+/** The ARM path of an account. */
+export function accountPath(resourceGroup: string, name: string, subscriptionId: string = SUBSCRIPTION_ID): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.DocumentDB/databaseAccounts/${name}`;
 }
