@@ -1,0 +1,128 @@
+/**
+ * One run of the rotation schedule: read every configured account's secret
+ * ages and last rotation, decide (decide-run.ts), start what is due within
+ * the bounds, and log one summary line. An account that cannot be read or
+ * started is reported and retried next run; it never stops the others.
+ */
+import type { DurableClient } from 'durable-functions';
+import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
+import { ROTATION_ORCHESTRATOR, type RotationInput } from '../workflow/rotation-types.js';
+import { decideRun, type AccountFacts, type SecretAge, type SkippedAccount } from './decide-run.js';
+
+/** The latest version's properties of a Key Vault secret (never its value), or null when it does not exist. */
+export interface SecretPropertiesReader {
+  getLatestSecretProperties(secretName: string): Promise<{ createdOn?: Date | string | null } | null>;
+}
+
+export type ScheduleConfig = Pick<Config, 'targets' | 'maxStartsPerRun' | 'maxStartsPerSubscription' | 'failedRotationRetryInHours'>;
+
+export interface RunScheduleOptions {
+  config: ScheduleConfig;
+  client: Pick<DurableClient, 'getStatus' | 'startNew'>;
+  secrets: SecretPropertiesReader;
+  now: () => Date;
+  log: (line: string) => void;
+  /** How many accounts are read at once: enough to be quick, few enough not to trip ARM or Key Vault throttling. */
+  lookupConcurrency?: number;
+}
+
+export interface StartedRotation {
+  name: string;
+  accountId: string;
+  instanceId: string;
+  detail: string;
+}
+
+export interface RunSummary {
+  at: string;
+  configured: number;
+  due: number;
+  started: StartedRotation[];
+  skipped: SkippedAccount[];
+  line: string;
+}
+
+export const SCHEDULE_REQUESTED_BY = 'schedule';
+export const SCHEDULE_REASON = 'scheduled rotation';
+
+export async function runSchedule(options: RunScheduleOptions): Promise<RunSummary> {
+  const now = options.now();
+  const facts = await mapLimited(options.config.targets, options.lookupConcurrency ?? 4, (target) => readFacts(target, options));
+  const decision = decideRun(facts, options.config, now);
+
+  const started: StartedRotation[] = [];
+  const skipped = [...decision.skipped];
+  for (const { target, detail } of decision.start) {
+    const instanceId = instanceIdOf(target);
+    const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: SCHEDULE_REQUESTED_BY, reason: SCHEDULE_REASON };
+    try {
+      await options.client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+      started.push({ name: target.name, accountId: target.accountId, instanceId, detail });
+    } catch (error) {
+      skipped.push({ name: target.name, accountId: target.accountId, reason: 'startFailed', detail: `could not start (${describe(error)}); retried next run` });
+    }
+  }
+
+  const summary: RunSummary = { at: now.toISOString(), configured: decision.configured, due: decision.due, started, skipped, line: '' };
+  summary.line = summaryLine(summary);
+  options.log(summary.line);
+  return summary;
+}
+
+/** One line an operator can read in the log stream: counts first, then each account with why. */
+export function summaryLine(summary: Omit<RunSummary, 'line'>): string {
+  const started = summary.started.map((s) => `${s.name} (${s.detail})`).join('; ');
+  const skipped = summary.skipped.map((s) => `${s.name}: ${s.reason} - ${s.detail}`).join('; ');
+  return (
+    `Rotation schedule ${summary.at}: ${summary.configured} configured, ${summary.due} due, ` +
+    `${summary.started.length} started${started ? ` [${started}]` : ''}, ` +
+    `${summary.skipped.length} skipped${skipped ? ` [${skipped}]` : ''}`
+  );
+}
+
+async function readFacts(target: RotationTarget, options: RunScheduleOptions): Promise<AccountFacts> {
+  try {
+    const status = await getRotationInstance(options.client, instanceIdOf(target));
+    const lastRotation = lastRotationOf(status);
+    const secretNames = [target.secretName, ...(target.rotateReadOnlyKeys ? [target.readOnlySecretName] : [])];
+    const secrets: SecretAge[] = [];
+    for (const secretName of secretNames) {
+      const properties = await options.secrets.getLatestSecretProperties(secretName);
+      secrets.push({ secretName, createdOn: isoOrNull(properties?.createdOn) });
+    }
+    return { target, secrets, lastRotation };
+  } catch (error) {
+    return { target, secrets: [], lastRotation: null, lookupError: describe(error) };
+  }
+}
+
+function isoOrNull(value: Date | string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/** A short reason for a log line: the error's name and status, never a request or response body. */
+export function describe(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const { name, statusCode, code, message } = error as { name?: string; statusCode?: number; code?: string; message?: string };
+    const parts = [name, statusCode, code].filter((part) => part !== undefined && part !== '');
+    const firstLine = typeof message === 'string' ? message.split('\n')[0]!.slice(0, 200) : '';
+    return [parts.join(' '), firstLine].filter(Boolean).join(': ') || 'unknown error';
+  }
+  return String(error).slice(0, 200);
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import type { RotationTarget } from '../../src/config.js';
+import { decideRun, dueState, type AccountFacts, type LastRotation, type ScheduleLimits } from '../../src/schedule/decide-run.js';
+import { summaryLine } from '../../src/schedule/run-schedule.js';
+
+const NOW = new Date('2026-03-01T03:00:00.000Z');
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const SUB_A = '00000000-0000-0000-0000-00000000000a';
+const SUB_B = '00000000-0000-0000-0000-00000000000b';
+const limits: ScheduleLimits = { maxStartsPerRun: 10, maxStartsPerSubscription: 5, failedRotationRetryInHours: 24 };
+
+function target(name: string, overrides: Partial<RotationTarget> = {}): RotationTarget {
+  const subscriptionId = overrides.subscriptionId ?? SUB_A;
+  return {
+    name,
+    accountId: `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.DocumentDB/databaseAccounts/${name}`,
+    accountName: name,
+    subscriptionId,
+    resourceGroup: 'rg',
+    secretName: `${name}-key`,
+    readOnlySecretName: `${name}-readonly-key`,
+    connectionStringSecretName: null,
+    rotateReadOnlyKeys: false,
+    rotationIntervalInDays: 30,
+    idleWindowInHours: 12,
+    usageMarginInMinutes: 30,
+    validationProbeCount: 3,
+    validationSpreadInMinutes: 5,
+    standbyWaitMaxInHours: 48,
+    consumerWaitMaxInHours: 72,
+    consumerCheckIntervalInMinutes: 60,
+    secretExpiryInDays: 90,
+    ...overrides,
+  };
+}
+
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY_MS).toISOString();
+const hoursAgo = (hours: number) => new Date(NOW.getTime() - hours * HOUR_MS).toISOString();
+
+function account(name: string, secretAgeInDays: number | null, lastRotation: LastRotation | null = null, overrides: Partial<RotationTarget> = {}): AccountFacts {
+  const t = target(name, overrides);
+  return { target: t, secrets: [{ secretName: t.secretName, createdOn: secretAgeInDays === null ? null : daysAgo(secretAgeInDays) }], lastRotation };
+}
+
+const names = (decision: ReturnType<typeof decideRun>) => decision.start.map((s) => s.target.name);
+const skipOf = (decision: ReturnType<typeof decideRun>, name: string) => decision.skipped.find((s) => s.name === name);
+
+describe('dueState', () => {
+  it('when the secret is older than the interval, then the account is due since the secret age plus the interval', () => {
+    const due = dueState({ rotationIntervalInDays: 30 }, [{ secretName: 's', createdOn: daysAgo(31) }], NOW);
+    expect(due).toMatchObject({ due: true, dueAt: daysAgo(1) });
+    expect(due.detail).toContain('31 days old');
+  });
+
+  it('when the secret is younger than the interval, then the account is not due and says when it will be', () => {
+    expect(dueState({ rotationIntervalInDays: 30 }, [{ secretName: 's', createdOn: daysAgo(29) }], NOW)).toMatchObject({ due: false, dueAt: new Date(NOW.getTime() + DAY_MS).toISOString() });
+  });
+
+  it('when no secret exists yet, then the account is due now', () => {
+    expect(dueState({ rotationIntervalInDays: 30 }, [{ secretName: 'orders-key', createdOn: null }], NOW)).toMatchObject({ due: true, dueAt: null, detail: 'secret orders-key does not exist yet' });
+  });
+
+  it('when the read-only secret is old but the read-write one is fresh, then the oldest secret makes the account due', () => {
+    const due = dueState({ rotationIntervalInDays: 30 }, [{ secretName: 'rw', createdOn: daysAgo(1) }, { secretName: 'ro', createdOn: daysAgo(40) }], NOW);
+    expect(due.due).toBe(true);
+    expect(due.detail).toContain('ro is 40 days old');
+  });
+});
+
+describe('decideRun', () => {
+  it('when some accounts are due and some not, then only the due ones start and the others say when they fall due', () => {
+    const decision = decideRun([account('alpha', 31), account('bravo', 2), account('charlie', null)], limits, NOW);
+    expect(names(decision)).toEqual(['charlie', 'alpha']);
+    expect(decision.due).toBe(2);
+    expect(skipOf(decision, 'bravo')).toMatchObject({ reason: 'notDue', until: new Date(NOW.getTime() + 28 * DAY_MS).toISOString() });
+  });
+
+  it('when a rotation of a due account is running, then it is not started a second time', () => {
+    const decision = decideRun([account('alpha', 40, { runtimeStatus: 'Running', lastUpdatedTime: hoursAgo(1), phase: 'waitingForConsumers' })], limits, NOW);
+    expect(decision.start).toEqual([]);
+    expect(skipOf(decision, 'alpha')).toMatchObject({ reason: 'running', detail: 'a rotation is running (waitingForConsumers)' });
+  });
+
+  it('when an instance is pending or suspended, then it also counts as running', () => {
+    const decision = decideRun(
+      [account('alpha', 40, { runtimeStatus: 'Pending', lastUpdatedTime: hoursAgo(1) }), account('bravo', 40, { runtimeStatus: 'Suspended', lastUpdatedTime: hoursAgo(1) })],
+      limits,
+      NOW,
+    );
+    expect(decision.start).toEqual([]);
+    expect(decision.skipped.map((s) => s.reason)).toEqual(['running', 'running']);
+  });
+
+  it('when the last rotation ended in needs attention less than the retry delay ago, then it is reported and not restarted', () => {
+    const decision = decideRun([account('alpha', 40, { runtimeStatus: 'Completed', outcome: 'needsAttention', lastUpdatedTime: hoursAgo(3), phase: 'needsAttention' })], limits, NOW);
+    expect(decision.start).toEqual([]);
+    expect(skipOf(decision, 'alpha')).toMatchObject({ reason: 'needsAttention', until: new Date(NOW.getTime() + 21 * HOUR_MS).toISOString() });
+  });
+
+  it('when the last rotation failed or was cancelled recently, then it waits for the retry delay too', () => {
+    const decision = decideRun(
+      [
+        account('alpha', 40, { runtimeStatus: 'Failed', lastUpdatedTime: hoursAgo(23), phase: 'failed' }),
+        account('bravo', 40, { runtimeStatus: 'Terminated', lastUpdatedTime: hoursAgo(2), phase: 'waitingForConsumers' }),
+      ],
+      limits,
+      NOW,
+    );
+    expect(decision.start).toEqual([]);
+    expect(skipOf(decision, 'alpha')?.reason).toBe('failed');
+    expect(skipOf(decision, 'bravo')).toMatchObject({ reason: 'cancelled' });
+    expect(skipOf(decision, 'bravo')?.detail).toContain('waitingForConsumers');
+  });
+
+  it('when the retry delay after a failure has passed and the account is due, then the schedule restarts it', () => {
+    const decision = decideRun([account('alpha', 40, { runtimeStatus: 'Failed', lastUpdatedTime: hoursAgo(25), phase: 'failed' })], limits, NOW);
+    expect(names(decision)).toEqual(['alpha']);
+  });
+
+  it('when a needs-attention rotation left a fresh secret, then the skip keeps mentioning it after the retry delay', () => {
+    const decision = decideRun([account('alpha', 4, { runtimeStatus: 'Completed', outcome: 'needsAttention', lastUpdatedTime: hoursAgo(30) })], limits, NOW);
+    expect(skipOf(decision, 'alpha')).toMatchObject({ reason: 'notDue' });
+    expect(skipOf(decision, 'alpha')?.detail).toContain('needs attention');
+  });
+
+  it('when a completed rotation rotated, then only the secret age decides', () => {
+    const decision = decideRun([account('alpha', 31, { runtimeStatus: 'Completed', outcome: 'rotated', lastUpdatedTime: hoursAgo(1) })], limits, NOW);
+    expect(names(decision)).toEqual(['alpha']);
+  });
+
+  it('when more accounts are due than a run may start, then the most overdue start and the rest wait for the next run', () => {
+    const accounts = [account('a1', 31), account('a2', 60), account('a3', null), account('a4', 45)];
+    const decision = decideRun(accounts, { ...limits, maxStartsPerRun: 2 }, NOW);
+    expect(names(decision)).toEqual(['a3', 'a2']);
+    expect(decision.due).toBe(4);
+    expect(decision.skipped.map((s) => [s.name, s.reason])).toEqual([
+      ['a4', 'runLimit'],
+      ['a1', 'runLimit'],
+    ]);
+  });
+
+  it('when one subscription holds many due accounts, then at most the per-subscription bound start there and others still start', () => {
+    const accounts = [
+      account('a1', 40),
+      account('a2', 41),
+      account('a3', 42),
+      account('b1', 31, null, { subscriptionId: SUB_B }),
+    ];
+    const decision = decideRun(accounts, { ...limits, maxStartsPerSubscription: 2 }, NOW);
+    expect(names(decision)).toEqual(['a3', 'a2', 'b1']);
+    expect(skipOf(decision, 'a1')).toMatchObject({ reason: 'subscriptionLimit' });
+    expect(skipOf(decision, 'a1')?.detail).toContain(SUB_A);
+  });
+
+  it('when an account could not be read, then it is skipped with the reason and the others proceed', () => {
+    const broken: AccountFacts = { ...account('alpha', null), lookupError: 'RestError 503' };
+    const decision = decideRun([broken, account('bravo', 40)], limits, NOW);
+    expect(names(decision)).toEqual(['bravo']);
+    expect(skipOf(decision, 'alpha')).toMatchObject({ reason: 'lookupFailed' });
+    expect(skipOf(decision, 'alpha')?.detail).toContain('RestError 503');
+  });
+});
+
+describe('summaryLine', () => {
+  it('when a run started some accounts and skipped others, then one line names every account with why', () => {
+    const line = summaryLine({
+      at: NOW.toISOString(),
+      configured: 3,
+      due: 2,
+      started: [{ name: 'alpha', accountId: 'x', instanceId: 'i', detail: 'secret alpha-key is 31 days old (interval 30 days)' }],
+      skipped: [
+        { name: 'bravo', accountId: 'y', reason: 'running', detail: 'a rotation is running (validating)' },
+        { name: 'charlie', accountId: 'z', reason: 'runLimit', detail: 'due; MAX_STARTS_PER_RUN=1 reached, next run' },
+      ],
+    });
+    expect(line).not.toContain('\n');
+    expect(line).toMatch(/3 configured, 2 due, 1 started \[alpha .*\], 2 skipped \[bravo: running - .*; charlie: runLimit - .*\]/);
+  });
+});
