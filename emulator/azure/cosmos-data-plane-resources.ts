@@ -4,6 +4,7 @@
  * `_etag`, `_ts`) that the service adds to databases, containers and items.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { documentEndpointOf } from './accounts.js';
 import type { AccountState, ContainerState, DatabaseState } from './contracts.js';
 
 /** Cosmos DB resource IDs are base64 with `-` in place of `/`. */
@@ -137,10 +138,6 @@ export function databaseAccountBody(account: AccountState): Record<string, unkno
     systemReplicationPolicy: { minReplicaSetSize: 3, maxReplicasetSize: 4 },
     readPolicy: { primaryReadCoefficient: 1, secondaryReadCoefficient: 1 },
   };
-}
-
-export function documentEndpointOf(account: AccountState): string {
-  return `https://127.0.0.1:${account.dataPlanePort}/`;
 }
 
 /** `westus2` -> `West US 2`, as the data plane names regions; already-displayed names pass through. */
