@@ -1,0 +1,317 @@
+// Deploys the Cosmos DB key rotator with `azd up`: a Durable Functions app on the
+// Flex Consumption plan, its storage, telemetry and Key Vault, and the least
+// privilege it needs on each Cosmos DB account it rotates.
+// See docs/deploy.md for the parameters, what gets created and why each role is granted.
+targetScope = 'subscription'
+
+@description('Per-account overrides, one object per account (the object form of a ROTATION_TARGETS item).')
+type rotationTargetOverride = {
+  @description('Resource ID of the Cosmos DB account.')
+  resourceId: string
+
+  @description('Name operators and secret names use for the account (default: the account name).')
+  name: string?
+
+  @description('Key Vault secret holding the active read-write key.')
+  secretName: string?
+
+  @description('Key Vault secret holding the active read-only key.')
+  readOnlySecretName: string?
+
+  @description('Key Vault secret holding the read-write connection string.')
+  connectionStringSecretName: string?
+
+  @description('Days between rotations of this account.')
+  rotationIntervalInDays: int?
+
+  @description('Also rotate the read-only key pair of this account.')
+  rotateReadOnlyKeys: bool?
+
+  @description('Also publish a connection-string secret for this account.')
+  publishConnectionString: bool?
+}
+
+@description('Name of the azd environment; seeds every resource name (resourceToken) and tags the resources.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Region of the app and its resources; it must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@minLength(1)
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Resource group to create for the app (default: rg-{environmentName}).')
+param resourceGroupName string = ''
+
+@description('Comma-separated resource IDs of the Cosmos DB accounts to rotate (/subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.DocumentDB/databaseAccounts/{name}). The accounts may live in any resource group or subscription of the tenant.')
+param cosmosAccountResourceIds string
+
+@description('Per-account overrides; an account listed here is rotated even when cosmosAccountResourceIds omits it.')
+param rotationTargetOverrides rotationTargetOverride[] = []
+
+@description('Resource ID of an existing Key Vault (RBAC authorization) to publish the keys to; empty creates a new vault.')
+param existingKeyVaultResourceId string = ''
+
+@description('NCRONTAB (six fields, UTC) of the timer that starts due rotations.')
+param rotationSchedule string = '0 0 3 * * *'
+
+@description('An account is due when its secret is older than this many days.')
+@minValue(1)
+@maxValue(3650)
+param rotationIntervalInDays int = 30
+
+@description('Hours a key must be unused before it is regenerated (Cosmos DB safe key rotation uses 12).')
+@minValue(1)
+param idleWindowInHours int = 12
+
+@description('Minutes added to key last-use times, because they are approximate.')
+@minValue(0)
+param usageMarginInMinutes int = 30
+
+@description('Consecutive data-plane successes needed to accept a new key.')
+@minValue(1)
+param validationProbeCount int = 3
+
+@description('Minutes over which the validation probes are spread.')
+@minValue(0)
+param validationSpreadInMinutes int = 5
+
+@description('Hours to wait for a standby key that is still in use before stopping.')
+@minValue(1)
+param standbyWaitMaxInHours int = 48
+
+@description('Hours to wait for consumers to leave the old key before the rotation needs attention.')
+@minValue(1)
+param consumerWaitMaxInHours int = 72
+
+@description('Minutes between checks of the old key\'s usage while waiting for consumers.')
+@minValue(1)
+param consumerCheckIntervalInMinutes int = 60
+
+@description('Also rotate the read-only key pair (own secret).')
+param rotateReadOnlyKeys bool = false
+
+@description('Also publish a connection-string secret.')
+param publishConnectionString bool = false
+
+@description('Name of the read-write key secret; {account} is the account name.')
+param secretNameTemplate string = '{account}-key'
+
+@description('Name of the read-only key secret; {account} is the account name.')
+param readOnlySecretNameTemplate string = '{account}-readonly-key'
+
+@description('Name of the connection-string secret; {account} is the account name.')
+param connectionStringSecretNameTemplate string = '{account}-connection-string'
+
+@description('Days until each published secret version expires; must exceed every rotation interval.')
+@minValue(1)
+@maxValue(3650)
+param secretExpiryInDays int = 90
+
+@description('Most rotations one timer run starts.')
+@minValue(1)
+param maxStartsPerRun int = 10
+
+@description('Most rotations one timer run starts per subscription.')
+@minValue(1)
+param maxStartsPerSubscription int = 5
+
+@description('Hours after which the schedule may restart a failed or needs-attention rotation.')
+@minValue(1)
+param failedRotationRetryInHours int = 24
+
+@description('Durable Functions task hub name (3-45 letters and digits, starting with a letter).')
+@minLength(3)
+@maxLength(45)
+param durableTaskHubName string = 'cosmoskeyrotation'
+
+@description('Most instances the Flex Consumption plan may scale out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory of each Flex Consumption instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Preview: after provisioning, the postprovision hook turns on Cosmos DB safe key rotation (capabilities EnableKeyCheckBeforeRegenerationPreview and EnableAccountKeysLastUsageCheckInDisableLocalAuth) on every target account, with the deploying user\'s own rights. Off by default; see docs/deploy.md.')
+param enableSafeKeyRotation bool = false
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var serviceName = 'api'
+var deploymentContainerName = 'deployment-package'
+
+// Target accounts: the comma-separated list, plus every account that has overrides.
+// An account with overrides appears once, as its override object.
+var listedAccountIds = filter(map(split(cosmosAccountResourceIds, ','), id => trim(id)), id => !empty(id))
+var overriddenAccountIds = map(rotationTargetOverrides, target => toLower(target.resourceId))
+var rotationTargets = concat(
+  map(filter(union(listedAccountIds, []), id => !contains(overriddenAccountIds, toLower(id))), id => { resourceId: id }),
+  rotationTargetOverrides
+)
+var targetAccountIds = map(rotationTargets, target => target.resourceId)
+var targetSubscriptionIds = map(targetAccountIds, id => '/subscriptions/${split(id, '/')[2]}')
+
+var useExistingKeyVault = !empty(existingKeyVaultResourceId)
+var existingKeyVaultIdParts = split(existingKeyVaultResourceId, '/')
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    principalId: identity.outputs.principalId
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'app/key-vault.bicep' = if (!useExistingKeyVault) {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// The vault may live in another resource group or subscription when it already exists.
+module keyVaultAccess 'app/key-vault-access.bicep' = {
+  name: 'key-vault-access-${resourceToken}'
+  scope: resourceGroup(
+    useExistingKeyVault ? existingKeyVaultIdParts[2] : subscription().subscriptionId,
+    useExistingKeyVault ? existingKeyVaultIdParts[4] : rg.name
+  )
+  params: {
+    vaultName: useExistingKeyVault ? existingKeyVaultIdParts[8] : keyVault.outputs.name
+    principalId: identity.outputs.principalId
+  }
+}
+
+module rotatorRole 'app/rotator-role.bicep' = {
+  name: 'rotator-role-${resourceToken}'
+  params: {
+    roleName: 'Cosmos DB Key Rotator (${environmentName}, ${resourceToken})'
+    roleSeed: resourceToken
+    assignableSubscriptionIds: union([subscription().id], targetSubscriptionIds)
+  }
+}
+
+// One role assignment per account, deployed in the account's own resource group.
+module cosmosAccountAccess 'app/cosmos-account-access.bicep' = [
+  for accountId in targetAccountIds: {
+    name: 'rotator-access-${uniqueString(toLower(accountId), resourceToken)}'
+    scope: resourceGroup(split(accountId, '/')[2], split(accountId, '/')[4])
+    params: {
+      accountName: last(split(accountId, '/'))
+      principalId: identity.outputs.principalId
+      rotatorRoleDefinitionName: rotatorRole.outputs.roleDefinitionName
+    }
+  }
+]
+
+// Every setting src/config.ts reads, except EMULATOR_CA_CERT_PATH (local emulator only).
+// test/unit/infra-settings.test.ts keeps this list, config.ts and local.settings.sample.json in step.
+var rotationAppSettings = {
+  KEY_VAULT_URL: keyVaultAccess.outputs.vaultUri
+  ROTATION_TARGETS: string(rotationTargets)
+  ROTATION_SCHEDULE: rotationSchedule
+  ROTATION_INTERVAL_IN_DAYS: string(rotationIntervalInDays)
+  IDLE_WINDOW_IN_HOURS: string(idleWindowInHours)
+  USAGE_MARGIN_IN_MINUTES: string(usageMarginInMinutes)
+  VALIDATION_PROBE_COUNT: string(validationProbeCount)
+  VALIDATION_SPREAD_IN_MINUTES: string(validationSpreadInMinutes)
+  STANDBY_WAIT_MAX_IN_HOURS: string(standbyWaitMaxInHours)
+  CONSUMER_WAIT_MAX_IN_HOURS: string(consumerWaitMaxInHours)
+  CONSUMER_CHECK_INTERVAL_IN_MINUTES: string(consumerCheckIntervalInMinutes)
+  ROTATE_READONLY_KEYS: rotateReadOnlyKeys ? 'true' : 'false'
+  PUBLISH_CONNECTION_STRING: publishConnectionString ? 'true' : 'false'
+  SECRET_NAME_TEMPLATE: secretNameTemplate
+  READONLY_SECRET_NAME_TEMPLATE: readOnlySecretNameTemplate
+  CONNECTION_STRING_SECRET_NAME_TEMPLATE: connectionStringSecretNameTemplate
+  SECRET_EXPIRY_IN_DAYS: string(secretExpiryInDays)
+  ARM_ENDPOINT: environment().resourceManager
+  AZURE_CREDENTIAL: 'managed-identity'
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  MAX_STARTS_PER_RUN: string(maxStartsPerRun)
+  MAX_STARTS_PER_SUBSCRIPTION: string(maxStartsPerSubscription)
+  FAILED_ROTATION_RETRY_IN_HOURS: string(failedRotationRetryInHours)
+  DURABLE_TASK_HUB_NAME: durableTaskHubName
+}
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    name: 'func-${resourceToken}'
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: serviceName
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.name
+    appSettings: rotationAppSettings
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+// Outputs become azd environment values: names and endpoints only, never a key or secret.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_RESOURCE_MANAGER_ENDPOINT string = environment().resourceManager
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = functionApp.outputs.uri
+output KEY_VAULT_URL string = keyVaultAccess.outputs.vaultUri
+output KEY_VAULT_RBAC_AUTHORIZATION bool = keyVaultAccess.outputs.rbacAuthorizationEnabled
+output ROTATOR_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output ROTATOR_ROLE_DEFINITION_NAME string = rotatorRole.outputs.roleDefinitionName
+output ROTATION_TARGET_ACCOUNT_IDS string = join(targetAccountIds, ',')
+output ENABLE_SAFE_KEY_ROTATION bool = enableSafeKeyRotation
