@@ -1,0 +1,590 @@
+/**
+ * The scenario file format (version 1) behind `npm run demo -- --scenario FILE`,
+ * documented in docs/scenarios.md. Files are validated strictly: an unknown
+ * field or a bad value is an error that names the field (`consumers[1].callEvery`),
+ * so a typo never silently changes the story a scenario tells.
+ */
+import { readFile } from 'node:fs/promises';
+import { KEY_KINDS, type KeyKind } from '../azure/contracts.js';
+
+export const SCENARIO_VERSION = 1;
+
+export const DEFAULT_START = '2025-03-03T00:00:00.000Z';
+export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000de00';
+export const DEFAULT_RESOURCE_GROUP = 'rotation-demo';
+
+/** Settings the runner sets itself to point the app at the emulator: a scenario cannot override them. */
+export const RUNNER_OWNED_SETTINGS = ['KEY_VAULT_URL', 'ARM_ENDPOINT', 'AZURE_CREDENTIAL', 'EMULATOR_CA_CERT_PATH', 'ROTATION_TARGETS'] as const;
+
+export type ConsumerAccess = 'readWrite' | 'readOnly';
+
+export interface ScenarioAccount {
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  capabilities: string[];
+  regenerationSeconds: number;
+  usageLagSeconds: number;
+  /** Listed in ROTATION_TARGETS (the app may rotate it). */
+  configured: boolean;
+  /** Per-account overrides in ROTATION_TARGETS (the object form), e.g. rotationIntervalInDays. */
+  target: Record<string, unknown>;
+  /** Which key the Key Vault secrets hold before the story starts; null: no secret yet (first rotation). */
+  initialActiveKeyKind: 'primary' | 'secondary' | null;
+  /** How old the seeded secrets are at the start, in ms (the timer starts rotations for old ones). */
+  secretAgeMs: number;
+}
+
+export interface ScenarioConsumer {
+  name: string;
+  account: string;
+  /** How many identical instances (each its own clients, calls spread over the interval). */
+  count: number;
+  access: ConsumerAccess;
+  /** How often the latest Key Vault secret version is read. */
+  refreshEveryMs: number;
+  /** How often the data plane is called with the key in hand. */
+  callEveryMs: number;
+  /** Uses this key (copied from the portal, say) instead of Key Vault... */
+  pinnedKeyKind: KeyKind | null;
+  /** ...until this offset from the start; null: for the whole run. */
+  pinnedUntilMs: number | null;
+  startAtMs: number;
+  /** Stops calling at this offset (the app was shut down); null: runs to the end. */
+  stopAtMs: number | null;
+}
+
+export interface FaultInput {
+  service: 'arm' | 'cosmos' | 'keyvault';
+  method?: string;
+  pathPattern?: string;
+  status?: number;
+  retryAfterSeconds?: number;
+  delayMs?: number;
+  times: number;
+}
+
+export type ScenarioAction =
+  | { atMs: number; type: 'timer' }
+  | { atMs: number; type: 'start'; account: string; force: boolean; reason: string | null; expectStatus: number | null }
+  | { atMs: number; type: 'consumersMoved'; account: string; note: string | null; expectStatus: number | null }
+  | { atMs: number; type: 'cancel'; account: string; reason: string | null; expectStatus: number | null }
+  | { atMs: number; type: 'http'; method: 'GET' | 'POST'; path: string; body: unknown; expectStatus: number | null }
+  | { atMs: number; type: 'fault'; fault: FaultInput }
+  | { atMs: number; type: 'crash' };
+
+export type ExpectedOutcome = 'rotated' | 'needsAttention' | 'failed' | 'canceled' | 'running' | 'notStarted';
+export const EXPECTED_OUTCOMES: readonly ExpectedOutcome[] = ['rotated', 'needsAttention', 'failed', 'canceled', 'running', 'notStarted'];
+
+export interface AccountExpectation {
+  outcome?: ExpectedOutcome;
+  activeKeyKind?: KeyKind;
+  /** Key kinds regenerated during the run, in order. */
+  regenerated?: KeyKind[];
+  /** Phases the rotation must have gone through (any order). */
+  phasesInclude?: string[];
+  /** Phases it must never have entered. */
+  phasesExclude?: string[];
+}
+
+export interface ScenarioExpectations {
+  noConsumerFailures: boolean;
+  /** Bounds on failures when some are expected (e.g. a stray consumer the operator overrode). */
+  consumerFailures: { atLeast: number | null; atMost: number | null; causes: string[] | null } | null;
+  accounts: Record<string, AccountExpectation>;
+}
+
+export interface Scenario {
+  version: 1;
+  name: string;
+  title: string;
+  description: string;
+  start: string;
+  runForMs: number;
+  settings: Record<string, string>;
+  accounts: ScenarioAccount[];
+  consumers: ScenarioConsumer[];
+  actions: ScenarioAction[];
+  expect: ScenarioExpectations;
+}
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source} is not a valid scenario:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+export async function loadScenarioFile(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ScenarioError(path, [`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioError(path, [`is not JSON: ${(error as Error).message}`]);
+  }
+  return parseScenario(json, { source: path });
+}
+
+const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+
+/** "90s", "15m", "26h", "3d", "1d2h30m" -> ms. */
+export function parseDuration(text: string): number | null {
+  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!text || !match) return null;
+  const [, d, h, m, s] = match;
+  return Number(d ?? 0) * UNIT_MS.d! + Number(h ?? 0) * UNIT_MS.h! + Number(m ?? 0) * UNIT_MS.m! + Number(s ?? 0) * UNIT_MS.s!;
+}
+
+/** ms -> "1d2h30m" (the inverse of parseDuration, for timelines). */
+export function formatDuration(ms: number): string {
+  if (ms <= 0) return '0m';
+  let rest = Math.round(ms / 1000);
+  let text = '';
+  for (const [unit, seconds] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    const amount = Math.floor(rest / seconds);
+    if (amount) text += `${amount}${unit}`;
+    rest -= amount * seconds;
+  }
+  return text;
+}
+
+const ACCOUNT_NAME = /^[a-z0-9][a-z0-9-]{1,42}[a-z0-9]$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
+const MAX_RUN_MS = 60 * UNIT_MS.d!;
+
+/**
+ * Collects problems as it walks the JSON; every accessor names the field path,
+ * so errors read "accounts[0].regenerationSeconds must be ...".
+ */
+class Reader {
+  readonly problems: string[] = [];
+
+  problem(path: string, message: string): void {
+    this.problems.push(`${path}: ${message}`);
+  }
+
+  object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> | null {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.problem(path, `must be an object, got ${describe(value)}`);
+      return null;
+    }
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (!allowed.includes(key)) this.problem(join(path, key), `unknown field (allowed: ${allowed.join(', ')})`);
+    }
+    return record;
+  }
+
+  string(record: Record<string, unknown>, path: string, key: string, options: { required?: boolean; pattern?: RegExp; hint?: string } = {}): string | undefined {
+    const value = record[key];
+    if (value === undefined) {
+      if (options.required) this.problem(join(path, key), 'is required');
+      return undefined;
+    }
+    if (typeof value !== 'string' || value.length === 0) {
+      this.problem(join(path, key), `must be a non-empty string, got ${describe(value)}`);
+      return undefined;
+    }
+    if (options.pattern && !options.pattern.test(value)) {
+      this.problem(join(path, key), `${options.hint ?? `must match ${options.pattern}`}, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  integer(record: Record<string, unknown>, path: string, key: string, options: { min: number; max: number }): number | undefined {
+    const value = record[key];
+    if (value === undefined) return undefined;
+    if (!Number.isInteger(value) || (value as number) < options.min || (value as number) > options.max) {
+      this.problem(join(path, key), `must be a whole number from ${options.min} to ${options.max}, got ${describe(value)}`);
+      return undefined;
+    }
+    return value as number;
+  }
+
+  boolean(record: Record<string, unknown>, path: string, key: string): boolean | undefined {
+    const value = record[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'boolean') {
+      this.problem(join(path, key), `must be true or false, got ${describe(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  duration(record: Record<string, unknown>, path: string, key: string, options: { required?: boolean; positive?: boolean } = {}): number | undefined {
+    const text = this.string(record, path, key, { required: options.required });
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text);
+    if (ms === null) {
+      this.problem(join(path, key), `must be a duration such as "90s", "15m", "26h", "3d" or "1d2h30m", got ${JSON.stringify(text)}`);
+      return undefined;
+    }
+    if (options.positive && ms === 0) {
+      this.problem(join(path, key), 'must be longer than zero');
+      return undefined;
+    }
+    return ms;
+  }
+
+  oneOf<T extends string>(record: Record<string, unknown>, path: string, key: string, values: readonly T[], options: { required?: boolean } = {}): T | undefined {
+    const value = record[key];
+    if (value === undefined) {
+      if (options.required) this.problem(join(path, key), `is required (one of ${values.join(', ')})`);
+      return undefined;
+    }
+    if (typeof value !== 'string' || !values.includes(value as T)) {
+      this.problem(join(path, key), `must be one of ${values.join(', ')}, got ${describe(value)}`);
+      return undefined;
+    }
+    return value as T;
+  }
+
+  array(record: Record<string, unknown>, path: string, key: string): unknown[] {
+    const value = record[key];
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+      this.problem(join(path, key), `must be an array, got ${describe(value)}`);
+      return [];
+    }
+    return value;
+  }
+
+  stringList<T extends string>(record: Record<string, unknown>, path: string, key: string, values?: readonly T[]): T[] | undefined {
+    if (record[key] === undefined) return undefined;
+    const items = this.array(record, path, key);
+    const result: T[] = [];
+    items.forEach((item, index) => {
+      const itemPath = `${join(path, key)}[${index}]`;
+      if (typeof item !== 'string' || !item) this.problem(itemPath, `must be a non-empty string, got ${describe(item)}`);
+      else if (values && !values.includes(item as T)) this.problem(itemPath, `must be one of ${values.join(', ')}, got ${JSON.stringify(item)}`);
+      else result.push(item as T);
+    });
+    return result;
+  }
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return JSON.stringify(value);
+}
+
+const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'accounts', 'consumers', 'actions', 'expect'] as const;
+const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge'] as const;
+const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
+const CONSUMER_FIELDS = ['name', 'account', 'count', 'access', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
+const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash'] as const;
+const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = {
+  timer: [],
+  start: ['account', 'force', 'reason', 'expectStatus'],
+  force: ['account', 'reason', 'expectStatus'],
+  consumersMoved: ['account', 'note', 'expectStatus'],
+  cancel: ['account', 'reason', 'expectStatus'],
+  http: ['method', 'path', 'body', 'expectStatus'],
+  fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times'],
+  crash: [],
+};
+const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'accounts'] as const;
+const ACCOUNT_EXPECT_FIELDS = ['outcome', 'activeKeyKind', 'regenerated', 'phasesInclude', 'phasesExclude'] as const;
+
+/** Validates parsed JSON into a Scenario; throws ScenarioError listing every problem with its field. */
+export function parseScenario(json: unknown, options: { source: string }): Scenario {
+  const read = new Reader();
+  const top = read.object(json, '', TOP_FIELDS);
+  if (!top) throw new ScenarioError(options.source, read.problems.map((problem) => problem.replace(/^: /, 'the file ')));
+
+  if (top.version !== SCENARIO_VERSION) {
+    read.problem('version', `must be ${SCENARIO_VERSION} (the only format version this runner reads), got ${describe(top.version)}`);
+  }
+  const name = read.string(top, '', 'name', { required: true, pattern: /^[a-z0-9][a-z0-9-]*$/, hint: 'must be lower-case letters, digits and dashes' }) ?? 'scenario';
+  const title = read.string(top, '', 'title') ?? name;
+  const description = read.string(top, '', 'description') ?? '';
+  let start = DEFAULT_START;
+  const startText = read.string(top, '', 'start');
+  if (startText !== undefined) {
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?Z$/.test(startText) || Number.isNaN(Date.parse(startText))) {
+      read.problem('start', `must be a UTC ISO-8601 time such as "2025-03-03T00:00:00Z", got ${JSON.stringify(startText)}`);
+    } else start = new Date(startText).toISOString();
+  }
+  const runForMs = read.duration(top, '', 'runFor', { required: true, positive: true }) ?? UNIT_MS.d!;
+  if (runForMs > MAX_RUN_MS) read.problem('runFor', `must be at most 60d, got ${formatDuration(runForMs)}`);
+
+  const settings = readSettings(read, top.settings);
+  const accounts = readAccounts(read, top);
+  const accountNames = new Set(accounts.map((account) => account.name));
+  const consumers = readConsumers(read, top, accountNames, runForMs);
+  const actions = readActions(read, top, accountNames, runForMs);
+  const expect = readExpectations(read, top.expect, accountNames);
+
+  if (read.problems.length) throw new ScenarioError(options.source, read.problems);
+  return { version: 1, name, title, description, start, runForMs, settings, accounts, consumers, actions, expect };
+}
+
+function readSettings(read: Reader, value: unknown): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    read.problem('settings', `must be an object of app settings, got ${describe(value)}`);
+    return {};
+  }
+  const settings: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(value)) {
+    const path = `settings.${key}`;
+    if (!SETTING_NAME.test(key)) read.problem(path, 'is not an app setting name (upper-case letters, digits and underscores)');
+    else if ((RUNNER_OWNED_SETTINGS as readonly string[]).includes(key)) {
+      read.problem(path, `is set by the runner to point the app at the emulator${key === 'ROTATION_TARGETS' ? ' (describe accounts under "accounts", per-account overrides under accounts[].target)' : ''}`);
+    } else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') settings[key] = String(raw);
+    else read.problem(path, `must be a string, number or boolean, got ${describe(raw)}`);
+  }
+  return settings;
+}
+
+function readAccounts(read: Reader, top: Record<string, unknown>): ScenarioAccount[] {
+  const items = read.array(top, '', 'accounts');
+  if (top.accounts !== undefined && items.length === 0 && Array.isArray(top.accounts)) read.problem('accounts', 'must list at least one account');
+  if (top.accounts === undefined) read.problem('accounts', 'is required (at least one account)');
+  const accounts: ScenarioAccount[] = [];
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    const path = `accounts[${index}]`;
+    const record = read.object(item, path, ACCOUNT_FIELDS);
+    if (!record) return;
+    const name = read.string(record, path, 'name', {
+      required: true,
+      pattern: ACCOUNT_NAME,
+      hint: 'must be a Cosmos DB account name (3-44 lower-case letters, digits and dashes)',
+    });
+    if (name !== undefined) {
+      if (seen.has(name)) read.problem(`${path}.name`, `${JSON.stringify(name)} is used by another account`);
+      seen.add(name);
+    }
+    const subscriptionId = read.string(record, path, 'subscriptionId', { pattern: GUID, hint: 'must be a GUID' }) ?? DEFAULT_SUBSCRIPTION_ID;
+    const resourceGroup = read.string(record, path, 'resourceGroup', { pattern: /^[-\w.()]{1,90}$/, hint: 'must be a resource group name' }) ?? DEFAULT_RESOURCE_GROUP;
+    const capabilities = read.stringList(record, path, 'capabilities') ?? [];
+    const regenerationSeconds = read.integer(record, path, 'regenerationSeconds', { min: 0, max: 7 * 86_400 }) ?? 60;
+    const usageLagSeconds = read.integer(record, path, 'usageLagSeconds', { min: 0, max: 7 * 86_400 }) ?? 0;
+    const configured = read.boolean(record, path, 'configured') ?? true;
+    let target: Record<string, unknown> = {};
+    if (record.target !== undefined) {
+      const targetRecord = read.object(record.target, `${path}.target`, TARGET_FIELDS);
+      if (targetRecord) target = { ...targetRecord };
+    }
+    let initialActiveKeyKind: ScenarioAccount['initialActiveKeyKind'] = 'primary';
+    if (record.initialActiveKeyKind === null) initialActiveKeyKind = null;
+    else initialActiveKeyKind = read.oneOf(record, path, 'initialActiveKeyKind', ['primary', 'secondary'] as const) ?? 'primary';
+    const secretAgeMs = read.duration(record, path, 'secretAge') ?? 0;
+    if (initialActiveKeyKind === null && record.secretAge !== undefined) {
+      read.problem(`${path}.secretAge`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
+    }
+    if (name !== undefined) {
+      accounts.push({ name, subscriptionId, resourceGroup, capabilities, regenerationSeconds, usageLagSeconds, configured, target, initialActiveKeyKind, secretAgeMs });
+    }
+  });
+  return accounts;
+}
+
+function readConsumers(read: Reader, top: Record<string, unknown>, accountNames: Set<string>, runForMs: number): ScenarioConsumer[] {
+  const consumers: ScenarioConsumer[] = [];
+  const seen = new Set<string>();
+  read.array(top, '', 'consumers').forEach((item, index) => {
+    const path = `consumers[${index}]`;
+    const record = read.object(item, path, CONSUMER_FIELDS);
+    if (!record) return;
+    const name = read.string(record, path, 'name', { required: true, pattern: /^[\w.-]+$/, hint: 'must be letters, digits, dots, dashes or underscores' });
+    if (name !== undefined) {
+      if (seen.has(name)) read.problem(`${path}.name`, `${JSON.stringify(name)} is used by another consumer`);
+      seen.add(name);
+    }
+    const account = read.string(record, path, 'account', { required: true });
+    if (account !== undefined && !accountNames.has(account)) {
+      read.problem(`${path}.account`, `${JSON.stringify(account)} is not one of the scenario's accounts (${[...accountNames].join(', ') || 'none'})`);
+    }
+    const count = read.integer(record, path, 'count', { min: 1, max: 50 }) ?? 1;
+    const access = read.oneOf(record, path, 'access', ['readWrite', 'readOnly'] as const) ?? 'readWrite';
+    const refreshEveryMs = read.duration(record, path, 'refreshEvery', { positive: true }) ?? UNIT_MS.h!;
+    const callEveryMs = read.duration(record, path, 'callEvery', { positive: true }) ?? 5 * UNIT_MS.m!;
+    if (callEveryMs < UNIT_MS.s!) read.problem(`${path}.callEvery`, 'must be at least 1s');
+    const pinnedKeyKind = read.oneOf(record, path, 'pinnedKeyKind', KEY_KINDS) ?? null;
+    const pinnedUntilMs = read.duration(record, path, 'pinnedUntil') ?? null;
+    if (pinnedUntilMs !== null && pinnedKeyKind === null) read.problem(`${path}.pinnedUntil`, 'needs pinnedKeyKind');
+    if (pinnedKeyKind && access === 'readWrite' && pinnedKeyKind.endsWith('Readonly')) {
+      read.problem(`${path}.pinnedKeyKind`, `a readWrite consumer cannot be pinned to the read-only key ${pinnedKeyKind} (set access to readOnly)`);
+    }
+    const startAtMs = read.duration(record, path, 'startAt') ?? 0;
+    const stopAtMs = read.duration(record, path, 'stopAt') ?? null;
+    if (stopAtMs !== null && stopAtMs <= startAtMs) read.problem(`${path}.stopAt`, 'must be after startAt');
+    if (startAtMs > runForMs) read.problem(`${path}.startAt`, 'is after the end of the run (runFor)');
+    if (name !== undefined && account !== undefined) {
+      consumers.push({ name, account, count, access, refreshEveryMs, callEveryMs, pinnedKeyKind, pinnedUntilMs, startAtMs, stopAtMs });
+    }
+  });
+  return consumers;
+}
+
+function readActions(read: Reader, top: Record<string, unknown>, accountNames: Set<string>, runForMs: number): ScenarioAction[] {
+  const actions: ScenarioAction[] = [];
+  read.array(top, '', 'actions').forEach((item, index) => {
+    const path = `actions[${index}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      read.problem(path, `must be an object, got ${describe(item)}`);
+      return;
+    }
+    const type = read.oneOf(item as Record<string, unknown>, path, 'type', ACTION_TYPES, { required: true });
+    if (!type) return;
+    const record = read.object(item, path, ['at', 'type', ...ACTION_FIELDS[type]]);
+    if (!record) return;
+    const atMs = read.duration(record, path, 'at', { required: true });
+    if (atMs === undefined) return;
+    if (atMs > runForMs) read.problem(`${path}.at`, `is after the end of the run (runFor ${formatDuration(runForMs)})`);
+    const expectStatus = read.integer(record, path, 'expectStatus', { min: 100, max: 599 }) ?? null;
+    const account = (): string | undefined => {
+      const value = read.string(record, path, 'account', { required: true });
+      if (value !== undefined && !accountNames.has(value)) {
+        read.problem(`${path}.account`, `${JSON.stringify(value)} is not one of the scenario's accounts (${[...accountNames].join(', ')})`);
+      }
+      return value;
+    };
+    switch (type) {
+      case 'timer':
+        actions.push({ atMs, type });
+        break;
+      case 'crash':
+        actions.push({ atMs, type });
+        break;
+      case 'start':
+      case 'force': {
+        const name = account();
+        const force = type === 'force' ? true : (read.boolean(record, path, 'force') ?? false);
+        const reason = read.string(record, path, 'reason') ?? null;
+        if (name !== undefined) actions.push({ atMs, type: 'start', account: name, force, reason, expectStatus });
+        break;
+      }
+      case 'consumersMoved': {
+        const name = account();
+        const note = read.string(record, path, 'note') ?? null;
+        if (name !== undefined) actions.push({ atMs, type, account: name, note, expectStatus });
+        break;
+      }
+      case 'cancel': {
+        const name = account();
+        const reason = read.string(record, path, 'reason') ?? null;
+        if (name !== undefined) actions.push({ atMs, type, account: name, reason, expectStatus });
+        break;
+      }
+      case 'http': {
+        const method = read.oneOf(record, path, 'method', ['GET', 'POST'] as const, { required: true });
+        const httpPath = read.string(record, path, 'path', { required: true, pattern: /^\/api\//, hint: 'must be an app route starting with /api/' });
+        if (method && httpPath) actions.push({ atMs, type, method, path: httpPath, body: record.body ?? null, expectStatus });
+        break;
+      }
+      case 'fault': {
+        const fault = readFault(read, record, path);
+        if (fault) actions.push({ atMs, type, fault });
+        break;
+      }
+    }
+  });
+  // Stable by time: actions at the same time keep their file order.
+  return actions.map((action, index) => ({ action, index })).sort((a, b) => a.action.atMs - b.action.atMs || a.index - b.index).map(({ action }) => action);
+}
+
+function readFault(read: Reader, record: Record<string, unknown>, path: string): FaultInput | undefined {
+  const before = read.problems.length;
+  const service = read.oneOf(record, path, 'service', ['arm', 'cosmos', 'keyvault'] as const, { required: true });
+  const method = read.string(record, path, 'method', { pattern: /^[A-Za-z]{3,10}$/, hint: 'must be an HTTP method such as "POST"' });
+  const pathPattern = read.string(record, path, 'pathPattern');
+  if (pathPattern !== undefined) {
+    try {
+      new RegExp(pathPattern, 'i');
+    } catch (error) {
+      read.problem(`${path}.pathPattern`, `is not a valid regular expression: ${(error as Error).message}`);
+    }
+  }
+  const status = read.integer(record, path, 'status', { min: 400, max: 599 });
+  const retryAfterSeconds = read.integer(record, path, 'retryAfterSeconds', { min: 0, max: 3600 });
+  const delayMs = read.integer(record, path, 'delayMs', { min: 0, max: 120_000 });
+  const times = read.integer(record, path, 'times', { min: 1, max: 10_000 });
+  if (record.times === undefined) read.problem(`${path}.times`, 'is required (how many matching requests fail)');
+  if (status === undefined && delayMs === undefined && record.status === undefined && record.delayMs === undefined) {
+    read.problem(path, 'a fault needs a status, a delayMs, or both');
+  }
+  if (retryAfterSeconds !== undefined && record.status === undefined) read.problem(`${path}.retryAfterSeconds`, 'needs a status (e.g. 429 or 503)');
+  if (read.problems.length > before || !service || times === undefined) return undefined;
+  const fault: FaultInput = { service, times };
+  if (method !== undefined) fault.method = method.toUpperCase();
+  if (pathPattern !== undefined) fault.pathPattern = pathPattern;
+  if (status !== undefined) fault.status = status;
+  if (retryAfterSeconds !== undefined) fault.retryAfterSeconds = retryAfterSeconds;
+  if (delayMs !== undefined) fault.delayMs = delayMs;
+  return fault;
+}
+
+function readExpectations(read: Reader, value: unknown, accountNames: Set<string>): ScenarioExpectations {
+  const expectations: ScenarioExpectations = { noConsumerFailures: false, consumerFailures: null, accounts: {} };
+  if (value === undefined) return expectations;
+  const record = read.object(value, 'expect', EXPECT_FIELDS);
+  if (!record) return expectations;
+  expectations.noConsumerFailures = read.boolean(record, 'expect', 'noConsumerFailures') ?? false;
+  if (record.consumerFailures !== undefined) {
+    const bounds = read.object(record.consumerFailures, 'expect.consumerFailures', ['atLeast', 'atMost', 'causes']);
+    if (bounds) {
+      const atLeast = read.integer(bounds, 'expect.consumerFailures', 'atLeast', { min: 0, max: 1_000_000 }) ?? null;
+      const atMost = read.integer(bounds, 'expect.consumerFailures', 'atMost', { min: 0, max: 1_000_000 }) ?? null;
+      if (atLeast !== null && atMost !== null && atLeast > atMost) read.problem('expect.consumerFailures', 'atLeast is greater than atMost');
+      const causes = read.stringList(bounds, 'expect.consumerFailures', 'causes', FAILURE_CAUSES) ?? null;
+      expectations.consumerFailures = { atLeast, atMost, causes };
+    }
+    if (expectations.noConsumerFailures) read.problem('expect.consumerFailures', 'contradicts noConsumerFailures: true (use one or the other)');
+  }
+  if (record.accounts !== undefined) {
+    const byAccount = read.object(record.accounts, 'expect.accounts', [...accountNames]);
+    for (const [name, item] of Object.entries(byAccount ?? {})) {
+      if (!accountNames.has(name)) continue;
+      const path = `expect.accounts.${name}`;
+      const accountRecord = read.object(item, path, ACCOUNT_EXPECT_FIELDS);
+      if (!accountRecord) continue;
+      const expectation: AccountExpectation = {};
+      const outcome = read.oneOf(accountRecord, path, 'outcome', EXPECTED_OUTCOMES);
+      if (outcome) expectation.outcome = outcome;
+      const activeKeyKind = read.oneOf(accountRecord, path, 'activeKeyKind', KEY_KINDS);
+      if (activeKeyKind) expectation.activeKeyKind = activeKeyKind;
+      const regenerated = read.stringList(accountRecord, path, 'regenerated', KEY_KINDS);
+      if (regenerated) expectation.regenerated = regenerated;
+      const phasesInclude = read.stringList(accountRecord, path, 'phasesInclude');
+      if (phasesInclude) expectation.phasesInclude = phasesInclude;
+      const phasesExclude = read.stringList(accountRecord, path, 'phasesExclude');
+      if (phasesExclude) expectation.phasesExclude = phasesExclude;
+      expectations.accounts[name] = expectation;
+    }
+  }
+  return expectations;
+}
+
+/** Why a consumer's call failed, as the report counts them. */
+export const FAILURE_CAUSES = [
+  'unauthorized',
+  'forbidden',
+  'throttled',
+  'serverError',
+  'otherHttpError',
+  'network',
+  'keyVaultUnavailable',
+  'noKey',
+] as const;
+export type FailureCause = (typeof FAILURE_CAUSES)[number];

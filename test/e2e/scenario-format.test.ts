@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration, parseScenario, ScenarioError } from '../../emulator/demo/scenario.js';
+
+const minimal = { version: 1, name: 'minimal', runFor: '1d', accounts: [{ name: 'orders' }] };
+
+function problemsOf(json: unknown): string[] {
+  try {
+    parseScenario(json, { source: 'scenario.json' });
+  } catch (error) {
+    expect((error as Error).name).toBe('ScenarioError');
+    return (error as ScenarioError).problems;
+  }
+  throw new Error('the scenario was accepted');
+}
+
+describe('scenario files', () => {
+  it('when only the required fields are given, then the defaults describe one account, primary active, no consumers', () => {
+    const scenario = parseScenario(minimal, { source: 'scenario.json' });
+    expect(scenario.runForMs).toBe(86_400_000);
+    expect(scenario.accounts[0]).toMatchObject({ name: 'orders', regenerationSeconds: 60, usageLagSeconds: 0, initialActiveKeyKind: 'primary', configured: true });
+    expect(scenario.consumers).toEqual([]);
+    expect(scenario.expect.noConsumerFailures).toBe(false);
+  });
+
+  it('when a field is misspelt, then the error names it and lists the allowed ones', () => {
+    const problems = problemsOf({ ...minimal, consumers: [{ name: 'api', account: 'orders', refreshEvry: '1h' }] });
+    expect(problems).toEqual([expect.stringMatching(/^consumers\[0\]\.refreshEvry: unknown field \(allowed: .*refreshEvery/)]);
+  });
+
+  it('when several fields are wrong, then every one is reported with its path', () => {
+    const problems = problemsOf({
+      version: 2,
+      name: 'Bad Name',
+      runFor: '3 days',
+      accounts: [{ name: 'orders', regenerationSeconds: -5 }],
+      consumers: [{ name: 'api', account: 'payments', callEvery: '5x' }],
+      actions: [{ at: '1h', type: 'start', account: 'orders', force: 'yes' }, { at: '2h', type: 'reboot' }],
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^version: must be 1/),
+      expect.stringMatching(/^name: must be lower-case/),
+      expect.stringMatching(/^runFor: must be a duration/),
+      expect.stringMatching(/^accounts\[0\]\.regenerationSeconds: must be a whole number from 0/),
+      expect.stringMatching(/^consumers\[0\]\.account: "payments" is not one of the scenario's accounts \(orders\)/),
+      expect.stringMatching(/^consumers\[0\]\.callEvery: must be a duration/),
+      expect.stringMatching(/^actions\[0\]\.force: must be true or false/),
+      expect.stringMatching(/^actions\[1\]\.type: must be one of timer, start, force/),
+    ]);
+  });
+
+  it('when a scenario sets a setting the runner owns, then it is refused with the reason', () => {
+    const problems = problemsOf({ ...minimal, settings: { KEY_VAULT_URL: 'https://elsewhere.vault.azure.net', IDLE_WINDOW_IN_HOURS: 12 } });
+    expect(problems).toEqual([expect.stringMatching(/^settings\.KEY_VAULT_URL: is set by the runner/)]);
+  });
+
+  it('when an action comes after the end of the run, then it is refused', () => {
+    const problems = problemsOf({ ...minimal, actions: [{ at: '2d', type: 'timer' }] });
+    expect(problems).toEqual([expect.stringMatching(/^actions\[0\]\.at: is after the end of the run \(runFor 1d\)/)]);
+  });
+
+  it('when a fault lacks a status and a delay, then it is refused before the emulator sees it', () => {
+    const problems = problemsOf({ ...minimal, actions: [{ at: '1h', type: 'fault', service: 'arm', times: 2 }] });
+    expect(problems).toEqual(['actions[0]: a fault needs a status, a delayMs, or both']);
+  });
+
+  it('when actions are listed out of order, then they run by time, ties in file order', () => {
+    const scenario = parseScenario(
+      {
+        ...minimal,
+        actions: [
+          { at: '2h', type: 'crash' },
+          { at: '1h', type: 'force', account: 'orders' },
+          { at: '1h', type: 'timer' },
+        ],
+      },
+      { source: 'scenario.json' },
+    );
+    expect(scenario.actions.map((action) => action.type)).toEqual(['start', 'timer', 'crash']);
+    expect(scenario.actions[0]).toMatchObject({ type: 'start', force: true });
+  });
+
+  it('when durations are written with units, then they read as ms and print back the same way', () => {
+    expect(parseDuration('1d2h30m')).toBe(95_400_000);
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('2h1d')).toBeNull();
+    expect(formatDuration(95_400_000)).toBe('1d2h30m');
+  });
+});
