@@ -1,0 +1,116 @@
+/**
+ * `npm run emulator` as a user runs it: a child process that prints one ready
+ * line, serves HTTPS with the CA it names, and stops cleanly on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SUBSCRIPTION_ID, httpsRequest } from '../helpers/emulator.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'emulator', 'azure', 'cli.ts');
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: ChildProcess[] = [];
+const directories: string[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+function runCli(args: string[]): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function readyLine(run: Run): Promise<Record<string, string>> {
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (run.stdout().includes('\n')) resolve();
+    };
+    run.child.stdout!.on('data', check);
+    run.exited.then(({ code }) => reject(new Error(`the CLI exited with ${code} before it was ready: ${run.stderr()}`)));
+    check();
+  });
+  return JSON.parse(run.stdout().split('\n')[0]!);
+}
+
+function tempDir(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'emulator-cli-'));
+  directories.push(directory);
+  return directory;
+}
+
+describe('the emulator CLI', () => {
+  it('when started, then it prints exactly one ready line with its endpoints, serves them with its CA, and exits 0 on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const run = runCli(['--manual-clock', '--data-dir', dataDir]);
+
+    const ready = await readyLine(run);
+    const ca = readFileSync(ready.caCertPath!, 'utf8');
+    const clock = await httpsRequest(`${ready.controlUrl}/clock`, { ca });
+    const created = await httpsRequest(`${ready.controlUrl}/accounts`, {
+      ca,
+      method: 'POST',
+      body: { subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'rg-app', name: 'orders' },
+    });
+    run.child.kill('SIGTERM');
+    const exit = await run.exited;
+
+    expect(Object.keys(ready)).toEqual(['event', 'armEndpoint', 'keyVaultUrl', 'controlUrl', 'caCertPath']);
+    expect(ready.event).toBe('ready');
+    expect(ready.armEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.keyVaultUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.controlUrl).toBe(`${ready.armEndpoint}/_emulator`);
+    expect(isAbsolute(ready.caCertPath!)).toBe(true);
+    expect(ready.caCertPath).toBe(join(dataDir, 'ca.pem'));
+    expect(clock.body).toMatchObject({ mode: 'manual' });
+    expect(created.status).toBe(201);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(run.stdout().trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr()).toContain('SIGTERM');
+    expect(Object.keys(JSON.parse(readFileSync(join(dataDir, 'state.json'), 'utf8')).accounts)).toHaveLength(1);
+  });
+
+  it('when started without --manual-clock, then its clock follows real time', async () => {
+    const run = runCli([]);
+
+    const ready = await readyLine(run);
+    const ca = readFileSync(ready.caCertPath!, 'utf8');
+    const clock = (await httpsRequest(`${ready.controlUrl}/clock`, { ca })).body as { now: string; mode: string };
+    run.child.kill('SIGINT');
+
+    expect(clock.mode).toBe('real');
+    expect(Math.abs(Date.parse(clock.now) - Date.now())).toBeLessThan(60_000);
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it.each([[['--bogus']], [['--port', 'eighty']], [['--port', '70000']], [['extra']]])(
+    'when started with bad flags %j, then it explains on stderr and exits 2 without a ready line',
+    async (args) => {
+      const run = runCli(args);
+
+      const exit = await run.exited;
+
+      expect(exit.code).toBe(2);
+      expect(run.stdout()).toBe('');
+      expect(run.stderr()).toMatch(/emulator: .+\nusage: npm run emulator/);
+    },
+  );
+});
