@@ -6,8 +6,10 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { redactSecrets } from '../errors.js';
 import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
 import { ROTATION_ORCHESTRATOR, type RotationInput } from '../workflow/rotation-types.js';
+import { mapLimited } from './map-limited.js';
 import { decideRun, type AccountFacts, type SecretAge, type SkippedAccount } from './decide-run.js';
 
 /** The latest version's properties of a Key Vault secret (never its value), or null when it does not exist. */
@@ -103,26 +105,13 @@ function isoOrNull(value: Date | string | null | undefined): string | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-/** A short reason for a log line: the error's name and status, never a request or response body. */
+/** A short reason for a log line or a response: name, status and the first line of the message, scrubbed of anything key-like. */
 export function describe(error: unknown): string {
   if (error && typeof error === 'object') {
     const { name, statusCode, code, message } = error as { name?: string; statusCode?: number; code?: string; message?: string };
     const parts = [name, statusCode, code].filter((part) => part !== undefined && part !== '');
     const firstLine = typeof message === 'string' ? message.split('\n')[0]!.slice(0, 200) : '';
-    return [parts.join(' '), firstLine].filter(Boolean).join(': ') || 'unknown error';
+    return redactSecrets([parts.join(' '), firstLine].filter(Boolean).join(': ') || 'unknown error');
   }
-  return String(error).slice(0, 200);
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
+  return redactSecrets(String(error).slice(0, 200));
 }

@@ -1,0 +1,150 @@
+/**
+ * The dry run behind GET /rotations/{account}/plan: what a rotation started
+ * now would do, from the same facts and rules the orchestrator uses (planPair,
+ * idleFrom). Pure: the caller inspects the account and passes `now`.
+ */
+import type { RotationTarget } from '../config.js';
+import type { InspectAccountResult, KeyFacts } from '../activities/contracts.js';
+import { KEY_PAIRS, type KeyKind, type KeyPairName } from '../domain/keys.js';
+import { idleFrom, isIdle, planPair, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
+import type { Due } from '../schedule/decide-run.js';
+import { accountRef, type AccountRef } from './rotation-view.js';
+
+const HOUR_MS = 3_600_000;
+
+export interface PairFacts {
+  pair: KeyPairName;
+  secretName: string;
+  facts: InspectAccountResult;
+}
+
+export interface KeyWait {
+  /** The key must be idle first: it was used within the idle window. */
+  needed: boolean;
+  lastUsedAt: string | null;
+  /** When the key counts as idle (last use + idle window + margin), or null when never used. */
+  idleFrom: string | null;
+  /** Hours from now until idle; 0 when idle already. */
+  waitInHours: number;
+  maxWaitInHours: number;
+  /** The wait would run past its bound: the rotation would stop and need attention unless forced. */
+  exceedsMax: boolean;
+}
+
+export interface PairDryRun {
+  pair: KeyPairName;
+  secretName: string;
+  activeKeyKind: KeyKind;
+  activeKeySource: ActiveKeySource;
+  standbyKeyKind: KeyKind;
+  keys: Partial<Record<KeyKind, KeyFacts>>;
+  published: { keyKind: KeyKind | null; rotationId: string | null; publishedAt: string | null };
+  /** Before regenerating the standby key. */
+  standbyWait: KeyWait;
+  /** After publishing: consumers must leave the old active key before it is regenerated. */
+  consumerWait: KeyWait & { checkIntervalInMinutes: number; note: string };
+  steps: string[];
+}
+
+export interface DryRun {
+  account: AccountRef;
+  generatedAt: string;
+  /** A dry run reads only; it never changes a key, a secret or a rotation. */
+  changesNothing: true;
+  /** Cosmos DB's safe-rotation check (EnableKeyCheckBeforeRegenerationPreview) refuses to regenerate a key used in the last 12 h. */
+  safeRotationCheckEnabled: boolean;
+  localAuthDisabled: boolean;
+  due: Due;
+  /** Whether POST /rotations would start now, and if not, why. */
+  wouldStart: boolean;
+  blockedBy: string | null;
+  pairs: PairDryRun[];
+}
+
+export function dryRun(options: {
+  target: RotationTarget;
+  pairs: PairFacts[];
+  due: Due;
+  now: Date;
+  /** The phase of a rotation that is running, or null. */
+  runningPhase: string | null;
+}): DryRun {
+  const { target, now } = options;
+  const rule: IdleRule = { idleWindowInHours: target.idleWindowInHours, usageMarginInMinutes: target.usageMarginInMinutes };
+  const first = options.pairs[0]?.facts;
+  const localAuthDisabled = first?.disableLocalAuth ?? false;
+  const blockedBy =
+    options.runningPhase !== null
+      ? `A rotation is already running (phase ${options.runningPhase}); cancel it first or wait for it.`
+      : localAuthDisabled
+        ? 'Local (key) authentication is disabled on the account: no consumer can use its keys, so a rotation would fail at once.'
+        : null;
+  return {
+    account: accountRef(target),
+    generatedAt: now.toISOString(),
+    changesNothing: true,
+    safeRotationCheckEnabled: first?.safeRotationCheckEnabled ?? false,
+    localAuthDisabled,
+    due: options.due,
+    wouldStart: blockedBy === null,
+    blockedBy,
+    pairs: options.pairs.map((pair) => pairDryRun(pair, target, rule, now)),
+  };
+}
+
+function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarget, rule: IdleRule, now: Date): PairDryRun {
+  const plan = planPair(pair, { keys: facts.keys, publishedKeyKind: facts.publishedKeyKind });
+  const keys: Partial<Record<KeyKind, KeyFacts>> = {};
+  for (const kind of KEY_PAIRS[pair].kinds) keys[kind] = { generationTime: facts.keys[kind].generationTime, lastUsedAt: facts.keys[kind].lastUsedAt };
+
+  const standbyWait = keyWait(facts.keys[plan.standbyKeyKind].lastUsedAt, rule, now, target.standbyWaitMaxInHours);
+  const active = keyWait(facts.keys[plan.activeKeyKind].lastUsedAt, rule, now, target.consumerWaitMaxInHours);
+  const consumerNote = active.lastUsedAt === null
+    ? `The active key ${plan.activeKeyKind} has no recorded use: consumers need not move, so it would be regenerated right after publishing.`
+    : `Consumers use ${plan.activeKeyKind} (last used ${active.lastUsedAt}). After publishing, the rotation waits until it has been idle ${target.idleWindowInHours} h ` +
+      `(plus ${target.usageMarginInMinutes} min margin), checking every ${target.consumerCheckIntervalInMinutes} min, or until POST consumers-moved; ` +
+      `after ${target.consumerWaitMaxInHours} h it stops and needs attention.`;
+
+  const steps = [
+    standbyWait.needed
+      ? standbyWait.exceedsMax
+        ? `Wait for the standby key ${plan.standbyKeyKind} to be idle: it is in use until ${standbyWait.idleFrom}, longer than STANDBY_WAIT_MAX_IN_HOURS (${target.standbyWaitMaxInHours} h), so the rotation would stop and need attention unless forced.`
+        : `Wait ${round(standbyWait.waitInHours)} h for the standby key ${plan.standbyKeyKind} to be idle (until ${standbyWait.idleFrom}).`
+      : `The standby key ${plan.standbyKeyKind} is idle: regenerate it without waiting.`,
+    `Regenerate ${plan.standbyKeyKind}, then validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
+    `Publish ${plan.standbyKeyKind} as a new version of secret ${secretName}${pair === 'readWrite' && target.connectionStringSecretName ? ` (and the connection string in ${target.connectionStringSecretName})` : ''}.`,
+    consumerNote,
+    `Regenerate the old key ${plan.activeKeyKind}.`,
+  ];
+
+  return {
+    pair,
+    secretName,
+    activeKeyKind: plan.activeKeyKind,
+    activeKeySource: plan.activeKeySource,
+    standbyKeyKind: plan.standbyKeyKind,
+    keys,
+    published: { keyKind: facts.publishedKeyKind, rotationId: facts.publishedRotationId, publishedAt: facts.publishedAt },
+    standbyWait,
+    consumerWait: { ...active, checkIntervalInMinutes: target.consumerCheckIntervalInMinutes, note: consumerNote },
+    steps,
+  };
+}
+
+function keyWait(lastUsedAt: string | null, rule: IdleRule, now: Date, maxWaitInHours: number): KeyWait {
+  const from = idleFrom(lastUsedAt, rule);
+  const needed = !isIdle(lastUsedAt, now, rule);
+  const waitInHours = needed && from ? (from.getTime() - now.getTime()) / HOUR_MS : 0;
+  return {
+    needed,
+    lastUsedAt,
+    idleFrom: from?.toISOString() ?? null,
+    waitInHours: round(waitInHours),
+    maxWaitInHours,
+    exceedsMax: waitInHours > maxWaitInHours,
+  };
+}
+
+function round(hours: number): number {
+  return Math.round(hours * 100) / 100;
+}

@@ -1,0 +1,43 @@
+/**
+ * Turns an operation into a Functions HTTP handler: resolves the app's
+ * dependencies and the durable client, and maps every failure to a JSON
+ * error. Refusals (ApiError) are shown as they are; Azure's own refusals
+ * (already classified and scrubbed by the adapters) say what to fix; anything
+ * else is a 500 that names the invocation to look up in the log, never the
+ * error's internals.
+ */
+import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { isPermanentError, isRotatorError, isTransientError, redactSecrets } from '../errors.js';
+import { describe } from '../schedule/run-schedule.js';
+import { ApiError, errorResponse, isApiError } from './errors.js';
+import type { ApiDependencies, Operation } from './operations.js';
+
+export function httpOperation(name: string, operation: Operation, resolveDependencies: () => ApiDependencies): HttpHandler {
+  return async (request: HttpRequest, context: InvocationContext) => {
+    try {
+      const deps = resolveDependencies();
+      return await operation(request, df.getClient(context), deps);
+    } catch (error) {
+      return errorResponse(toApiError(name, error, context));
+    }
+  };
+}
+
+function toApiError(name: string, error: unknown, context: InvocationContext): ApiError {
+  if (isApiError(error)) return error;
+  if (isRotatorError(error) && error.kind === 'config') {
+    context.error(`${name}: the app settings are invalid: ${error.message}`);
+    return new ApiError(500, 'configurationError', `The function app's settings are invalid, so nothing was done. ${error.message}`);
+  }
+  if (isTransientError(error)) {
+    context.warn(`${name}: Azure is temporarily unavailable: ${describe(error)}`);
+    return new ApiError(503, 'azureUnavailable', `Azure did not answer in time (${redactSecrets(error.message)}); try again shortly.`, { 'Retry-After': '30' });
+  }
+  if (isPermanentError(error)) {
+    context.warn(`${name}: Azure refused: ${describe(error)}`);
+    return new ApiError(502, 'azureError', redactSecrets(error.message));
+  }
+  context.error(`${name} failed unexpectedly (invocation ${context.invocationId}): ${describe(error)}`);
+  return new ApiError(500, 'internalError', `The request failed unexpectedly; the function app's log has the details under invocation ${context.invocationId}.`);
+}

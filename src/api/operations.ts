@@ -1,0 +1,286 @@
+/**
+ * The operator API, one function per operation. Each takes the request, the
+ * durable client and the app's dependencies, and returns the response; every
+ * refusal is an ApiError (see errors.ts). No response ever carries a key:
+ * the views are built from the orchestrator's status and output, and from
+ * secret *properties* (dates, tags), never secret values.
+ */
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
+import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import type { InspectAccountInput, InspectAccountResult } from '../activities/contracts.js';
+import { isKeyKind, type KeyKind, type KeyPairName } from '../domain/keys.js';
+import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
+import { mapLimited } from '../schedule/map-limited.js';
+import { describe } from '../schedule/run-schedule.js';
+import { CONSUMERS_MOVED_EVENT, ROTATION_ORCHESTRATOR, type ConsumersMovedEvent, type RotationInput, type RotationPhase } from '../workflow/rotation-types.js';
+import { accountFromRoute, MAX_ACCOUNT_REFERENCE_LENGTH, resolveAccount } from './accounts.js';
+import { readJsonBody, type BodySpec } from './body.js';
+import { dryRun, type PairFacts } from './dry-run.js';
+import { ApiError, jsonResponse } from './errors.js';
+import { getRotationInstance, instanceIdOf, isActive, rotationStatusOf, toIso } from './rotation-instance.js';
+import { accountRef, interruptionOf, rotationState, rotationView, type AccountRef, type RotationState } from './rotation-view.js';
+
+/** Rotations take minutes to days: polling more often than this only costs requests. */
+export const RETRY_AFTER_SECONDS = 30;
+export const API_REQUESTED_BY = 'api';
+
+export interface LatestSecretProperties {
+  createdOn?: Date | string | null;
+  tags?: Record<string, string> | null;
+}
+
+export interface ApiDependencies {
+  config: Pick<Config, 'targets'>;
+  /** Properties of the latest version of a secret (never its value), or null when the secret does not exist. */
+  getLatestSecretProperties(secretName: string): Promise<LatestSecretProperties | null>;
+  /** The inspectAccount activity's work, run in-process for the dry run: reads only. */
+  inspectAccount(input: InspectAccountInput): Promise<InspectAccountResult>;
+  now(): Date;
+}
+
+export type ApiClient = Pick<DurableClient, 'getStatus' | 'startNew' | 'raiseEvent' | 'terminate'>;
+
+export type Operation = (request: HttpRequest, client: ApiClient, deps: ApiDependencies) => Promise<HttpResponseInit>;
+
+const START_BODY = {
+  account: { type: 'string', required: true, maxLength: MAX_ACCOUNT_REFERENCE_LENGTH },
+  force: { type: 'boolean' },
+  reason: { type: 'string', maxLength: 500 },
+} as const satisfies BodySpec;
+
+const CANCEL_BODY = {
+  reason: { type: 'string', required: true, maxLength: 500 },
+} as const satisfies BodySpec;
+
+const CONSUMERS_MOVED_BODY = {
+  by: { type: 'string', maxLength: 200 },
+  note: { type: 'string', maxLength: 1000 },
+} as const satisfies BodySpec;
+
+export const BODY_SPECS = { startRotation: START_BODY, cancelRotation: CANCEL_BODY, consumersMoved: CONSUMERS_MOVED_BODY } as const;
+
+/** POST /rotations: start a rotation of one configured account. */
+export const startRotation: Operation = async (request, client, deps) => {
+  const body = await readJsonBody(request, START_BODY);
+  const target = resolveAccount(deps.config, body.account);
+  const instanceId = instanceIdOf(target);
+  const links = linksFor(request, target);
+  const existing = await getRotationInstance(client, instanceId);
+  if (isActive(existing)) {
+    const phase = rotationStatusOf(existing)?.phase;
+    throw new ApiError(
+      409,
+      'rotationRunning',
+      `A rotation of ${target.name} is already running${phase ? ` (phase ${phase})` : ''}; follow it at ${links.status}, or cancel it first.`,
+      { Location: links.status },
+    );
+  }
+  const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: API_REQUESTED_BY };
+  if (body.force !== undefined) input.force = body.force;
+  if (body.reason !== undefined) input.reason = body.reason;
+  // Reusing the account's instance ID replaces a finished instance: the account keeps one current rotation.
+  await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+  return jsonResponse(
+    202,
+    { account: accountRef(target), instanceId, state: 'pending', force: input.force ?? false, reason: input.reason ?? null, requestedBy: API_REQUESTED_BY, links },
+    { Location: links.status, 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  );
+};
+
+export interface AccountSummary {
+  account: AccountRef;
+  instanceId: string;
+  /** neverRotated: no rotation instance exists for the account. */
+  state: RotationState | 'neverRotated';
+  runtimeStatus: string | null;
+  phase: RotationPhase | null;
+  message: string | null;
+  nextCheckAt: string | null;
+  waitDeadline: string | null;
+  /** The read-write key consumers use: the running rotation's view, else the tag of the latest secret version. */
+  activeKeyKind: KeyKind | null;
+  /** When the latest version of the read-write secret was published. */
+  lastRotatedAt: string | null;
+  lastUpdatedAt: string | null;
+  due: Due | null;
+  /** Set when Key Vault or the task hub could not be read for this account; the other fields are then partial. */
+  problem: string | null;
+  links: { status: string; plan: string };
+}
+
+/** GET /rotations: every configured account with its current or last rotation. */
+export const listRotations: Operation = async (request, client, deps) => {
+  const now = deps.now();
+  const accounts = await mapLimited(deps.config.targets, 4, (target) => summarize(request, target, client, deps, now));
+  return jsonResponse(200, { generatedAt: now.toISOString(), accounts });
+};
+
+async function summarize(request: HttpRequest, target: RotationTarget, client: ApiClient, deps: ApiDependencies, now: Date): Promise<AccountSummary> {
+  const links = linksFor(request, target);
+  const summary: AccountSummary = {
+    account: accountRef(target),
+    instanceId: instanceIdOf(target),
+    state: 'neverRotated',
+    runtimeStatus: null,
+    phase: null,
+    message: null,
+    nextCheckAt: null,
+    waitDeadline: null,
+    activeKeyKind: null,
+    lastRotatedAt: null,
+    lastUpdatedAt: null,
+    due: null,
+    problem: null,
+    links: { status: links.status, plan: links.plan },
+  };
+  const problems: string[] = [];
+  try {
+    const status = await getRotationInstance(client, summary.instanceId);
+    if (status) {
+      const custom = rotationStatusOf(status);
+      summary.state = rotationState(status);
+      summary.runtimeStatus = String(status.runtimeStatus);
+      summary.lastUpdatedAt = toIso(status.lastUpdatedTime);
+      summary.phase = custom?.phase ?? null;
+      summary.message = custom?.message ?? null;
+      summary.nextCheckAt = isActive(status) ? (custom?.nextCheckAt ?? null) : null;
+      summary.waitDeadline = isActive(status) ? (custom?.waitDeadline ?? null) : null;
+      if (isActive(status) && custom?.pair === 'readWrite' && custom.activeKeyKind) summary.activeKeyKind = custom.activeKeyKind;
+    }
+  } catch (error) {
+    problems.push(`the rotation status could not be read (${describe(error)})`);
+  }
+  try {
+    const secrets = await secretAges(target, deps);
+    const readWrite = secrets.find((secret) => secret.secretName === target.secretName);
+    summary.lastRotatedAt = readWrite?.createdOn ?? null;
+    summary.activeKeyKind ??= readWrite?.keyKind ?? null;
+    summary.due = dueState(target, secrets, now);
+  } catch (error) {
+    problems.push(`Key Vault could not be read (${describe(error)})`);
+  }
+  summary.problem = problems.length ? problems.join('; ') : null;
+  return summary;
+}
+
+/** GET /rotations/{account}: the account's current or last rotation. */
+export const getRotation: Operation = async (request, client, deps) => {
+  const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
+  const status = await getStatusWithInput(client, instanceIdOf(target));
+  if (!status) throw noRotation(target);
+  return jsonResponse(200, { ...rotationView(target, status), links: linksFor(request, target) });
+};
+
+/** GET /rotations/{account}/plan: what a rotation started now would do. Reads only. */
+export const getRotationPlan: Operation = async (request, client, deps) => {
+  const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
+  const now = deps.now();
+  const pairs: { pair: KeyPairName; secretName: string }[] = [
+    { pair: 'readWrite', secretName: target.secretName },
+    ...(target.rotateReadOnlyKeys ? [{ pair: 'readOnly' as const, secretName: target.readOnlySecretName }] : []),
+  ];
+  const [status, facts] = await Promise.all([
+    getRotationInstance(client, instanceIdOf(target)),
+    Promise.all(pairs.map(async ({ pair, secretName }): Promise<PairFacts> => ({ pair, secretName, facts: await deps.inspectAccount({ accountId: target.accountId, pair, secretName }) }))),
+  ]);
+  const due = dueState(
+    target,
+    facts.map((pair) => ({ secretName: pair.secretName, createdOn: pair.facts.publishedAt })),
+    now,
+  );
+  const runningPhase = isActive(status) ? (rotationStatusOf(status)?.phase ?? String(status!.runtimeStatus)) : null;
+  return jsonResponse(200, { ...dryRun({ target, pairs: facts, due, now, runningPhase }), links: linksFor(request, target) });
+};
+
+/** POST /rotations/{account}/consumers-moved: the operator confirms consumers left the old key. */
+export const consumersMoved: Operation = async (request, client, deps) => {
+  const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
+  const body = await readJsonBody(request, CONSUMERS_MOVED_BODY);
+  const instanceId = instanceIdOf(target);
+  const status = await getRotationInstance(client, instanceId);
+  const custom = rotationStatusOf(status);
+  if (!isActive(status) || custom?.phase !== 'waitingForConsumers') {
+    const where = !status ? 'no rotation has run' : isActive(status) ? `the rotation is in phase ${custom?.phase ?? 'starting'}` : `the last rotation is ${rotationState(status)}`;
+    throw new ApiError(409, 'notWaitingForConsumers', `The rotation of ${target.name} is not waiting for consumers (${where}); nothing was sent.`);
+  }
+  const event: ConsumersMovedEvent = {};
+  if (body.by !== undefined) event.by = body.by;
+  if (body.note !== undefined) event.note = body.note;
+  await client.raiseEvent(instanceId, CONSUMERS_MOVED_EVENT, event);
+  const links = linksFor(request, target);
+  return jsonResponse(
+    202,
+    {
+      account: accountRef(target),
+      instanceId,
+      accepted: true,
+      message: `Sent: the rotation goes on to regenerate the old key${custom.activeKeyKind ? ` ${custom.activeKeyKind}` : ''}; consumers must already use ${custom.standbyKeyKind ?? 'the new key'} from Key Vault.`,
+      links,
+    },
+    { Location: links.status, 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  );
+};
+
+/** POST /rotations/{account}/cancel: terminate the running rotation; the keys stay as they are. */
+export const cancelRotation: Operation = async (request, client, deps) => {
+  const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
+  const body = await readJsonBody(request, CANCEL_BODY);
+  const instanceId = instanceIdOf(target);
+  const status = await getRotationInstance(client, instanceId);
+  if (!isActive(status)) {
+    const where = status ? `the last rotation is ${rotationState(status)}` : 'no rotation has run';
+    throw new ApiError(409, 'notRunning', `No rotation of ${target.name} is running (${where}); nothing was cancelled.`);
+  }
+  const phase = rotationStatusOf(status)?.phase ?? null;
+  // durable-functions 3.5 puts the reason into the query string without encoding it.
+  await client.terminate(instanceId, encodeURIComponent(body.reason));
+  const links = linksFor(request, target);
+  return jsonResponse(
+    202,
+    { account: accountRef(target), instanceId, state: 'cancelling', interruption: interruptionOf(phase, body.reason), links },
+    { Location: links.status, 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  );
+};
+
+export interface RotationLinks {
+  status: string;
+  plan: string;
+  consumersMoved: string;
+  cancel: string;
+}
+
+/**
+ * Links back into this API (not the durable runtime's own webhooks, which
+ * carry the system key). The function key is left out: callers add their own.
+ */
+export function linksFor(request: HttpRequest, target: RotationTarget): RotationLinks {
+  const url = new URL(request.url);
+  const at = url.pathname.indexOf('/rotations');
+  const base = `${url.origin}${at >= 0 ? url.pathname.slice(0, at) : '/api'}/rotations/${encodeURIComponent(target.name)}`;
+  return { status: base, plan: `${base}/plan`, consumersMoved: `${base}/consumers-moved`, cancel: `${base}/cancel` };
+}
+
+function noRotation(target: RotationTarget): ApiError {
+  return new ApiError(404, 'noRotation', `No rotation of ${target.name} has run yet; start one with POST /api/rotations {"account": "${target.name}"}.`);
+}
+
+async function getStatusWithInput(client: ApiClient, instanceId: string): Promise<DurableOrchestrationStatus | null> {
+  const withInput: Pick<DurableClient, 'getStatus'> = { getStatus: (id) => client.getStatus(id, { showInput: true }) };
+  return getRotationInstance(withInput, instanceId);
+}
+
+interface SecretFacts extends SecretAge {
+  keyKind: KeyKind | null;
+}
+
+async function secretAges(target: RotationTarget, deps: ApiDependencies): Promise<SecretFacts[]> {
+  const names = [target.secretName, ...(target.rotateReadOnlyKeys ? [target.readOnlySecretName] : [])];
+  return Promise.all(
+    names.map(async (secretName) => {
+      const properties = await deps.getLatestSecretProperties(secretName);
+      const keyKind = properties?.tags?.keyKind;
+      return { secretName, createdOn: toIso(properties?.createdOn ?? null), keyKind: isKeyKind(keyKind) ? keyKind : null };
+    }),
+  );
+}
