@@ -4,7 +4,16 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AzureEmulator, EmulatorState } from '../../emulator/azure/index.js';
-import { SUBSCRIPTION_ID, TEST_START, accountPath, armClient, control, startTestEmulator } from '../helpers/emulator.js';
+import {
+  SUBSCRIPTION_ID,
+  TEST_START,
+  accountPath,
+  armClient,
+  control,
+  cosmosClient,
+  secretClient,
+  startTestEmulator,
+} from '../helpers/emulator.js';
 
 let emulator: AzureEmulator;
 
@@ -205,6 +214,29 @@ describe('faults', () => {
     expect(account.name).toBe('orders');
     expect(emulator.stats().arm.getAccount).toBe(3);
     expect((await control(emulator, 'GET', '/faults')).body).toEqual({ faults: [] });
+  });
+
+  it('when Key Vault answers 503 twice, then the SecretClient retries and reads the secret', async () => {
+    const secrets = secretClient(emulator);
+    await secrets.setSecret('orders-key', 'value');
+    await control(emulator, 'POST', '/faults', { service: 'keyvault', method: 'GET', status: 503, retryAfterSeconds: 0, times: 2 });
+    emulator.resetStats();
+
+    const secret = await secrets.getSecret('orders-key');
+
+    expect(secret.value).toBe('value');
+    expect(emulator.stats().keyvault).toEqual({ getSecret: 3 });
+  });
+
+  it('when the Cosmos DB data plane throttles once, then @azure/cosmos backs off and retries', async () => {
+    const keys = await armClient(emulator).databaseAccounts.listKeys('rg-app', 'orders');
+    const { documentEndpoint } = await armClient(emulator).databaseAccounts.get('rg-app', 'orders');
+    await control(emulator, 'POST', '/faults', { service: 'cosmos', method: 'GET', pathPattern: '^/dbs$', status: 429, retryAfterSeconds: 0, times: 1 });
+
+    const { resources } = await cosmosClient(documentEndpoint!, keys.primaryMasterKey!, emulator).databases.readAll().fetchAll();
+
+    expect(resources).toEqual([]);
+    expect(emulator.stats().cosmos.listDatabases).toBe(2);
   });
 
   it('when a fault does not retry (400), then the SDK surfaces it in the ARM error shape', async () => {
