@@ -181,6 +181,9 @@ function serve(account: AccountState, route: Route, request: EmulatorRequest, op
 
   const items = new ItemStore(db, container, options.nowInSeconds);
   if (itemId === undefined) {
+    if (header(request, 'a-im') !== undefined) {
+      throw new CosmosError(400, 'BadRequest', 'The change feed is not served by the local emulator.');
+    }
     if (method === 'GET') return withSession(feed(request, 'Documents', container._rid, items.list(partitionKeyHeader(request))), db, container);
     if (method === 'POST' && isQueryPlan(request)) return queryPlan(request);
     if (method === 'POST' && isQuery(request)) {
@@ -311,15 +314,17 @@ class ItemStore {
   patch(id: string, request: EmulatorRequest): EmulatorResponse {
     const existing = this.find(id, request);
     checkIfMatch(existing, request);
-    const body = readJsonObject(request);
-    if (!Array.isArray(body.operations) || body.operations.length === 0) {
-      throw new CosmosError(400, 'BadRequest', 'A patch request needs a non-empty "operations" array.');
+    // The SDK sends either the bare list of operations or {operations, condition}.
+    const body = readJson(request);
+    const operations = Array.isArray(body) ? body : (body as { operations?: unknown } | null)?.operations;
+    if (!Array.isArray(operations) || operations.length === 0) {
+      throw new CosmosError(400, 'BadRequest', 'A patch request needs a non-empty list of operations.');
     }
-    if (body.condition !== undefined) {
+    if (!Array.isArray(body) && (body as { condition?: unknown }).condition !== undefined) {
       throw new CosmosError(400, 'BadRequest', 'Conditional patch is not supported by the local emulator.');
     }
     const patched = structuredClone(withoutSystemProperties(existing));
-    for (const operation of body.operations as unknown[]) applyPatchOperation(patched, operation);
+    for (const operation of operations as unknown[]) applyPatchOperation(patched, operation);
     if (patched.id !== id || this.partitionKeyOf(patched) !== this.partitionKeyOf(existing)) {
       throw new CosmosError(400, 'BadRequest', 'A patch cannot change the id or the partition key of an item.');
     }
@@ -526,13 +531,16 @@ function partitionKeyHeader(request: EmulatorRequest): string | undefined {
   return JSON.stringify(parsed);
 }
 
-function readJsonObject(request: EmulatorRequest): Record<string, unknown> {
-  let parsed: unknown;
+function readJson(request: EmulatorRequest): unknown {
   try {
-    parsed = JSON.parse(request.body.toString('utf8') || 'null');
+    return JSON.parse(request.body.toString('utf8') || 'null');
   } catch {
     throw new CosmosError(400, 'BadRequest', 'The request body is not valid JSON.');
   }
+}
+
+function readJsonObject(request: EmulatorRequest): Record<string, unknown> {
+  const parsed = readJson(request);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new CosmosError(400, 'BadRequest', 'The request body must be a JSON object.');
   }

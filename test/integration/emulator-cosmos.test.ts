@@ -273,7 +273,7 @@ describe('Cosmos DB data plane: resources', () => {
     expect(statusOf(missingContainer)).toBe(404);
   });
 
-  it('when an app writes, reads, queries, replaces and deletes items, then each step shows the previous one', async () => {
+  it('when an app writes, reads, queries, replaces, patches, upserts and deletes items, then each step shows the previous one', async () => {
     const client = cosmosClient(account.endpoint, account.keys.primary, emulator);
     const { container } = await client.database('shop').containers.createIfNotExists({ id: 'items', partitionKey: '/userId' });
 
@@ -308,6 +308,12 @@ describe('Cosmos DB data plane: resources', () => {
     expect(replaced?._etag).not.toBe(created?._etag);
     const stale = await container.item('a', 'u1').replace({ id: 'a', userId: 'u1', total: 12 }, { accessCondition: { type: 'IfMatch', condition: created!._etag } }).catch((error: unknown) => error);
     expect(statusOf(stale)).toBe(412);
+
+    const { resource: patched } = await container.item('a', 'u2').patch([
+      { op: 'incr', path: '/total', value: 2 },
+      { op: 'set', path: '/status', value: 'paid' },
+    ]);
+    expect(patched).toMatchObject({ id: 'a', userId: 'u2', total: 7, status: 'paid' });
 
     const { resource: upserted, statusCode: upsertStatus } = await container.items.upsert({ id: 'c', userId: 'u3' });
     expect(upsertStatus).toBe(201);
