@@ -66,6 +66,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 export class StateStore {
   private current: EmulatorState;
+  private mutating = false;
 
   constructor(
     initial: EmulatorState,
@@ -80,12 +81,19 @@ export class StateStore {
   }
 
   mutate<T>(change: (state: EmulatorState) => T): T {
-    const draft = structuredClone(this.current);
-    const result = change(draft);
-    draft.clock = this.clock.snapshot();
-    this.write(draft);
-    this.current = draft;
-    return result;
+    // A nested change would work on a stale copy and be overwritten by the outer one.
+    if (this.mutating) throw new Error('emulator state changes cannot be nested: call mutate once per change');
+    this.mutating = true;
+    try {
+      const draft = structuredClone(this.current);
+      const result = change(draft);
+      draft.clock = this.clock.snapshot();
+      this.write(draft);
+      this.current = draft;
+      return result;
+    } finally {
+      this.mutating = false;
+    }
   }
 
   /** Writes the current state (e.g. after the clock moved). */
