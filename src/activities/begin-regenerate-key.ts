@@ -1,0 +1,39 @@
+/**
+ * Activity: start regenerating one key, at most once per rotation.
+ * - alreadyRegenerated: the key's generationTime is after `notRegeneratedSince`
+ *   (a replay, a retry after a crash, or the operation finished meanwhile);
+ * - blocked: the safe-rotation check refused; retry at `retryAt`;
+ * - started: the long-running operation's state, to poll with getRegenerationStatus.
+ */
+import type { InvocationContext } from '@azure/functions';
+import { isBlockedError } from '../errors.js';
+import type { ActivityResult, BeginRegenerateKeyInput, BeginRegenerateKeyResult } from './contracts.js';
+import { runActivity } from './run-activity.js';
+
+export async function beginRegenerateKey(input: BeginRegenerateKeyInput, context: InvocationContext): Promise<ActivityResult<BeginRegenerateKeyResult>> {
+  return runActivity('beginRegenerateKey', context, async (runtime): Promise<BeginRegenerateKeyResult> => {
+    const { cosmosManagement } = runtime.adapters;
+    const facts = await cosmosManagement.getAccount(input.accountId);
+    const generationTime = facts.keys[input.keyKind].generationTime;
+    if (generationTime && Date.parse(generationTime) > Date.parse(input.notRegeneratedSince)) {
+      context.log(`beginRegenerateKey: the ${input.keyKind} key of ${input.accountId} was regenerated at ${generationTime}, after ${input.notRegeneratedSince}: not again`);
+      return { outcome: 'alreadyRegenerated', generationTime };
+    }
+    try {
+      const started = await cosmosManagement.beginRegenerateKey(input.accountId, input.keyKind, {
+        skipUsageCheck: input.skipUsageCheck,
+        idleWindowInHours: input.idleWindowInHours,
+        usageMarginInMinutes: input.usageMarginInMinutes,
+      });
+      context.log(
+        `beginRegenerateKey: regenerating the ${input.keyKind} key of ${input.accountId} (rotation ${input.rotationId}` +
+          `${input.skipUsageCheck ? ', usage check skipped' : ''}): ${started.status}`,
+      );
+      return { outcome: 'started', operation: { pollerState: started.pollerState }, startedAt: runtime.now().toISOString() };
+    } catch (error) {
+      if (!isBlockedError(error)) throw error;
+      context.log(`beginRegenerateKey: ${error.message}`);
+      return { outcome: 'blocked', lastUsedAt: error.lastUsedAt, retryAt: error.retryAt, message: error.message };
+    }
+  });
+}

@@ -1,0 +1,18 @@
+/**
+ * How published secrets describe themselves. Consumers and operators can rely
+ * on these names:
+ * - tag `cosmosAccount`: the account's ARM resource ID;
+ * - tag `keyKind`: which key the value is (primary, secondary, primaryReadonly, secondaryReadonly);
+ * - tag `rotationId`: the rotation that published it (one version per rotation);
+ * - content type `application/vnd.cosmos-key` for a bare account key,
+ *   `application/vnd.cosmos-connection-string` for a connection string
+ *   ("AccountEndpoint=...;AccountKey=...;").
+ */
+export const SECRET_TAGS = {
+  cosmosAccount: 'cosmosAccount',
+  keyKind: 'keyKind',
+  rotationId: 'rotationId',
+} as const;
+
+export const KEY_CONTENT_TYPE = 'application/vnd.cosmos-key';
+export const CONNECTION_STRING_CONTENT_TYPE = 'application/vnd.cosmos-connection-string';

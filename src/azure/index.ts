@@ -1,0 +1,53 @@
+/**
+ * The adapters, built once from Config. They are the only modules that
+ * import an Azure SDK.
+ */
+import type { TokenCredential } from '@azure/identity';
+import type { Config } from '../config.js';
+import { createCredential } from './credential.js';
+import { CosmosDataAdapter } from './cosmos-data.js';
+import { CosmosManagementAdapter } from './cosmos-management.js';
+import { KeyVaultAdapter } from './key-vault.js';
+import { createHttpsAgent } from './tls.js';
+
+export interface Adapters {
+  credential: TokenCredential;
+  cosmosManagement: CosmosManagementAdapter;
+  cosmosData: CosmosDataAdapter;
+  keyVault: KeyVaultAdapter;
+}
+
+export interface CreateAdaptersOptions {
+  /** The clock key usage is judged by (the emulator's in tests); default the system clock. */
+  now?: () => Date;
+  /** Replaces the credential AZURE_CREDENTIAL selects (tests). */
+  credential?: TokenCredential;
+  /** SDK retry settings for ARM and Key Vault (tests shorten the delays). */
+  retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+}
+
+export function createAdapters(config: Config, options: CreateAdaptersOptions = {}): Adapters {
+  const credential = options.credential ?? createCredential(config);
+  return {
+    credential,
+    cosmosManagement: new CosmosManagementAdapter({
+      credential,
+      armEndpoint: config.armEndpoint,
+      caCertPem: config.emulatorCaCert,
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+    }),
+    cosmosData: new CosmosDataAdapter({ agent: createHttpsAgent(config.emulatorCaCert) }),
+    keyVault: new KeyVaultAdapter({
+      vaultUrl: config.keyVaultUrl,
+      credential,
+      caCertPem: config.emulatorCaCert,
+      ...(options.retry ? { retry: options.retry } : {}),
+    }),
+  };
+}
+
+export type { AccountFacts, KeyFacts, RegenerationProgress, RegenerationStarted, RegenerationStatus } from './cosmos-management.js';
+export type { ProbeResult } from './cosmos-data.js';
+export type { SecretVersionInfo } from './key-vault.js';
+export { SecretValue } from './secret-value.js';

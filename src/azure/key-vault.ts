@@ -1,0 +1,118 @@
+/**
+ * Key Vault secrets (@azure/keyvault-secrets): where consumers pick the active
+ * key up. Reads what the latest version says about itself (tags, content
+ * type, times) and publishes new versions.
+ */
+import { SecretClient, type SecretProperties } from '@azure/keyvault-secrets';
+import type { TokenCredential } from '@azure/identity';
+import { PermanentError, classifyAzureError } from '../errors.js';
+import type { SecretValue } from './secret-value.js';
+import { pipelineTlsOptions } from './tls.js';
+
+export interface SecretVersionInfo {
+  name: string;
+  version: string;
+  tags: Record<string, string>;
+  contentType: string | null;
+  createdOn: string | null;
+  expiresOn: string | null;
+  enabled: boolean;
+}
+
+export interface PublishSecretOptions {
+  tags: Record<string, string>;
+  contentType: string;
+  expiresOn: Date;
+}
+
+export interface KeyVaultOptions {
+  vaultUrl: string;
+  credential: TokenCredential;
+  caCertPem: string | null;
+  retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+}
+
+const DEFAULT_MAX_RETRIES = 4;
+
+export class KeyVaultAdapter {
+  readonly #client: SecretClient;
+  readonly #vaultUrl: string;
+
+  constructor(options: KeyVaultOptions) {
+    this.#vaultUrl = options.vaultUrl;
+    const retry = options.retry ?? {};
+    this.#client = new SecretClient(options.vaultUrl, options.credential, {
+      retryOptions: {
+        maxRetries: retry.maxRetries ?? DEFAULT_MAX_RETRIES,
+        ...(retry.retryDelayInMs !== undefined ? { retryDelayInMs: retry.retryDelayInMs } : {}),
+        ...(retry.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}),
+      },
+      // The challenge names https://vault.azure.net; a loopback emulator URL cannot match it.
+      ...(options.caCertPem ? { disableChallengeResourceVerification: true } : {}),
+      ...pipelineTlsOptions(options.caCertPem),
+    });
+  }
+
+  /** The current version's properties, or null when the secret does not exist. */
+  async getLatestSecretProperties(name: string): Promise<SecretVersionInfo | null> {
+    try {
+      // Key Vault has no "latest properties" call; the value is dropped here, unread.
+      const secret = await this.#client.getSecret(name);
+      return infoOf(secret.properties);
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw this.#classify(error, `read the latest version of secret ${name}`, name);
+    }
+  }
+
+  /** Adds a version; returns what Key Vault recorded. */
+  async publishSecret(name: string, value: SecretValue, options: PublishSecretOptions): Promise<SecretVersionInfo> {
+    try {
+      const secret = await this.#client.setSecret(name, value.reveal(), {
+        tags: options.tags,
+        contentType: options.contentType,
+        expiresOn: options.expiresOn,
+      });
+      return infoOf(secret.properties);
+    } catch (error) {
+      throw this.#classify(error, `publish a new version of secret ${name}`, name);
+    }
+  }
+
+  #classify(error: unknown, operation: string, name: string): Error {
+    const status = statusOf(error);
+    const message = String((error as { message?: unknown })?.message ?? '');
+    // Waiting does not undo a soft delete or re-enable a version: someone must act.
+    if (status === 409 && /deleted/i.test(message)) {
+      return new PermanentError(
+        `Could not ${operation} (${this.#vaultUrl}): the secret is deleted but recoverable. Fix: recover it (az keyvault secret recover) or purge it, then retry.`,
+        { statusCode: 409, operation, resource: name },
+      );
+    }
+    if (status === 403 && /disabled/i.test(message)) {
+      return new PermanentError(`Could not ${operation} (${this.#vaultUrl}): its current version is disabled. Fix: enable it or publish a new version.`, {
+        statusCode: 403,
+        operation,
+        resource: name,
+      });
+    }
+    return classifyAzureError(error, { operation, resource: this.#vaultUrl, service: 'keyVault' });
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function infoOf(properties: SecretProperties): SecretVersionInfo {
+  return {
+    name: properties.name,
+    version: properties.version ?? '',
+    tags: { ...(properties.tags ?? {}) },
+    contentType: properties.contentType ?? null,
+    createdOn: properties.createdOn?.toISOString() ?? null,
+    expiresOn: properties.expiresOn?.toISOString() ?? null,
+    enabled: properties.enabled !== false,
+  };
+}
