@@ -5,23 +5,26 @@
  */
 import type { HttpResponseInit } from '@azure/functions';
 
-export type ApiErrorCode =
-  | 'malformedJson'
-  | 'bodyTooLarge'
-  | 'invalidBody'
-  | 'unknownField'
-  | 'missingField'
-  | 'invalidField'
-  | 'invalidAccount'
-  | 'accountNotConfigured'
-  | 'noRotation'
-  | 'rotationRunning'
-  | 'notRunning'
-  | 'notWaitingForConsumers'
-  | 'azureError'
-  | 'azureUnavailable'
-  | 'configurationError'
-  | 'internalError';
+export const API_ERROR_CODES = [
+  'malformedJson',
+  'bodyTooLarge',
+  'invalidBody',
+  'unknownField',
+  'missingField',
+  'invalidField',
+  'invalidAccount',
+  'accountNotConfigured',
+  'noRotation',
+  'rotationRunning',
+  'notRunning',
+  'notWaitingForConsumers',
+  'azureError',
+  'azureUnavailable',
+  'configurationError',
+  'internalError',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 export interface ApiErrorBody {
   error: { code: ApiErrorCode; message: string };

@@ -9,6 +9,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
 import type { InspectAccountInput, InspectAccountResult } from '../activities/contracts.js';
+import { SECRET_TAGS } from '../activities/secret-format.js';
 import { isKeyKind, type KeyKind, type KeyPairName } from '../domain/keys.js';
 import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
 import { mapLimited } from '../schedule/map-limited.js';
@@ -279,7 +280,10 @@ async function secretAges(target: RotationTarget, deps: ApiDependencies): Promis
   return Promise.all(
     names.map(async (secretName) => {
       const properties = await deps.getLatestSecretProperties(secretName);
-      const keyKind = properties?.tags?.keyKind;
+      const tags = properties?.tags ?? {};
+      // A secret tagged for another account says nothing about this one's keys.
+      const foreign = tags[SECRET_TAGS.cosmosAccount] !== undefined && tags[SECRET_TAGS.cosmosAccount]!.toLowerCase() !== target.accountId.toLowerCase();
+      const keyKind = foreign ? undefined : tags[SECRET_TAGS.keyKind];
       return { secretName, createdOn: toIso(properties?.createdOn ?? null), keyKind: isKeyKind(keyKind) ? keyKind : null };
     }),
   );
