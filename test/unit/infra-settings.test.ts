@@ -3,7 +3,7 @@
  * local sample name the same settings, with the same defaults, and a deployed
  * app would pass its own start-up validation.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, SETTING_NAMES, loadConfig } from '../../src/config.js';
@@ -167,7 +167,9 @@ describe('template hygiene', () => {
 
 /** The trigger registrations, where %NAME% binding expressions live. */
 function listFunctionSources(): string[] {
-  return readdirSync(join(REPO_ROOT, 'functions'), { recursive: true, encoding: 'utf8' })
+  const directory = join(REPO_ROOT, 'functions');
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts'))
     .map((name) => `functions/${name.split('\\').join('/')}`);
 }
