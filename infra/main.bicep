@@ -157,18 +157,19 @@ var deploymentContainerName = 'deployment-package'
 // An account with overrides appears once, as its override object.
 var listedAccountIds = filter(map(split(cosmosAccountResourceIds, ','), id => trim(id)), id => !empty(id))
 var overriddenAccountIds = map(rotationTargetOverrides, target => toLower(target.resourceId))
-var rotationTargets = concat(
-  map(filter(union(listedAccountIds, []), id => !contains(overriddenAccountIds, toLower(id))), id => { resourceId: id }),
-  rotationTargetOverrides
-)
+var listedWithoutOverrides = filter(union(listedAccountIds, []), id => !contains(overriddenAccountIds, toLower(id)))
+var rotationTargets = concat(map(listedWithoutOverrides, id => { resourceId: id }), rotationTargetOverrides)
 var targetAccountIds = map(rotationTargets, target => target.resourceId)
-var targetSubscriptionIds = map(targetAccountIds, id => '/subscriptions/${split(id, '/')[2]}')
+var targetSubscriptionIds = map(targetAccountIds, id => '/subscriptions/${toLower(split(id, '/')[2])}')
 
 var useExistingKeyVault = !empty(existingKeyVaultResourceId)
 var existingKeyVaultIdParts = split(existingKeyVaultResourceId, '/')
+var appResourceGroupName = !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+var keyVaultSubscriptionId = useExistingKeyVault ? existingKeyVaultIdParts[2] : subscription().subscriptionId
+var keyVaultResourceGroupName = useExistingKeyVault ? existingKeyVaultIdParts[4] : appResourceGroupName
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  name: appResourceGroupName
   location: location
   tags: tags
 }
@@ -220,10 +221,7 @@ module keyVault 'app/key-vault.bicep' = if (!useExistingKeyVault) {
 // The vault may live in another resource group or subscription when it already exists.
 module keyVaultAccess 'app/key-vault-access.bicep' = {
   name: 'key-vault-access-${resourceToken}'
-  scope: resourceGroup(
-    useExistingKeyVault ? existingKeyVaultIdParts[2] : subscription().subscriptionId,
-    useExistingKeyVault ? existingKeyVaultIdParts[4] : rg.name
-  )
+  scope: resourceGroup(keyVaultSubscriptionId, keyVaultResourceGroupName)
   params: {
     vaultName: useExistingKeyVault ? existingKeyVaultIdParts[8] : keyVault.outputs.name
     principalId: identity.outputs.principalId
