@@ -147,6 +147,26 @@ describe('the Function App', () => {
   });
 });
 
+describe('the deployment guide (docs/deploy.md)', () => {
+  const guide = readRepoFile('docs/deploy.md');
+
+  it('when a parameter or the azd environment value feeding it exists, then the guide names it', () => {
+    const azdParameters = readRepoFile('infra/main.parameters.json');
+    const environmentValues = [...azdParameters.matchAll(/\$\{(\w+)/g)].map((match) => match[1]!);
+
+    for (const name of environmentValues) expect(guide, `azd environment value ${name}`).toContain(`\`${name}\``);
+    for (const param of params(main)) expect(guide, `Bicep parameter ${param.name}`).toContain(`\`${param.name}\``);
+  });
+
+  it('when azd runs a hook, then the script it names exists', () => {
+    const commands = [...readRepoFile('azure.yaml').matchAll(/^\s+run: (.+)$/gm)].map((match) => match[1]!);
+    const scripts = commands.flatMap((command) => command.split(' ').filter((word) => /\.(ts|mjs|js|sh|ps1)$/.test(word)));
+
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(existsSync(join(REPO_ROOT, script)), script).toBe(true);
+  });
+});
+
 describe('template hygiene', () => {
   it.each(bicepFiles().map((file) => [file.path, file] as const))('when %s declares parameters, then each one has a @description', (_path, file) => {
     for (const param of params(file)) {
