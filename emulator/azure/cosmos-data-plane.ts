@@ -184,6 +184,9 @@ function serve(account: AccountState, route: Route, request: EmulatorRequest, op
     if (header(request, 'a-im') !== undefined) {
       throw new CosmosError(400, 'BadRequest', 'The change feed is not served by the local emulator.');
     }
+    if (header(request, 'x-ms-cosmos-is-batch-request') !== undefined) {
+      throw new CosmosError(400, 'BadRequest', 'Transactional batch and bulk requests are not served by the local emulator.');
+    }
     if (method === 'GET') return withSession(feed(request, 'Documents', container._rid, items.list(partitionKeyHeader(request))), db, container);
     if (method === 'POST' && isQueryPlan(request)) return queryPlan(request);
     if (method === 'POST' && isQuery(request)) {
