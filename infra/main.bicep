@@ -131,7 +131,7 @@ param failedRotationRetryInHours int = 24
 param durableTaskHubName string = 'cosmoskeyrotation'
 
 @description('Most instances the Flex Consumption plan may scale out to.')
-@minValue(40)
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 

@@ -40,7 +40,7 @@ param applicationInsightsName string
 param appSettings object
 
 @description('Most instances Flex Consumption may scale out to.')
-@minValue(40)
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int
 
