@@ -5,6 +5,9 @@
  * resources an app reads and writes.
  */
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AzureEmulator, KeyKind } from '../../emulator/azure/index.js';
 import { armClient, cosmosClient, httpsRequest, startTestEmulator, SUBSCRIPTION_ID } from '../helpers/emulator.js';
@@ -341,5 +344,31 @@ describe('Cosmos DB data plane: resources', () => {
     await client.database('temp').delete();
     const missing = await client.database('temp').container('c').read().catch((error: unknown) => error);
     expect(statusOf(missing)).toBe(404);
+  });
+});
+
+describe('Cosmos DB data plane: persistence', () => {
+  it('when the emulator restarts with a data directory, then databases, containers and items are still there, with the same system properties', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'emulator-cosmos-'));
+    try {
+      const first = await startTestEmulator({ dataDir });
+      const created = await first.createAccount({ subscriptionId: SUBSCRIPTION_ID, resourceGroup: RESOURCE_GROUP, name: 'kept-acct' });
+      const key = first.state().accounts[created.id.toLowerCase()]!.keys.primary.value;
+      const { container } = await cosmosClient(created.documentEndpoint, key, first)
+        .databases.createIfNotExists({ id: 'kept' })
+        .then(({ database }) => database.containers.createIfNotExists({ id: 'things', partitionKey: '/kind' }));
+      const { resource: written } = await container.items.create({ id: 'one', kind: 'demo' });
+      await first.close();
+
+      const second = await startTestEmulator({ dataDir });
+      try {
+        const { resource: read } = await cosmosClient(created.documentEndpoint, key, second).database('kept').container('things').item('one', 'demo').read();
+        expect(read).toEqual(written);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
