@@ -296,6 +296,8 @@ export class CosmosManagementAdapter {
     options: BeginRegenerateKeyOptions,
     refusal: { statusCode: number; code?: string; message: string },
   ): Promise<BlockedError | undefined> {
+    // A 409 that says another operation holds the account is that, whatever the usage: retry soon, not in 12 hours.
+    if (refusal.statusCode === 409 && OPERATION_IN_PROGRESS.test(refusal.message)) return undefined;
     const facts = await this.getAccount(accountId);
     if (!facts.safeRotationCheckEnabled) return undefined;
     const now = this.#now();
@@ -370,6 +372,8 @@ const requestTimeoutPolicy: PipelinePolicy = {
     return next(request);
   },
 };
+
+const OPERATION_IN_PROGRESS = /operation in progress|exclusive lock|another operation/i;
 
 /** Statuses that may be the safe-rotation refusal; auth, missing and throttled answers are not. */
 function isRefusal(statusCode: number): boolean {

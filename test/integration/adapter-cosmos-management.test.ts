@@ -143,6 +143,12 @@ describe('regeneration', () => {
     expect(error.message).toMatch(/another operation holds the resource/);
   });
 
+  it('when another operation holds the account and the key was also used recently, then it is still a transient conflict, not a 12-hour block', async () => {
+    fixture.emulator.recordKeyUse(guarded, 'secondary', fixture.hoursAgo(1));
+    await arm.beginRegenerateKey(guarded, 'primary', RULE);
+    expect(await caught(arm.beginRegenerateKey(guarded, 'secondary', RULE))).toMatchObject({ name: 'TransientError', statusCode: 409 });
+  });
+
   it('when the key was used 3 hours ago on an account with the safe-rotation check, then it is blocked until last use + 12 h + margin', async () => {
     const lastUse = fixture.hoursAgo(3);
     fixture.emulator.recordKeyUse(guarded, 'secondary', lastUse);
