@@ -314,7 +314,7 @@ export const SETTINGS = {
     env: 'KEY_VAULT_URL',
     doc: 'Vault that consumers read the keys from, e.g. https://my-vault.vault.azure.net',
     required: true,
-    example: 'https://127.0.0.1:8443',
+    example: 'https://127.0.0.1:8444',
     parse: httpsUrl,
   }),
   targets: setting({
