@@ -3,6 +3,8 @@
  * with durable timers: a regeneration can take hours, an activity must not.
  */
 import type { InvocationContext } from '@azure/functions';
+import { isPermanentError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
 import type { ActivityResult, GetRegenerationStatusInput, GetRegenerationStatusResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
 
@@ -12,15 +14,30 @@ export async function getRegenerationStatus(
 ): Promise<ActivityResult<GetRegenerationStatusResult>> {
   return runActivity('getRegenerationStatus', context, async (runtime): Promise<GetRegenerationStatusResult> => {
     const { cosmosManagement } = runtime.adapters;
-    const progress = await cosmosManagement.getRegenerationStatus(input.accountId, input.keyKind, input.operation.pollerState);
+    let progress;
+    try {
+      progress = await cosmosManagement.getRegenerationStatus(input.accountId, input.keyKind, input.operation.pollerState);
+    } catch (error) {
+      // ARM forgets finished operations after a while (a long outage of the app), and a saved
+      // state may not resume: the key's generation time still tells whether it was regenerated.
+      if (!isPermanentError(error)) throw error;
+      const generationTime = await generatedSince(runtime, input);
+      if (!generationTime) throw error;
+      context.warn(`getRegenerationStatus: the operation could not be read (${error.message}), but the ${input.keyKind} key was regenerated at ${generationTime}`);
+      return { status: 'Succeeded', generationTime };
+    }
     if (progress.status === 'InProgress') return { status: 'InProgress' };
     if (progress.status === 'Failed') {
       context.warn(`getRegenerationStatus: regenerating the ${input.keyKind} key of ${input.accountId} failed: ${progress.message ?? 'no reason given'}`);
       return { status: 'Failed', message: progress.message ?? 'ARM reported the regeneration as failed without a reason' };
     }
-    const facts = await cosmosManagement.getAccount(input.accountId);
-    const generationTime = facts.keys[input.keyKind].generationTime;
+    const generationTime = (await cosmosManagement.getAccount(input.accountId)).keys[input.keyKind].generationTime;
     context.log(`getRegenerationStatus: the ${input.keyKind} key of ${input.accountId} was regenerated (generationTime ${generationTime ?? 'not reported'})`);
     return { status: 'Succeeded', ...(generationTime ? { generationTime } : {}) };
   });
+}
+
+async function generatedSince(runtime: Runtime, input: GetRegenerationStatusInput): Promise<string | null> {
+  const generationTime = (await runtime.adapters.cosmosManagement.getAccount(input.accountId)).keys[input.keyKind].generationTime;
+  return generationTime && Date.parse(generationTime) > Date.parse(input.notRegeneratedSince) ? generationTime : null;
 }

@@ -145,6 +145,21 @@ describe('beginRegenerateKey and getRegenerationStatus', () => {
     expect(done).toEqual({ status: 'Succeeded', generationTime: new Date(Date.parse(rotationStart) + 3 * HOUR_IN_MS).toISOString() });
   });
 
+  it('when ARM no longer knows a finished operation, then the key\'s generation time still reports it Succeeded; unfinished, it is a permanent failure', async () => {
+    const { context } = capturingContext();
+    const begun = unwrap(await beginRegenerateKey(regenerateInput(guarded), context));
+    if (begun.outcome !== 'started') throw new Error('not started');
+    const statusInput = { accountId: guarded, keyKind: 'secondary' as const, operation: begun.operation, notRegeneratedSince: rotationStart };
+    await control(fixture.emulator, 'POST', '/faults', { service: 'arm', method: 'GET', pathPattern: 'operationsStatus', status: 404, times: 2 });
+
+    const unfinished = await getRegenerationStatus(statusInput, context);
+    fixture.emulator.clock.advance(61_000);
+    const finished = await getRegenerationStatus(statusInput, context);
+
+    expect(unfinished).toMatchObject({ ok: false, error: { kind: 'permanent' } });
+    expect(unwrap(finished)).toEqual({ status: 'Succeeded', generationTime: new Date(Date.parse(rotationStart) + 60_000).toISOString() });
+  });
+
   it('when the key was already regenerated after the rotation started (a retry after a crash), then it is not regenerated again', async () => {
     const { context } = capturingContext();
     const input = regenerateInput(guarded);
