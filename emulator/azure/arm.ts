@@ -8,7 +8,7 @@ import type { AccountState, EmulatorRequest, EmulatorResponse, EmulatorState, Ke
 import { KEY_KINDS } from './contracts.js';
 import { matchArmRoute, type ArmRoute } from './arm-routes.js';
 import { armAccount, armConnectionStrings, armKeys, armReadOnlyKeys } from './arm-resources.js';
-import { visibleLastUsage } from './key-usage.js';
+import { actualLastUsage } from './key-usage.js';
 import { runningOperation } from './operations.js';
 
 /** api-versions of Microsoft.DocumentDB/databaseAccounts the emulator accepts (oldest first). */
@@ -211,7 +211,7 @@ function hasCapability(account: AccountState, capability: string): boolean {
 }
 
 function usedWithinWindow(account: AccountState, keyKind: KeyKind, now: Date): string | undefined {
-  const lastUse = visibleLastUsage(account, keyKind, now);
+  const lastUse = actualLastUsage(account, keyKind);
   if (lastUse && now.getTime() - Date.parse(lastUse) < KEY_IN_USE_WINDOW_IN_HOURS * HOUR_IN_MS) return lastUse;
   return undefined;
 }

@@ -46,6 +46,18 @@ export function visibleLastUsage(account: AccountState, keyKind: KeyKind, now: D
   return last;
 }
 
+/**
+ * The real last use, lag or not. ARM's safe-rotation check enforces on what
+ * the service knows, while keysMetadata reports it late: a regeneration can
+ * be refused for a use the caller cannot see yet.
+ */
+export function actualLastUsage(account: AccountState, keyKind: KeyKind): string | null {
+  const key = account.keys[keyKind];
+  let last = key.approximateLastUsageTime;
+  for (const use of key.pendingUsageTimes ?? []) last = later(last, use);
+  return last;
+}
+
 function later(a: string | null, b: string): string {
   return a === null || Date.parse(b) > Date.parse(a) ? b : a;
 }

@@ -297,7 +297,7 @@ describe('the safe-rotation check', () => {
     },
   );
 
-  it('when the account has a usage lag, then a use shows in keysMetadata, and blocks regeneration, only once the lag has passed', async () => {
+  it('when the account has a usage lag, then a use shows in keysMetadata only once the lag has passed, but blocks regeneration at once', async () => {
     await emulator.createAccount({
       subscriptionId: SUBSCRIPTION_ID,
       resourceGroup: 'rg-app',
@@ -308,12 +308,14 @@ describe('the safe-rotation check', () => {
     emulator.recordKeyUse(accountPath('rg-app', 'lagging'), 'secondary');
 
     const early = await client.databaseAccounts.get('rg-app', 'lagging');
+    const refusedEarly = await client.databaseAccounts.beginRegenerateKey('rg-app', 'lagging', { keyKind: 'secondary' }).catch((error: unknown) => error);
     emulator.clock.advance(300_000);
     const late = await client.databaseAccounts.get('rg-app', 'lagging');
     const refused = await client.databaseAccounts.beginRegenerateKey('rg-app', 'lagging', { keyKind: 'secondary' }).catch((error: unknown) => error);
 
     expect((early.keysMetadata?.secondaryMasterKey as { approximateLastUsageTime?: string }).approximateLastUsageTime).toBeUndefined();
     expect((late.keysMetadata?.secondaryMasterKey as { approximateLastUsageTime?: string }).approximateLastUsageTime).toBe(TEST_START);
+    expect(refusedEarly).toMatchObject({ statusCode: 400 });
     expect(refused).toMatchObject({ statusCode: 400 });
   });
 });
