@@ -1,10 +1,14 @@
 /**
  * Activity: the facts a rotation decides on. Capabilities, endpoint, each
  * key's generation and last-use times (ARM), and which key kind the Key Vault
- * secret holds now (its latest version's `keyKind` tag). Reads only.
+ * secret holds now: its latest version's `keyKind` tag or, for a secret a
+ * person put there before this app (no tag), the key its value matches.
+ * Reads only; the values compared never leave this activity.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
-import { isKeyKind } from '../domain/keys.js';
+import { isKeyKind, type KeyKind } from '../domain/keys.js';
+import type { SecretValue } from '../azure/secret-value.js';
 import type { Runtime } from '../runtime.js';
 import type { ActivityResult, InspectAccountInput, InspectAccountResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
@@ -26,7 +30,8 @@ export async function inspectAccount(input: InspectAccountInput, context: Invoca
 /** The activity's work without the result envelope (the HTTP dry run uses it directly). Throws classified errors. */
 export async function readAccountFacts(runtime: Runtime, input: InspectAccountInput, context?: InvocationContext): Promise<InspectAccountResult> {
   const { cosmosManagement, keyVault } = runtime.adapters;
-  const [facts, latest] = await Promise.all([cosmosManagement.getAccount(input.accountId), keyVault.getLatestSecretProperties(input.secretName)]);
+  const [facts, latestSecret] = await Promise.all([cosmosManagement.getAccount(input.accountId), keyVault.getLatestSecret(input.secretName)]);
+  const latest = latestSecret?.info ?? null;
   const taggedAccount = latest?.tags[SECRET_TAGS.cosmosAccount];
   const foreign = taggedAccount !== undefined && taggedAccount.toLowerCase() !== input.accountId.toLowerCase();
   if (foreign) {
@@ -35,7 +40,11 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
   }
   const tags = latest && !foreign ? latest.tags : {};
   const keyKindTag = tags[SECRET_TAGS.keyKind];
-  const publishedKeyKind = isKeyKind(keyKindTag) ? keyKindTag : null;
+  let publishedKeyKind = isKeyKind(keyKindTag) ? keyKindTag : null;
+  if (!publishedKeyKind && !foreign && latestSecret?.value) {
+    publishedKeyKind = await matchingKeyKind(runtime, input, latestSecret.value);
+    if (publishedKeyKind) context?.log(`inspectAccount: secret ${input.secretName} has no keyKind tag; its value is the ${publishedKeyKind} key`);
+  }
   return {
     accountId: input.accountId,
     accountName: facts.accountName,
@@ -49,4 +58,16 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
     publishedAt: latest?.createdOn ?? null,
     inspectedAt: runtime.now().toISOString(),
   };
+}
+
+/** Which key of the pair a value is (a bare key, or a connection string holding it), compared in constant time. */
+async function matchingKeyKind(runtime: Runtime, input: InspectAccountInput, secret: SecretValue): Promise<KeyKind | null> {
+  const keys = await runtime.adapters.cosmosManagement.listKeys(input.accountId, input.pair);
+  const held = /AccountKey=([^;]+)/i.exec(secret.reveal())?.[1] ?? secret.reveal().trim();
+  for (const [kind, key] of Object.entries(keys) as Array<[KeyKind, SecretValue]>) {
+    const a = Buffer.from(held);
+    const b = Buffer.from(key.reveal());
+    if (a.length === b.length && timingSafeEqual(a, b)) return kind;
+  }
+  return null;
 }

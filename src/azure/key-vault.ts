@@ -6,7 +6,7 @@
 import { SecretClient, type SecretProperties } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import { PermanentError, classifyAzureError } from '../errors.js';
-import type { SecretValue } from './secret-value.js';
+import { SecretValue } from './secret-value.js';
 import { pipelineTlsOptions } from './tls.js';
 
 export interface SecretVersionInfo {
@@ -55,10 +55,15 @@ export class KeyVaultAdapter {
 
   /** The current version's properties, or null when the secret does not exist. */
   async getLatestSecretProperties(name: string): Promise<SecretVersionInfo | null> {
+    // Key Vault has no "latest properties" call; the value is dropped here, unread.
+    return (await this.getLatestSecret(name))?.info ?? null;
+  }
+
+  /** The current version with its value (kept in a SecretValue), or null when the secret does not exist. */
+  async getLatestSecret(name: string): Promise<{ info: SecretVersionInfo; value: SecretValue | null } | null> {
     try {
-      // Key Vault has no "latest properties" call; the value is dropped here, unread.
       const secret = await this.#client.getSecret(name);
-      return infoOf(secret.properties);
+      return { info: infoOf(secret.properties), value: secret.value ? new SecretValue(secret.value) : null };
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw this.#classify(error, `read the latest version of secret ${name}`, name);
