@@ -55,8 +55,12 @@ export const ACTIVITY_RETRY = Object.assign(new df.RetryOptions(5_000, 6), {
   backoffCoefficient: 2,
   maxRetryIntervalInMilliseconds: 5 * MINUTE_MS,
 });
-/** ARM refuses a key used within 12 h; after this many refusals a person must look. */
-export const MAX_BLOCKED_REGENERATIONS = 4;
+/**
+ * ARM refuses a key used within 12 h. Usage times lag, so a refusal can come
+ * before the use that caused it is visible, and each refusal then only says
+ * "look again soon": allow several, within the phase's wait bound.
+ */
+export const MAX_BLOCKED_REGENERATIONS = 8;
 /** A regeneration can take hours on a large account; past this something is wrong. */
 export const MAX_REGENERATION_HOURS = 24;
 
@@ -109,7 +113,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName): Generator<Yielded, Pa
   if (!force) facts = yield* waitForStandbyIdle(run, plan.standbyKeyKind, facts, secretName);
 
   run.enterPhase('regeneratingStandby', `Regenerating the standby key ${plan.standbyKeyKind}.`);
-  yield* regenerate(run, plan.standbyKeyKind);
+  yield* regenerate(run, plan.standbyKeyKind, settings.standbyWaitMaxInHours);
 
   run.enterPhase('validating', `Checking that the new ${plan.standbyKeyKind} key is accepted by the data plane.`);
   yield* validate(run, plan.standbyKeyKind);
@@ -127,7 +131,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName): Generator<Yielded, Pa
   const consumersMoved = force ? 'forced' : yield* waitForConsumers(run, plan.activeKeyKind, secretName);
 
   run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
-  yield* regenerate(run, plan.activeKeyKind);
+  yield* regenerate(run, plan.activeKeyKind, settings.consumerWaitMaxInHours);
 
   return {
     pair,
@@ -177,9 +181,14 @@ function* waitForStandbyIdle(
   return current;
 }
 
-/** Begin a regeneration and follow it with durable timers until it completes. */
-function* regenerate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void, unknown> {
+/**
+ * Begin a regeneration and follow it with durable timers until it completes.
+ * Refused by the safe-rotation check: wait until the key is idle and retry,
+ * within `waitMaxInHours`.
+ */
+function* regenerate(run: RotationRun, keyKind: KeyKind, waitMaxInHours: number): Generator<Yielded, void, unknown> {
   const phase = run.phase;
+  const deadline = run.now().getTime() + waitMaxInHours * HOUR_MS;
   for (let attempt = 1; ; attempt += 1) {
     const begun = yield* run.call<BeginRegenerateKeyInput, BeginRegenerateKeyResult>(ACTIVITY_NAMES.beginRegenerateKey, {
       accountId: run.settings.accountId,
@@ -196,13 +205,13 @@ function* regenerate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, voi
       return;
     }
     run.retries.blockedRegenerations += 1;
-    if (attempt >= MAX_BLOCKED_REGENERATIONS) {
+    const retryAt = laterOf(new Date(begun.retryAt), new Date(run.now().getTime() + MINUTE_MS));
+    if (attempt >= MAX_BLOCKED_REGENERATIONS || retryAt.getTime() > deadline) {
       throw new NeedsAttention(
-        `Azure refused to regenerate ${keyKind} ${attempt} times because it is still in use (last used ${begun.lastUsedAt ?? 'unknown'}). ` +
-          `Find the consumer still using ${keyKind}, or start a forced rotation if you are sure.`,
+        `Azure refused to regenerate ${keyKind} ${attempt} time(s) because it is still in use (last used ${begun.lastUsedAt ?? 'unknown'}; idle from ${begun.retryAt}), ` +
+          `and that is past this phase's ${waitMaxInHours} h bound. Find the consumer still using ${keyKind}, or start a forced rotation if you are sure.`,
       );
     }
-    const retryAt = laterOf(new Date(begun.retryAt), new Date(run.now().getTime() + MINUTE_MS));
     run.enterPhase(phase, `Azure's safe-rotation check refused to regenerate ${keyKind} (used ${begun.lastUsedAt ?? 'recently'}); retrying when it has been idle.`, {
       nextCheckAt: retryAt,
     });

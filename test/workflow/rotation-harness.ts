@@ -61,7 +61,7 @@ export class RotationHarness {
       ...options.settings,
     };
     // Activities read their settings and their clock from here, as they read process.env and the wall clock in Azure.
-    resetRuntime({ env, now: () => clock.now() });
+    resetRuntime({ env, now: () => clock.now(), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 20 } });
     const ownedStateDir = options.stateDir === undefined && options.crashAfterActivity ? mkdtempSync(path.join(tmpdir(), 'rotation-driver-')) : undefined;
     const harness = new RotationHarness(clock, emulator, undefined as unknown as DurableDriver, accountIds, ownedStateDir);
     harness.env = env;
