@@ -285,3 +285,46 @@ describe('determinism guard', () => {
     );
   });
 });
+
+describe('patterns a monitoring workflow relies on', () => {
+  it('when a retried activity fails twice, then the third attempt runs after 5 s and 10 s of backoff and its result is returned', async () => {
+    await newDriver();
+    const id = await driver.startNew('fixtureRetrySucceeds', { input: { key: 'retry-succeeds', failures: 2 } });
+
+    await driver.runUntilIdle();
+
+    expect((await driver.getStatus(id))?.output).toEqual({ result: 'succeeded on call 3', at: at(15_000) });
+    expect(executionsOf('fixtureFlaky:retry-succeeds')).toBe(3);
+  });
+
+  it('when an event arrives after several hourly checks, then the newest waiter gets it, not an abandoned one', async () => {
+    await newDriver();
+    const id = await driver.startNew('fixturePollUntilMoved');
+    await driver.runUntilIdle({ until: at(3.5 * hourMs) });
+
+    await driver.raiseEvent(id, 'moved', { by: 'operator' });
+    await driver.runUntilIdle({ until: at(3.5 * hourMs) });
+
+    expect(await driver.getStatus(id)).toMatchObject({ runtimeStatus: 'Completed', output: { movedAtCheck: 4, greeting: 'Hello, operator!' } });
+  });
+
+  it('when a long timeout is canceled after its first slice fired, then its remaining slices still come and replay stays deterministic', async () => {
+    await newDriver();
+    const id = await driver.startNew('fixtureLongTimeoutCanceled');
+    await driver.runUntilIdle({ until: at(4 * dayMs) });
+    await driver.raiseEvent(id, 'stop');
+    await driver.runUntilIdle({ until: at(11 * dayMs) });
+    expect((await driver.getStatus(id))?.runtimeStatus).toBe('Running');
+
+    await driver.raiseEvent(id, 'finish');
+    await driver.runUntilIdle();
+
+    expect(await driver.getStatus(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'Hello, after the long timeout!' });
+    const timers = eventsOf(driver.history(id), EventType.TimerCreated).map((event) => [event.EventId, event.FireAt]);
+    expect(timers).toEqual([
+      [0, at(3 * dayMs)],
+      [1, at(6 * dayMs)],
+      [2, at(10 * dayMs)],
+    ]);
+  });
+});
