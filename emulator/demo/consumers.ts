@@ -213,7 +213,8 @@ class ConsumerInstance {
     const container = this.key.client.database(CONSUMER_DATABASE_ID).container(CONSUMER_CONTAINER_ID);
     try {
       if (this.spec.access === 'readWrite') {
-        await container.items.upsert({ id: this.label, tenant: this.spec.account, calls: this.stats.calls, at: new Date(nowMs).toISOString() });
+        // '#' is not allowed in item ids.
+        await container.items.upsert({ id: this.label.replace('#', '-'), tenant: this.spec.account, calls: this.stats.calls, at: new Date(nowMs).toISOString() });
       } else {
         await container.item(SEED_ITEM_ID, this.spec.account).read();
       }
@@ -344,7 +345,11 @@ function statusOf(error: unknown): number | undefined {
 /** Classifies a failed data-plane call the way an operator would read it. */
 export function causeOf(error: unknown): FailureCause {
   const status = statusOf(error);
-  if (status === undefined) return 'network';
+  if (status === undefined) {
+    // Socket errors carry a system code (ECONNREFUSED, ECONNRESET...); anything else was refused by the SDK itself.
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? 'network' : 'clientError';
+  }
   if (status === 401) return 'unauthorized';
   if (status === 403) return 'forbidden';
   if (status === 429) return 'throttled';
@@ -366,8 +371,8 @@ export function describeCause(cause: FailureCause): string {
       return 'HTTP error';
     case 'network':
       return 'network error';
-    case 'keyVaultUnavailable':
-      return 'Key Vault unavailable';
+    case 'clientError':
+      return 'refused by the client library';
     case 'noKey':
       return 'no key';
   }

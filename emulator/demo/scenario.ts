@@ -584,7 +584,7 @@ export const FAILURE_CAUSES = [
   'serverError',
   'otherHttpError',
   'network',
-  'keyVaultUnavailable',
+  'clientError',
   'noKey',
 ] as const;
 export type FailureCause = (typeof FAILURE_CAUSES)[number];

@@ -10,6 +10,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { AzureEmulator } from '../azure/index.js';
 import type { FaultInput, ScenarioAccount } from './scenario.js';
+import { KEY_CONTENT_TYPE, SECRET_TAGS } from '../../src/activities/secret-format.js';
 import { CONSUMER_CONTAINER_ID, CONSUMER_DATABASE_ID, CONSUMER_PARTITION_KEY_PATH, SEED_ITEM_ID } from './consumers.js';
 
 /** The emulator checks that a bearer token is sent, not who signed it. */
@@ -97,14 +98,16 @@ export async function seedAccount(
   if (account.initialActiveKeyKind) {
     const readWrite = account.initialActiveKeyKind;
     const readOnly = readWrite === 'primary' ? 'primaryReadonly' : 'secondaryReadonly';
-    await secrets.setSecret(names.secretName, keys[readWrite].value, {
-      contentType: 'text/plain',
-      tags: { keyKind: readWrite, accountResourceId: created.id, rotationId: 'seeded-by-demo' },
-    });
-    await secrets.setSecret(names.readOnlySecretName, keys[readOnly].value, {
-      contentType: 'text/plain',
-      tags: { keyKind: readOnly, accountResourceId: created.id, rotationId: 'seeded-by-demo' },
-    });
+    // Tags and content type as the app publishes them (src/activities/secret-format.ts).
+    for (const [secretName, keyKind] of [
+      [names.secretName, readWrite],
+      [names.readOnlySecretName, readOnly],
+    ] as const) {
+      await secrets.setSecret(secretName, keys[keyKind].value, {
+        contentType: KEY_CONTENT_TYPE,
+        tags: { [SECRET_TAGS.cosmosAccount]: created.id, [SECRET_TAGS.keyKind]: keyKind, [SECRET_TAGS.rotationId]: 'before-the-demo' },
+      });
+    }
   }
   return { name: account.name, id: created.id, documentEndpoint: created.documentEndpoint, ...names };
 }

@@ -1,0 +1,160 @@
+/**
+ * The demo's report (format version 1), printed as a summary and written by
+ * `--json FILE`. Documented in docs/scenarios.md; fields are only ever added.
+ * It never contains a key value: leaks are reported by where they were found.
+ */
+import type { KeyKind } from '../azure/contracts.js';
+import type { EmulatorStats } from '../azure/index.js';
+import type { ConsumerStats } from './consumers.js';
+import type { ExpectedOutcome, FailureCause } from './scenario.js';
+
+export const REPORT_VERSION = 1;
+
+export interface TimelineEntry {
+  /** Virtual time, ISO-8601. */
+  at: string;
+  /** Virtual ms since the start of the story. */
+  offsetMs: number;
+  /** The account concerned, when there is one. */
+  account: string | null;
+  source: 'rotation' | 'consumer' | 'operator' | 'schedule' | 'fault' | 'host' | 'runner';
+  text: string;
+}
+
+export interface PhaseEntry {
+  phase: string;
+  at: string;
+  offsetMs: number;
+  message: string;
+  /** Which run of the account's rotation (1 = the first instance started). */
+  run: number;
+}
+
+export interface WaitEntry {
+  phase: string;
+  reason: string;
+  from: string;
+  until: string;
+  hours: number;
+}
+
+export interface RegenerationEntry {
+  keyKind: KeyKind;
+  /** The new key's generation time (when the regeneration completed). */
+  at: string;
+  offsetMs: number;
+}
+
+export interface RotationRunEntry {
+  run: number;
+  instanceId: string;
+  createdAt: string;
+  runtimeStatus: string;
+  outcome: ExpectedOutcome;
+  force: boolean;
+  reason: string | null;
+  requestedBy: string | null;
+  finishedAt: string | null;
+  /** The needs-attention or failure message. */
+  message: string | null;
+}
+
+export interface AccountReport {
+  name: string;
+  id: string;
+  /** The outcome of the last rotation run; notStarted when none ran. */
+  outcome: ExpectedOutcome;
+  runs: RotationRunEntry[];
+  phases: PhaseEntry[];
+  waits: WaitEntry[];
+  regenerations: RegenerationEntry[];
+  /** The key kind the read-write secret's latest version holds at the end (its keyKind tag). */
+  activeKeyKind: KeyKind | null;
+  /** Of the last completed run. */
+  retries: { blockedRegenerations: number; validationFailures: number; regenerationPolls: number; usageChecks: number } | null;
+}
+
+export interface ConsumerSummary {
+  calls: number;
+  succeeded: number;
+  failures: number;
+  failuresByCause: Partial<Record<FailureCause, number>>;
+  keyVaultReads: number;
+  keyVaultReadFailures: number;
+  byConsumer: ConsumerStats[];
+}
+
+export interface ServiceCalls {
+  total: number;
+  byOperation: Record<string, number>;
+}
+
+export interface DurableInstanceCounters {
+  instanceId: string;
+  account: string | null;
+  runtimeStatus: string;
+  episodes: number;
+  historyEvents: number;
+  activityCalls: number;
+  activityCallsByName: Record<string, number>;
+  timersCreated: number;
+}
+
+export interface DurableSummary {
+  instances: number;
+  episodes: number;
+  historyEvents: number;
+  activityCalls: number;
+  timersCreated: number;
+  /** Host crashes injected (and the restarts that followed). */
+  crashes: number;
+  byInstance: DurableInstanceCounters[];
+}
+
+export interface LeakFinding {
+  /** Where the key value was found, e.g. "history of rotation-orders", "log line 123", "HTTP response GET /api/rotations". */
+  where: string;
+  account: string;
+  keyKind: KeyKind;
+  /** True when the value was still a valid key at the end; false for an old (regenerated) value. */
+  current: boolean;
+}
+
+export interface LeakSummary {
+  /** Distinct key values the emulator issued during the run (current and regenerated). */
+  keyValuesChecked: number;
+  scanned: { histories: number; customStatuses: number; outputs: number; logLines: number; httpResponses: number; taskHubFiles: number };
+  found: LeakFinding[];
+}
+
+export interface OperatorActionEntry {
+  at: string;
+  offsetMs: number;
+  type: string;
+  account: string | null;
+  request: string;
+  status: number | null;
+  expectedStatus: number | null;
+  /** The app's message, when the response carries one. */
+  message: string | null;
+}
+
+export interface DemoReport {
+  version: 1;
+  scenario: { name: string; title: string; file: string | null; start: string; end: string; runForMs: number };
+  passed: boolean;
+  /** One sentence per unmet expectation. */
+  expectationFailures: string[];
+  accounts: AccountReport[];
+  consumers: ConsumerSummary;
+  arm: ServiceCalls;
+  keyVault: ServiceCalls & { byConsumers: number };
+  cosmosDataPlane: ServiceCalls;
+  durable: DurableSummary;
+  leaks: LeakSummary;
+  operatorActions: OperatorActionEntry[];
+  timeline: TimelineEntry[];
+  wallClockMs: number;
+  /** Raw emulator counters per service and operation. */
+  emulatorStats: EmulatorStats;
+}

@@ -1,0 +1,733 @@
+/**
+ * Runs one scenario: the Azure emulator, the durable driver with the app's own
+ * functions and the simulated consumers, all on one virtual clock, from the
+ * scenario's start to its end. Returns the report; `onLine` receives the
+ * timeline as it happens.
+ *
+ * The loop: at each moment something is due (a consumer call or Key Vault
+ * read, an operator action, the end), consumers act first (they were running
+ * before anything else happened), then the actions due, then the orchestrations
+ * run everything runnable at that instant. Between two such moments the driver
+ * fires the durable timers that fall in between, moving the clock timer by
+ * timer, so everything happens in time order.
+ */
+import '../durable/install.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { VirtualClock } from '../clock.js';
+import { startAzureEmulator, type AzureEmulator, type EmulatorState, type KeyKind } from '../azure/index.js';
+import { KEY_KINDS } from '../azure/contracts.js';
+import { createDurableDriver, type DriverLogEntry, type DurableDriver, type HttpInvocationResult } from '../durable/index.js';
+import { resetRuntime } from '../../src/runtime.js';
+import { SECRET_TAGS } from '../../src/activities/secret-format.js';
+import type { RotationOutput, RotationStatus } from '../../src/workflow/rotation-types.js';
+import { ConsumerFleet, type ConsumerEnvironment, type ConsumerEvent } from './consumers.js';
+import { LeakScanner } from './leaks.js';
+import type {
+  AccountReport,
+  DemoReport,
+  DurableInstanceCounters,
+  OperatorActionEntry,
+  PhaseEntry,
+  RegenerationEntry,
+  RotationRunEntry,
+  TimelineEntry,
+  WaitEntry,
+} from './report.js';
+import { FAILURE_CAUSES, formatDuration, type ExpectedOutcome, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
+import { addFault, emulatorCredential, secretClientFor, secretNamesFor, seedAccount, type SeededAccount } from './seed.js';
+
+const projectDir = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const FUNCTION_MODULES = ['functions/rotation.ts', 'functions/http.ts', 'functions/schedule.ts'].map((file) => join(projectDir, file));
+
+const HOUR_MS = 3_600_000;
+/** While a rotation waits, say so again at most this often (virtual time). */
+const WAITING_REMINDER_MS = 12 * HOUR_MS;
+/** With nothing else printed for this long, print where things stand. */
+const HEARTBEAT_MS = 12 * HOUR_MS;
+const WAITING_PHASES = new Set(['waitingForStandbyIdle', 'waitingForConsumers']);
+
+export interface RunScenarioOptions {
+  /** The scenario file, for the report. */
+  source?: string;
+  /** Receives each timeline line as it happens (already formatted). */
+  onLine?: (line: string) => void;
+}
+
+interface InstanceView {
+  run: number;
+  instanceId: string;
+  account: string;
+  createdAt: string;
+  runtimeStatus: string;
+  phase: string | null;
+  message: string | null;
+  lastPrintedMs: number;
+  input: { force?: boolean; reason?: string; requestedBy?: string } | null;
+  output: RotationOutput | null;
+  failureMessage: string | null;
+  finishedAt: string | null;
+}
+
+export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<DemoReport> {
+  const wallStart = performance.now();
+  const startMs = Date.parse(scenario.start);
+  const endMs = startMs + scenario.runForMs;
+  const oldestSecretMs = Math.max(0, ...scenario.accounts.map((account) => (account.initialActiveKeyKind ? account.secretAgeMs : 0)));
+  const clock = new VirtualClock('manual', new Date(startMs - oldestSecretMs));
+  const stateDir = mkdtempSync(join(tmpdir(), 'rotation-demo-'));
+  const timeline: TimelineEntry[] = [];
+  const leaks = new LeakScanner();
+  const operatorActions: OperatorActionEntry[] = [];
+  const phasesByAccount = new Map<string, PhaseEntry[]>();
+  const regenerationsByAccount = new Map<string, RegenerationEntry[]>();
+  const views = new Map<string, InstanceView>();
+  const runsByAccount = new Map<string, InstanceView[]>();
+  const accountWidth = Math.max(8, ...scenario.accounts.map((account) => account.name.length));
+  let lastLineMs = startMs;
+  let crashes = 0;
+  let crashArmed = false;
+  let logLineNumber = 0;
+
+  const say = (entry: Omit<TimelineEntry, 'at' | 'offsetMs'>): void => {
+    const nowMs = clock.nowMs();
+    const full: TimelineEntry = { at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, ...entry };
+    timeline.push(full);
+    lastLineMs = nowMs;
+    options.onLine?.(formatTimelineLine(full, { accountWidth, runForMs: scenario.runForMs }));
+  };
+
+  const emulator = await startAzureEmulator({ clock });
+  let driver: DurableDriver | undefined;
+  let fleet: ConsumerFleet | undefined;
+  const restoreEnvironment = captureEnvironment();
+  try {
+    // ---- the scene before the story: accounts, data, secrets of earlier rotations ----
+    const secrets = secretClientFor(emulator);
+    const seeded = new Map<string, SeededAccount>();
+    const byAge = [...scenario.accounts].sort((a, b) => (b.initialActiveKeyKind ? b.secretAgeMs : 0) - (a.initialActiveKeyKind ? a.secretAgeMs : 0));
+    for (const account of byAge) {
+      const seedAtMs = startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
+      if (seedAtMs > clock.nowMs()) clock.set(new Date(seedAtMs));
+      seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets));
+    }
+    if (clock.nowMs() < startMs) clock.set(new Date(startMs));
+    emulator.resetStats();
+    const accountNameById = new Map([...seeded.values()].map((account) => [account.id.toLowerCase(), account.name]));
+
+    // Keys as issued: every value (for the leak check) and every regeneration (for the report).
+    const generationTimes = new Map<string, string>();
+    const observeKeys = (state: EmulatorState): void => {
+      for (const account of Object.values(state.accounts)) {
+        const name = accountNameById.get(account.id.toLowerCase()) ?? account.name;
+        for (const keyKind of KEY_KINDS) {
+          const key = account.keys[keyKind];
+          leaks.addKey(key.value, { account: name, keyKind });
+          const slot = `${name}/${keyKind}`;
+          const previous = generationTimes.get(slot);
+          if (previous !== undefined && previous !== key.generationTime) {
+            const entry: RegenerationEntry = { keyKind, at: key.generationTime, offsetMs: Date.parse(key.generationTime) - startMs };
+            listFor(regenerationsByAccount, name).push(entry);
+            say({ account: name, source: 'rotation', text: `Azure finished regenerating the ${keyKind} key (it took ${formatDuration(regenerationSecondsOf(scenario, name) * 1000)})` });
+          }
+          generationTimes.set(slot, key.generationTime);
+        }
+      }
+    };
+    observeKeys(emulator.state());
+
+    // ---- the app's settings, pointing it at the emulator ----
+    applySettings(scenario, emulator);
+    resetRuntime({ now: () => clock.now() });
+
+    const logEntry = (entry: DriverLogEntry): void => {
+      logLineNumber += 1;
+      leaks.addText('logLines', `log line ${logLineNumber} (${entry.category}${entry.functionName ? ` ${entry.functionName}` : ''})`, entry.message);
+      if (entry.category === 'function' && entry.functionName === timerFunctionName() && entry.level !== 'debug') {
+        // The schedule's own summary of each run: what was due and what it started.
+        say({ account: null, source: 'schedule', text: entry.message });
+      } else if (entry.level === 'error' || (entry.level === 'warn' && entry.category === 'function')) {
+        const account = accountOfInstance(entry.instanceId) ?? null;
+        say({ account, source: 'host', text: `${entry.level}: ${entry.message}` });
+      }
+    };
+    // Known once the functions are loaded; log lines of the timer function are the schedule's.
+    const registered: { timerFunction?: string } = {};
+    const timerFunctionName = (): string | undefined => registered.timerFunction;
+    const accountOfInstance = (instanceId: string | undefined): string | undefined => (instanceId ? views.get(instanceId)?.account : undefined);
+
+    const startDriver = async (): Promise<DurableDriver> => {
+      const created = await createDurableDriver({
+        clock,
+        stateDir,
+        log: logEntry,
+        faults: {
+          crashAfterActivity: (activity) => {
+            if (!crashArmed) return false;
+            crashArmed = false;
+            crashes += 1;
+            say({
+              account: accountOfInstance(activity.instanceId) ?? null,
+              source: 'host',
+              text: `the Functions host crashed right after activity ${activity.name} ran, before its result was saved`,
+            });
+            return true;
+          },
+        },
+      });
+      await created.loadFunctions(...FUNCTION_MODULES);
+      return created;
+    };
+    driver = await startDriver();
+    registered.timerFunction = driver.registrations.find((registration) => registration.triggerType.toLowerCase() === 'timertrigger')?.name;
+
+    const restartDriver = async (): Promise<void> => {
+      await driver?.close();
+      // A new host process: settings are read again and SDK clients rebuilt.
+      resetRuntime({ now: () => clock.now() });
+      driver = await startDriver();
+      const resumed = (await driver.listInstances()).filter((status) => !['Completed', 'Failed', 'Terminated', 'Canceled'].includes(String(status.runtimeStatus)));
+      say({ account: null, source: 'host', text: `the host restarted and resumed ${resumed.length} orchestration(s) from the task hub` });
+    };
+
+    // ---- what the orchestrations do, seen from outside (custom status, runtime status) ----
+    const observeInstances = async (): Promise<void> => {
+      const statuses = await driver!.listInstances({ showInput: true });
+      for (const status of statuses) {
+        const input = status.input as { settings?: { accountName?: string }; force?: boolean; reason?: string; requestedBy?: string } | null;
+        const custom = (status.customStatus ?? null) as RotationStatus | null;
+        const accountId = custom?.accountId ?? (input?.settings as { accountId?: string } | undefined)?.accountId;
+        const account = (accountId && accountNameById.get(accountId.toLowerCase())) ?? input?.settings?.accountName ?? status.instanceId;
+        const createdAt = new Date(status.createdTime).toISOString();
+        let view = views.get(status.instanceId);
+        if (!view || view.createdAt !== createdAt) {
+          const runs = listFor(runsByAccount, account);
+          view = {
+            run: runs.length + 1,
+            instanceId: status.instanceId,
+            account,
+            createdAt,
+            runtimeStatus: '',
+            phase: null,
+            message: null,
+            lastPrintedMs: 0,
+            input: input ?? null,
+            output: null,
+            failureMessage: null,
+            finishedAt: null,
+          };
+          runs.push(view);
+          views.set(status.instanceId, view);
+          const how = input?.force ? 'forced rotation' : 'rotation';
+          say({ account, source: 'rotation', text: `${how} started by ${input?.requestedBy ?? 'someone'}${input?.reason ? `: ${input.reason}` : ''} (instance ${status.instanceId})` });
+        }
+        if (custom) {
+          leaks.addText('customStatuses', `custom status of ${status.instanceId}`, JSON.stringify(custom));
+          const nowMs = clock.nowMs();
+          const phaseChanged = custom.phase !== view.phase;
+          const remind = !phaseChanged && WAITING_PHASES.has(custom.phase) && custom.message !== view.message && nowMs - view.lastPrintedMs >= WAITING_REMINDER_MS;
+          if (phaseChanged) {
+            listFor(phasesByAccount, account).push({ phase: custom.phase, at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, message: custom.message, run: view.run });
+          }
+          // 'done' is said by the completion line, with the duration.
+          if ((phaseChanged || remind) && custom.phase !== 'done') {
+            const next = custom.nextCheckAt ? ` Next look at ${shortTime(custom.nextCheckAt, startMs)}.` : '';
+            const deadline = custom.waitDeadline && WAITING_PHASES.has(custom.phase) ? ` Gives up at ${shortTime(custom.waitDeadline, startMs)}.` : '';
+            say({ account, source: 'rotation', text: `${padPhase(custom.phase)} ${custom.message}${next}${deadline}` });
+            view.lastPrintedMs = nowMs;
+          }
+          view.phase = custom.phase;
+          view.message = custom.message;
+        }
+        const runtimeStatus = String(status.runtimeStatus);
+        if (runtimeStatus !== view.runtimeStatus) {
+          view.runtimeStatus = runtimeStatus;
+          if (['Completed', 'Failed', 'Terminated', 'Canceled'].includes(runtimeStatus)) {
+            view.finishedAt = new Date(status.lastUpdatedTime).toISOString();
+            if (status.output !== undefined && status.output !== null) leaks.addText('outputs', `output of ${status.instanceId}`, JSON.stringify(status.output));
+            if (runtimeStatus === 'Completed') {
+              view.output = status.output as RotationOutput;
+              const output = view.output;
+              say({
+                account,
+                source: 'rotation',
+                text:
+                  output.outcome === 'rotated'
+                    ? `done: rotated in ${formatDuration(Date.parse(output.finishedAt) - Date.parse(output.startedAt))}; consumers use ${output.activeKeyKind}`
+                    : `stopped, needs attention: ${output.attention?.message ?? ''}`,
+              });
+            } else if (runtimeStatus === 'Failed') {
+              view.failureMessage = typeof status.output === 'string' ? status.output : JSON.stringify(status.output);
+              say({ account, source: 'rotation', text: `failed: ${view.failureMessage}` });
+            } else {
+              view.failureMessage = typeof status.output === 'string' ? status.output : null;
+              say({ account, source: 'rotation', text: `cancelled${view.failureMessage ? `: ${view.failureMessage}` : ''}` });
+            }
+          }
+        }
+      }
+    };
+
+    const observe = async (): Promise<void> => {
+      observeKeys(emulator.state());
+      await observeInstances();
+    };
+
+    const drive = async (untilMs: number): Promise<void> => {
+      for (;;) {
+        const report = await driver!.runUntilIdle({
+          until: new Date(untilMs),
+          stopWhen: async () => {
+            await observe();
+            return false;
+          },
+        });
+        await observe();
+        if (report.reason === 'crashed') {
+          await restartDriver();
+          continue;
+        }
+        if (report.reason === 'episode-limit') throw new Error(`the orchestrations ran ${report.episodes} episodes without settling: a loop in the workflow?`);
+        return;
+      }
+    };
+
+    // ---- consumers ----
+    const environment: ConsumerEnvironment = {
+      nowMs: () => clock.nowMs(),
+      caCertPem: emulator.caCertPem,
+      keyVaultUrl: emulator.keyVaultUrl,
+      credential: emulatorCredential,
+      account: (name) => seeded.get(name)!,
+      currentKeyValue: (name, keyKind) => keysOf(emulator, seeded.get(name)!)[keyKind].value,
+      identifyKey: (name, value) => {
+        const keys = keysOf(emulator, seeded.get(name)!);
+        return KEY_KINDS.find((kind) => keys[kind].value === value) ?? 'regenerated';
+      },
+    };
+    const onConsumerEvent = (event: ConsumerEvent): void => {
+      if (event.kind === 'failing' && event.cause) {
+        say({ account: event.account, source: 'consumer', text: `${event.consumer}: ${event.message}` });
+      } else {
+        say({ account: event.account, source: 'consumer', text: `${event.consumer} ${event.message}` });
+      }
+    };
+    fleet = new ConsumerFleet(scenario.consumers, environment, { startMs, onEvent: onConsumerEvent });
+
+    // ---- operator actions, faults, crashes, timer runs ----
+    const httpResult = (request: string, result: HttpInvocationResult): void => {
+      leaks.addText('httpResponses', `HTTP response to ${request}`, result.body);
+    };
+    const runAction = async (action: ScenarioAction): Promise<void> => {
+      const nowMs = clock.nowMs();
+      const record = (entry: Omit<OperatorActionEntry, 'at' | 'offsetMs'>): void => {
+        operatorActions.push({ at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, ...entry });
+      };
+      switch (action.type) {
+        case 'timer': {
+          const timerFunction = registered.timerFunction;
+          if (!timerFunction) throw new Error('the app registers no timer trigger');
+          say({ account: null, source: 'schedule', text: `the timer trigger ${timerFunction} runs (ROTATION_SCHEDULE)` });
+          await driver!.invokeTimer(timerFunction);
+          record({ type: 'timer', account: null, request: `timer ${timerFunction}`, status: null, expectedStatus: null, message: null });
+          return;
+        }
+        case 'crash':
+          crashArmed = true;
+          say({ account: null, source: 'host', text: 'the Functions host will crash after the next activity it runs' });
+          return;
+        case 'fault': {
+          await addFault(emulator, action.fault);
+          const fault = action.fault;
+          const what = [fault.status !== undefined ? `answer ${fault.status}${fault.retryAfterSeconds !== undefined ? ` (Retry-After ${fault.retryAfterSeconds}s)` : ''}` : '', fault.delayMs ? `are delayed ${fault.delayMs} ms` : '']
+            .filter(Boolean)
+            .join(' and ');
+          say({
+            account: null,
+            source: 'fault',
+            text: `the next ${fault.times} ${serviceName(fault.service)} request(s)${fault.method ? ` ${fault.method}` : ''}${fault.pathPattern ? ` matching ${fault.pathPattern}` : ''} ${what}`,
+          });
+          return;
+        }
+        default: {
+          const { method, path, body, account } = httpRequestOf(action);
+          const requestText = `${method} ${path}${body === undefined ? '' : ` ${JSON.stringify(body)}`}`;
+          const result = await driver!.invokeHttp(path, { method, ...(body === undefined ? {} : { body }) });
+          httpResult(requestText, result);
+          const message = messageOf(result.jsonBody);
+          const expectedStatus = 'expectStatus' in action ? action.expectStatus : null;
+          record({ type: action.type === 'start' && action.force ? 'force' : action.type, account, request: requestText, status: result.status, expectedStatus, message });
+          const unexpected = expectedStatus !== null && expectedStatus !== result.status ? ` (expected ${expectedStatus})` : '';
+          say({ account, source: 'operator', text: `${requestText} -> ${result.status}${unexpected}${message ? `: ${message}` : ''}` });
+        }
+      }
+    };
+
+    // ---- the story ----
+    if (scenario.title) options.onLine?.(`${scenario.title}`);
+    let actionIndex = 0;
+    for (;;) {
+      const nowMs = clock.nowMs();
+      await fleet.runDue();
+      while (actionIndex < scenario.actions.length && startMs + scenario.actions[actionIndex]!.atMs <= nowMs) {
+        await runAction(scenario.actions[actionIndex]!);
+        actionIndex += 1;
+      }
+      await drive(nowMs);
+      if (nowMs - lastLineMs >= HEARTBEAT_MS) say({ account: null, source: 'runner', text: heartbeat(views, fleet) });
+      if (nowMs >= endMs) break;
+      const nextAction = actionIndex < scenario.actions.length ? startMs + scenario.actions[actionIndex]!.atMs : Infinity;
+      const next = Math.min(fleet.nextDueMs() ?? Infinity, nextAction, endMs);
+      await drive(next);
+      if (clock.nowMs() < next) clock.set(new Date(next));
+    }
+
+    // ---- the report ----
+    const finalState = emulator.state();
+    observeKeys(finalState);
+    const currentValues = new Set(Object.values(finalState.accounts).flatMap((account) => KEY_KINDS.map((kind) => account.keys[kind].value)));
+    const durableCounters: DurableInstanceCounters[] = [];
+    for (const status of await driver.listInstances({ showInput: false })) {
+      const history = driver.history(status.instanceId) ?? [];
+      leaks.addText('histories', `history of ${status.instanceId}`, JSON.stringify(history));
+      const counters = driver.counters(status.instanceId);
+      const activityCallsByName = counters?.activityCalls ?? {};
+      durableCounters.push({
+        instanceId: status.instanceId,
+        account: views.get(status.instanceId)?.account ?? null,
+        runtimeStatus: String(status.runtimeStatus),
+        episodes: counters?.episodes ?? 0,
+        historyEvents: counters?.historyEvents ?? history.length,
+        activityCalls: Object.values(activityCallsByName).reduce((sum, count) => sum + count, 0),
+        activityCallsByName,
+        timersCreated: counters?.timersCreated ?? 0,
+      });
+    }
+    for (const file of listFiles(stateDir)) leaks.addText('taskHubFiles', `task hub file ${file.slice(stateDir.length + 1)}`, readFileSync(file, 'utf8'));
+    const leakSummary = leaks.scan(currentValues);
+
+    const accounts: AccountReport[] = scenario.accounts.map((account) => {
+      const runs = runsByAccount.get(account.name) ?? [];
+      const last = runs[runs.length - 1];
+      const lastCompleted = [...runs].reverse().find((run) => run.output !== null);
+      const secretName = seeded.get(account.name)!.secretName;
+      return {
+        name: account.name,
+        id: seeded.get(account.name)!.id,
+        outcome: last ? outcomeOf(last) : 'notStarted',
+        runs: runs.map((run): RotationRunEntry => ({
+          run: run.run,
+          instanceId: run.instanceId,
+          createdAt: run.createdAt,
+          runtimeStatus: run.runtimeStatus,
+          outcome: outcomeOf(run),
+          force: run.input?.force === true,
+          reason: run.input?.reason ?? null,
+          requestedBy: run.input?.requestedBy ?? null,
+          finishedAt: run.finishedAt,
+          message: run.output?.attention?.message ?? run.failureMessage,
+        })),
+        phases: phasesByAccount.get(account.name) ?? [],
+        waits: (lastCompleted?.output?.waits ?? []).map((wait): WaitEntry => ({
+          phase: wait.phase,
+          reason: wait.reason,
+          from: wait.from,
+          until: wait.until,
+          hours: Math.round(((Date.parse(wait.until) - Date.parse(wait.from)) / HOUR_MS) * 100) / 100,
+        })),
+        regenerations: regenerationsByAccount.get(account.name) ?? [],
+        activeKeyKind: latestKeyKind(finalState, secretName),
+        retries: lastCompleted?.output?.retries ?? null,
+      };
+    });
+
+    const consumerStats = fleet.stats();
+    const failuresByCause: DemoReport['consumers']['failuresByCause'] = {};
+    for (const stats of consumerStats) {
+      for (const cause of FAILURE_CAUSES) {
+        const count = stats.failuresByCause[cause];
+        if (count) failuresByCause[cause] = (failuresByCause[cause] ?? 0) + count;
+      }
+    }
+    const stats = emulator.stats();
+    const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((total, count) => total + count, 0);
+    const consumers = {
+      calls: consumerStats.reduce((total, item) => total + item.calls, 0),
+      succeeded: consumerStats.reduce((total, item) => total + item.succeeded, 0),
+      failures: consumerStats.reduce((total, item) => total + item.failures, 0),
+      failuresByCause,
+      keyVaultReads: consumerStats.reduce((total, item) => total + item.keyVaultReads, 0),
+      keyVaultReadFailures: consumerStats.reduce((total, item) => total + item.keyVaultReadFailures, 0),
+      byConsumer: consumerStats,
+    };
+    const report: DemoReport = {
+      version: 1,
+      scenario: {
+        name: scenario.name,
+        title: scenario.title,
+        file: options.source ?? null,
+        start: scenario.start,
+        end: new Date(endMs).toISOString(),
+        runForMs: scenario.runForMs,
+      },
+      passed: false,
+      expectationFailures: [],
+      accounts,
+      consumers,
+      arm: { total: sum(stats.arm), byOperation: stats.arm },
+      keyVault: { total: sum(stats.keyvault), byOperation: stats.keyvault, byConsumers: consumers.keyVaultReads },
+      cosmosDataPlane: { total: sum(stats.cosmos), byOperation: stats.cosmos },
+      durable: {
+        instances: durableCounters.length,
+        episodes: durableCounters.reduce((total, item) => total + item.episodes, 0),
+        historyEvents: durableCounters.reduce((total, item) => total + item.historyEvents, 0),
+        activityCalls: durableCounters.reduce((total, item) => total + item.activityCalls, 0),
+        timersCreated: durableCounters.reduce((total, item) => total + item.timersCreated, 0),
+        crashes,
+        byInstance: durableCounters,
+      },
+      leaks: leakSummary,
+      operatorActions,
+      timeline,
+      wallClockMs: 0,
+      emulatorStats: stats,
+    };
+    report.expectationFailures = checkExpectations(scenario, report);
+    report.passed = report.expectationFailures.length === 0;
+    report.wallClockMs = Math.round(performance.now() - wallStart);
+    return report;
+  } finally {
+    fleet?.close();
+    await driver?.close();
+    await emulator.close();
+    restoreEnvironment();
+    resetRuntime();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Every unmet expectation, one sentence each. Leaks and unexpected HTTP statuses always count. */
+export function checkExpectations(scenario: Scenario, report: DemoReport): string[] {
+  const failures: string[] = [];
+  const expect = scenario.expect;
+  if (expect.noConsumerFailures && report.consumers.failures > 0) {
+    failures.push(`expected no consumer failures, got ${report.consumers.failures} (${describeCauses(report.consumers.failuresByCause)})`);
+  }
+  if (expect.consumerFailures) {
+    const { atLeast, atMost, causes } = expect.consumerFailures;
+    const count = report.consumers.failures;
+    if (atLeast !== null && count < atLeast) failures.push(`expected at least ${atLeast} consumer failure(s), got ${count}`);
+    if (atMost !== null && count > atMost) failures.push(`expected at most ${atMost} consumer failure(s), got ${count} (${describeCauses(report.consumers.failuresByCause)})`);
+    if (causes) {
+      const unexpected = Object.keys(report.consumers.failuresByCause).filter((cause) => !causes.includes(cause as (typeof causes)[number]));
+      if (unexpected.length) failures.push(`expected consumer failures only of cause ${causes.join(', ')}, also got ${unexpected.join(', ')}`);
+    }
+  }
+  for (const [name, expectation] of Object.entries(expect.accounts)) {
+    const account = report.accounts.find((item) => item.name === name);
+    if (!account) continue;
+    if (expectation.outcome && account.outcome !== expectation.outcome) {
+      const message = account.runs[account.runs.length - 1]?.message;
+      failures.push(`${name}: expected outcome ${expectation.outcome}, got ${account.outcome}${message ? ` (${message})` : ''}`);
+    }
+    if (expectation.activeKeyKind && account.activeKeyKind !== expectation.activeKeyKind) {
+      failures.push(`${name}: expected Key Vault to hold the ${expectation.activeKeyKind} key at the end, it holds ${account.activeKeyKind ?? 'nothing'}`);
+    }
+    if (expectation.regenerated) {
+      const actual = account.regenerations.map((entry) => entry.keyKind);
+      if (actual.join() !== expectation.regenerated.join()) {
+        failures.push(`${name}: expected regenerations [${expectation.regenerated.join(', ')}], got [${actual.join(', ')}]`);
+      }
+    }
+    const phases = new Set(account.phases.map((entry) => entry.phase));
+    for (const phase of expectation.phasesInclude ?? []) if (!phases.has(phase)) failures.push(`${name}: expected the rotation to go through ${phase}, it did not`);
+    for (const phase of expectation.phasesExclude ?? []) if (phases.has(phase)) failures.push(`${name}: expected the rotation never to enter ${phase}, it did`);
+  }
+  for (const action of report.operatorActions) {
+    if (action.expectedStatus !== null && action.status !== action.expectedStatus) {
+      failures.push(`${action.request} at +${formatDuration(action.offsetMs)}: expected HTTP ${action.expectedStatus}, got ${action.status}`);
+    }
+  }
+  if (report.leaks.found.length > 0) {
+    const places = [...new Set(report.leaks.found.map((leak) => leak.where))];
+    failures.push(`key values leaked into ${places.length} place(s): ${places.slice(0, 5).join('; ')}${places.length > 5 ? '; ...' : ''}`);
+  }
+  return failures;
+}
+
+function describeCauses(byCause: Partial<Record<string, number>>): string {
+  return Object.entries(byCause)
+    .map(([cause, count]) => `${count} ${cause}`)
+    .join(', ');
+}
+
+function outcomeOf(view: InstanceView): ExpectedOutcome {
+  switch (view.runtimeStatus) {
+    case 'Completed':
+      return view.output?.outcome ?? 'rotated';
+    case 'Failed':
+      return 'failed';
+    case 'Terminated':
+    case 'Canceled':
+      return 'canceled';
+    default:
+      return 'running';
+  }
+}
+
+function latestKeyKind(state: EmulatorState, secretName: string): KeyKind | null {
+  const secret = state.keyVault.secrets[secretName.toLowerCase()];
+  const versions = secret?.versions.filter((version) => version.enabled) ?? [];
+  const latest = versions.reduce<(typeof versions)[number] | undefined>(
+    (newest, version) => (!newest || Date.parse(version.created) >= Date.parse(newest.created) ? version : newest),
+    undefined,
+  );
+  const kind = latest?.tags?.[SECRET_TAGS.keyKind];
+  return KEY_KINDS.find((candidate) => candidate === kind) ?? null;
+}
+
+function keysOf(emulator: AzureEmulator, account: SeededAccount): EmulatorState['accounts'][string]['keys'] {
+  return emulator.state().accounts[account.id.toLowerCase()]!.keys;
+}
+
+function regenerationSecondsOf(scenario: Scenario, name: string): number {
+  return scenario.accounts.find((account) => account.name === name)?.regenerationSeconds ?? 0;
+}
+
+function httpRequestOf(action: Exclude<ScenarioAction, { type: 'timer' | 'crash' | 'fault' }>): {
+  method: 'GET' | 'POST';
+  path: string;
+  body: unknown;
+  account: string | null;
+} {
+  switch (action.type) {
+    case 'start':
+      return {
+        method: 'POST',
+        path: '/api/rotations',
+        body: { account: action.account, ...(action.force ? { force: true } : {}), ...(action.reason ? { reason: action.reason } : {}) },
+        account: action.account,
+      };
+    case 'consumersMoved':
+      return {
+        method: 'POST',
+        path: `/api/rotations/${encodeURIComponent(action.account)}/consumers-moved`,
+        body: { by: 'demo operator', ...(action.note ? { note: action.note } : {}) },
+        account: action.account,
+      };
+    case 'cancel':
+      return {
+        method: 'POST',
+        path: `/api/rotations/${encodeURIComponent(action.account)}/cancel`,
+        body: { reason: action.reason ?? 'cancelled in the demo scenario' },
+        account: action.account,
+      };
+    case 'http':
+      return { method: action.method, path: action.path, body: action.method === 'POST' ? (action.body ?? {}) : undefined, account: null };
+  }
+}
+
+function messageOf(body: unknown): string | null {
+  if (!body || typeof body !== 'object') return null;
+  const record = body as Record<string, unknown>;
+  const error = record.error as Record<string, unknown> | undefined;
+  if (error && typeof error.message === 'string') return error.message;
+  if (typeof record.message === 'string') return record.message;
+  const status = record.status as Record<string, unknown> | undefined;
+  if (status && typeof status.message === 'string') return status.message;
+  if (Array.isArray(record.rotations)) return `${record.rotations.length} rotation(s) listed`;
+  if (typeof record.state === 'string') return `state ${record.state}`;
+  return null;
+}
+
+function serviceName(service: 'arm' | 'cosmos' | 'keyvault'): string {
+  return service === 'arm' ? 'ARM' : service === 'keyvault' ? 'Key Vault' : 'Cosmos DB data-plane';
+}
+
+function heartbeat(views: Map<string, InstanceView>, fleet: ConsumerFleet): string {
+  const byState = new Map<string, number>();
+  for (const view of views.values()) {
+    const state = view.runtimeStatus === 'Running' || view.runtimeStatus === 'Pending' ? (view.phase ?? 'starting') : outcomeOf(view);
+    byState.set(state, (byState.get(state) ?? 0) + 1);
+  }
+  const stats = fleet.stats();
+  const calls = stats.reduce((total, item) => total + item.calls, 0);
+  const failures = stats.reduce((total, item) => total + item.failures, 0);
+  const rotations = [...byState].map(([state, count]) => `${count} ${state}`).join(', ') || 'none yet';
+  return `still going: rotations ${rotations}; consumers ${calls} calls, ${failures} failed`;
+}
+
+function listFor<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (!list) {
+    list = [];
+    map.set(key, list);
+  }
+  return list;
+}
+
+function listFiles(dir: string): string[] {
+  const files: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) files.push(...listFiles(path));
+    else files.push(path);
+  }
+  return files;
+}
+
+/** "+1d2h30m" from the start, or the time of day when the offset is negative. */
+function shortTime(iso: string, startMs: number): string {
+  return `+${formatDuration(Date.parse(iso) - startMs)}`;
+}
+
+function padPhase(phase: string): string {
+  return `[${phase}]`;
+}
+
+export function formatTimelineLine(entry: TimelineEntry, layout: { accountWidth: number; runForMs: number }): string {
+  const at = entry.at.replace('T', ' ').slice(0, 16);
+  const offset = `+${formatDuration(entry.offsetMs)}`.padEnd(9);
+  const progress = `${String(Math.min(100, Math.floor((entry.offsetMs / layout.runForMs) * 100))).padStart(3)}%`;
+  const who = (entry.account ?? `(${entry.source})`).padEnd(layout.accountWidth);
+  return `${at} ${offset} ${progress}  ${who}  ${entry.text}`;
+}
+
+// ---- app settings ----
+
+const SETTING_NAMES_TOUCHED = new Set<string>();
+
+function captureEnvironment(): () => void {
+  const saved = { ...process.env };
+  return () => {
+    for (const name of SETTING_NAMES_TOUCHED) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    SETTING_NAMES_TOUCHED.clear();
+  };
+}
+
+function setSetting(name: string, value: string): void {
+  SETTING_NAMES_TOUCHED.add(name);
+  process.env[name] = value;
+}
+
+/** Points the app at the emulator and applies the scenario's settings (process.env, as the host would). */
+function applySettings(scenario: Scenario, emulator: AzureEmulator): void {
+  setSetting('KEY_VAULT_URL', emulator.keyVaultUrl);
+  setSetting('ARM_ENDPOINT', emulator.armEndpoint);
+  setSetting('AZURE_CREDENTIAL', 'emulator');
+  setSetting('EMULATOR_CA_CERT_PATH', emulator.caCertPath);
+  setSetting('ROTATION_TARGETS', JSON.stringify(scenario.accounts.filter((account) => account.configured).map(targetOf)));
+  for (const [name, value] of Object.entries(scenario.settings)) setSetting(name, value);
+}
+
+function targetOf(account: ScenarioAccount): string | Record<string, unknown> {
+  const resourceId = `/subscriptions/${account.subscriptionId}/resourceGroups/${account.resourceGroup}/providers/Microsoft.DocumentDB/databaseAccounts/${account.name}`;
+  return Object.keys(account.target).length === 0 ? resourceId : { resourceId, ...account.target };
+}
+
