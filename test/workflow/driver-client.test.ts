@@ -180,3 +180,24 @@ describe('a timer trigger invoked through the driver', () => {
     expect(nightlyRuns.at(-1)).toEqual({ isPastDue: false, started: 'fixture-nightly' });
   });
 });
+
+describe('background processing for the CLI and demo', () => {
+  it('when autoRun is on, then a start over HTTP runs by itself and its timer fires as soon as the shared clock is moved', async () => {
+    const clock = new VirtualClock('manual', start);
+    driver = await createDurableDriver({ clock, autoRun: true });
+    const response = await fetch(`${driver.baseUrl}/api/orchestrators/fixtureTimer`, { method: 'POST', body: JSON.stringify({ hours: 2 }) });
+    const { id } = (await response.json()) as { id: string };
+    await driver.whenIdle();
+    expect((await driver.getStatus(id))?.runtimeStatus).toBe('Running');
+
+    // As the Azure emulator's control API would: whoever moves the clock wakes the timers.
+    clock.advance(2 * 3600_000);
+    let status = await driver.getStatus(id);
+    for (let turn = 0; turn < 500 && status?.runtimeStatus !== 'Completed'; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      status = await driver.getStatus(id);
+    }
+
+    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: { wokeAt: '2026-03-01T02:00:00.000Z' } });
+  });
+});

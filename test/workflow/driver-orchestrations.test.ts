@@ -286,6 +286,19 @@ describe('determinism guard', () => {
   });
 });
 
+describe('what the driver does not implement', () => {
+  it('when an orchestrator calls a sub-orchestration, then the instance fails saying the driver does not support it', async () => {
+    await newDriver();
+    const id = await driver.startNew('fixtureSubOrchestration');
+
+    await driver.runUntilIdle();
+
+    const status = await driver.getStatus(id);
+    expect(status?.runtimeStatus).toBe('Failed');
+    expect(status?.output).toMatch(/does not support CallSubOrchestrator/);
+  });
+});
+
 describe('patterns a monitoring workflow relies on', () => {
   it('when a retried activity fails twice, then the third attempt runs after 5 s and 10 s of backoff and its result is returned', async () => {
     await newDriver();
