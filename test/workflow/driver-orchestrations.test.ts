@@ -195,6 +195,36 @@ describe('fan-out and fan-in', () => {
   });
 });
 
+describe('fan-out with retries', () => {
+  it('when two branches fail once in the same episode, then their backoff timers and new attempts get the ids the library expects', async () => {
+    await newDriver();
+    const id = await driver.startNew('fixtureFanOutRetries', {
+      input: [
+        { key: 'fan-x', failures: 1 },
+        { key: 'fan-y', failures: 1 },
+        { key: 'fan-z', failures: 0 },
+      ],
+    });
+
+    await driver.runUntilIdle();
+
+    expect((await driver.getStatus(id))?.output).toEqual({
+      results: ['succeeded on call 2', 'succeeded on call 2', 'succeeded on call 1'],
+      greeting: 'Hello, fan-in!',
+    });
+    const history = driver.history(id) ?? [];
+    expect(eventsOf(history, EventType.TimerCreated).map((event) => event.EventId)).toEqual([3, 4]);
+    expect(eventsOf(history, EventType.TaskScheduled).map((event) => [event.EventId, event.Name])).toEqual([
+      [0, 'fixtureFlaky'],
+      [1, 'fixtureFlaky'],
+      [2, 'fixtureFlaky'],
+      [5, 'fixtureFlaky'],
+      [6, 'fixtureFlaky'],
+      [7, 'fixtureGreet'],
+    ]);
+  });
+});
+
 describe('continueAsNew', () => {
   it('when an orchestration continues as new, then each generation starts with a fresh history and the last one completes', async () => {
     await newDriver();
