@@ -59,9 +59,10 @@ export function lastRotationOf(status: DurableOrchestrationStatus | null): LastR
     runtimeStatus: String(status.runtimeStatus),
     lastUpdatedTime: toIso(status.lastUpdatedTime) ?? toIso(status.createdTime) ?? new Date(0).toISOString(),
   };
-  const outcome = rotationOutputOf(status)?.outcome;
-  if (outcome) last.outcome = outcome;
-  const phase = rotationStatusOf(status)?.phase;
-  if (phase) last.phase = phase;
+  const output = rotationOutputOf(status);
+  if (output) last.outcome = output.outcome;
+  // Where it stopped: a finished rotation's status says only 'needsAttention' or 'failed'; its output says which phase.
+  const phase = output?.attention?.phase ?? rotationStatusOf(status)?.phase;
+  if (phase && !['done', 'needsAttention', 'failed'].includes(phase)) last.phase = phase;
   return last;
 }

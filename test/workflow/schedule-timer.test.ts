@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeRegisteredFunctions } from '../../emulator/durable/index.js';
+import { resetRuntime } from '../../src/runtime.js';
+import { control } from '../helpers/emulator.js';
+import type { RotationInput } from '../../src/workflow/rotation-types.js';
+import { ApiHarness } from './http-harness.js';
+import { HOUR_MS } from './rotation-harness.js';
+
+const DAY_MS = 24 * HOUR_MS;
+const MINUTE_MS = 60_000;
+
+describe('the rotation schedule', () => {
+  let api: ApiHarness;
+  afterEach(async () => api?.close());
+
+  it('when the app is loaded, then the timer takes its NCRONTAB from ROTATION_SCHEDULE and has a durable client, and the sample settings run it daily', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }] });
+    const timer = describeRegisteredFunctions({ ROTATION_SCHEDULE: '0 30 2 * * *' }).find((fn) => fn.name === 'rotationSchedule')!;
+    expect(timer).toMatchObject({ triggerType: 'timerTrigger', scheduleExpression: '%ROTATION_SCHEDULE%', schedule: '0 30 2 * * *', usesDurableClient: true, unresolvedSettings: [] });
+    expect(describeRegisteredFunctions({}).find((fn) => fn.name === 'rotationSchedule')!.unresolvedSettings).toEqual(['ROTATION_SCHEDULE']);
+    const sample = JSON.parse(readFileSync(new URL('../../local.settings.sample.json', import.meta.url), 'utf8')) as { Values: Record<string, string> };
+    expect(sample.Values.ROTATION_SCHEDULE).toMatch(/^0 \d+ \d+ \* \* \*$/);
+  });
+
+  it('when some accounts are due, one is running, one needs attention and the run bound is 2, then the most overdue due ones start and one line says why the others did not', async () => {
+    const accounts = ['brandnew', 'busy', 'fresh', 'stale-a', 'stale-b', 'stuck'];
+    api = await ApiHarness.start({
+      accounts: accounts.map((name) => ({ name })),
+      settings: { MAX_STARTS_PER_RUN: '2', STANDBY_WAIT_MAX_IN_HOURS: '2', FAILED_ROTATION_RETRY_IN_HOURS: '24' },
+    });
+    const { rotation } = api;
+    for (const name of ['busy', 'stale-a', 'stale-b', 'stuck']) await rotation.seedSecretByHand(name, 'primary');
+    await rotation.runUntil(new Date(api.clock.nowMs() + 31 * DAY_MS));
+    await rotation.seedSecretByHand('fresh', 'primary');
+    // busy: its consumers keep the old key, so its rotation waits for them. stuck: a stray consumer holds the standby key past the 2 h bound.
+    await rotation.useKey('busy', 'primary');
+    await rotation.useKey('stuck', 'secondary');
+    expect((await api.call('POST', '/rotations', { account: 'busy' })).status).toBe(202);
+    expect((await api.call('POST', '/rotations', { account: 'stuck' })).status).toBe(202);
+    for (let step = 0; step < 6; step++) {
+      await rotation.useKey('busy', 'primary');
+      await rotation.useKey('stuck', 'secondary');
+      await rotation.runUntil(new Date(api.clock.nowMs() + 30 * MINUTE_MS));
+    }
+    expect((await rotation.result('busy')).customStatus.phase).toBe('waitingForConsumers');
+    expect((await rotation.result('stuck')).output.outcome).toBe('needsAttention');
+    const linesBefore = rotation.logLines.length;
+
+    await api.runTimer();
+
+    const started = await startedBySchedule(api, accounts);
+    expect(started).toEqual(['brandnew', 'stale-a']);
+    const input = (await api.driver.getStatus(rotation.instanceId('brandnew'), { showInput: true }))!.input as RotationInput;
+    expect(input).toMatchObject({ requestedBy: 'schedule', reason: 'scheduled rotation', settings: { accountId: rotation.accountId('brandnew') } });
+    expect(await api.driver.getStatus(rotation.instanceId('stale-b'))).toBeUndefined();
+    expect(await api.driver.getStatus(rotation.instanceId('fresh'))).toBeUndefined();
+    expect((await rotation.result('stuck')).output.outcome).toBe('needsAttention');
+
+    const summaries = rotation.logLines.slice(linesBefore).filter((line) => line.includes('Rotation schedule'));
+    expect(summaries).toHaveLength(1);
+    const summary = summaries[0]!;
+    expect(summary).toContain('6 configured, 3 due, 2 started');
+    expect(summary).toMatch(/brandnew \(secret brandnew-key does not exist yet\)/);
+    expect(summary).toMatch(/stale-a \(secret stale-a-key is 31 days old/);
+    expect(summary).toMatch(/stale-b: runLimit - .*MAX_STARTS_PER_RUN=2/);
+    expect(summary).toMatch(/busy: running - a rotation is running \(waitingForConsumers\)/);
+    expect(summary).toMatch(/stuck: needsAttention - last rotation needs attention in waitingForStandbyIdle at .* not restarted before /);
+    expect(summary).toMatch(/fresh: notDue - due at /);
+
+    // The next day: the leftover starts, and the needs-attention account's retry delay has passed.
+    for (let hour = 0; hour < 24; hour++) {
+      for (const name of ['brandnew', 'stale-a']) await rotation.useKeyFromKeyVault(name).catch(() => undefined);
+      await rotation.useKey('busy', 'primary');
+      await rotation.runUntil(new Date(api.clock.nowMs() + HOUR_MS));
+    }
+    await api.runTimer();
+
+    const nextSummary = rotation.logLines.filter((line) => line.includes('Rotation schedule')).at(-1)!;
+    expect(nextSummary).toMatch(/2 started \[stale-b .*; stuck .*\]/);
+    expect(nextSummary).toMatch(/busy: running/);
+    const restarted = (await api.driver.getStatus(rotation.instanceId('stuck'), { showInput: true }))!;
+    expect(restarted.runtimeStatus).not.toBe('Completed');
+    expect((restarted.input as RotationInput).requestedBy).toBe('schedule');
+  });
+
+  it('when a due account is running or a rotation was started by an operator meanwhile, then the schedule never starts a second one', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }] });
+    expect((await api.call('POST', '/rotations', { account: 'orders', reason: 'by hand' })).status).toBe(202);
+
+    await api.runTimer();
+    await api.runTimer();
+
+    const instance = await api.driver.getStatus(api.rotation.instanceId('orders'), { showInput: true });
+    expect((instance!.input as RotationInput).reason).toBe('by hand');
+    const summaries = api.rotation.logLines.filter((line) => line.includes('Rotation schedule'));
+    expect(summaries).toHaveLength(2);
+    for (const line of summaries) expect(line).toContain('1 configured, 0 due, 0 started, 1 skipped [orders: running');
+  });
+
+  it('when Key Vault cannot be read for an account, then that account is skipped with the reason and the others still start', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }, { name: 'billing' }] });
+    await control(api.rotation.emulator, 'POST', '/faults', { service: 'keyvault', pathPattern: '/secrets/billing-key', status: 403, times: 5 });
+
+    await api.runTimer();
+
+    expect(await startedBySchedule(api, ['orders', 'billing'])).toEqual(['orders']);
+    const summary = api.rotation.logLines.filter((line) => line.includes('Rotation schedule')).at(-1)!;
+    expect(summary).toMatch(/billing: lookupFailed - could not read its state \(PermanentError 403/);
+  });
+
+  it('when the app settings are invalid, then the timer invocation fails loudly and starts nothing', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }] });
+    resetRuntime({ env: { ...api.rotation.env, MAX_STARTS_PER_RUN: 'ten' }, now: () => api.clock.now() });
+
+    await expect(api.runTimer()).rejects.toThrow(/MAX_STARTS_PER_RUN/);
+
+    expect(await api.driver.listInstances()).toEqual([]);
+    expect(api.rotation.logLines.some((line) => /^error .*Rotation schedule: not run, the app settings are invalid/.test(line))).toBe(true);
+  });
+});
+
+async function startedBySchedule(api: ApiHarness, names: string[]): Promise<string[]> {
+  const started: string[] = [];
+  for (const name of names) {
+    const status = await api.driver.getStatus(api.rotation.instanceId(name), { showInput: true });
+    if ((status?.input as RotationInput | undefined)?.requestedBy === 'schedule') started.push(name);
+  }
+  return started;
+}
