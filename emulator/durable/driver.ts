@@ -773,7 +773,8 @@ class Driver implements DurableDriver {
         orchestratorCompleted(now),
       );
       this.finish(record, 'Failed', failure, now);
-      this.log('warn', failure, { instanceId: record.instanceId, functionName: record.name });
+      // The first line only: Details carry stacks, the full text is in the status.
+      this.log('warn', `failed: ${(failure.split('\n')[0] ?? '').slice(0, 300)}`, { instanceId: record.instanceId, functionName: record.name });
     } else if (shimResult && state) {
       for (const work of shimResult.newWork) {
         if (work.kind === 'activity') {

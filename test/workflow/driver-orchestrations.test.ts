@@ -51,6 +51,7 @@ describe('activities', () => {
     ]);
     expect(driver.counters(id)).toMatchObject({ episodes: 3, activityCalls: { fixtureGreet: 2 }, timersCreated: 0 });
     expect(driver.counters(id)?.historyEvents).toBe(driver.history(id)?.length);
+    expect(driver.counters(id)?.replayWallClockMs).toBeGreaterThan(0);
   });
 
   it('when an activity throws and the orchestrator catches it, then the orchestrator sees the activity name and message', async () => {
@@ -313,6 +314,23 @@ describe('determinism guard', () => {
     expect(status?.output).toContain(
       "Non-deterministic workflow detected: history has TaskScheduled 'fixtureGreet' at id 0, the orchestrator now schedules 'fixtureDouble'",
     );
+  });
+});
+
+describe('logging', () => {
+  it('when a log is given, then it hears the driver and function lines but never activity inputs or outputs', async () => {
+    clock = new VirtualClock('manual', start);
+    const lines: string[] = [];
+    driver = await createDurableDriver({ clock, log: (entry) => lines.push(`${entry.level} ${entry.category} ${entry.instanceId ?? ''} ${entry.message}`) });
+    const id = await driver.startNew('fixtureSequence', { instanceId: 'logged', input: { note: 'orchestration input' } });
+    const failing = await driver.startNew('fixtureCatchFailure', { instanceId: 'logged-failure' });
+
+    await driver.runUntilIdle();
+
+    expect(lines).toContain(`info driver ${id} started 'fixtureSequence'`);
+    expect(lines).toContain(`info driver ${failing} activity 'fixtureFail' (id 0) failed`);
+    const all = lines.join('\n');
+    for (const payload of ['Tokyo', 'Seattle', 'orchestration input', 'boom: caught']) expect(all).not.toContain(payload);
   });
 });
 
