@@ -67,21 +67,29 @@ export const startRotation: Operation = async (request, client, deps) => {
   const target = resolveAccount(deps.config, body.account);
   const instanceId = instanceIdOf(target);
   const links = linksFor(request, target);
-  const existing = await getRotationInstance(client, instanceId);
-  if (isActive(existing)) {
-    const phase = rotationStatusOf(existing)?.phase;
-    throw new ApiError(
+  const running = (status: DurableOrchestrationStatus | null) => {
+    const phase = rotationStatusOf(status)?.phase;
+    return new ApiError(
       409,
       'rotationRunning',
       `A rotation of ${target.name} is already running${phase ? ` (phase ${phase})` : ''}; follow it at ${links.status}, or cancel it first.`,
       { Location: links.status },
     );
-  }
+  };
+  const existing = await getRotationInstance(client, instanceId);
+  if (isActive(existing)) throw running(existing);
   const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: API_REQUESTED_BY };
   if (body.force !== undefined) input.force = body.force;
   if (body.reason !== undefined) input.reason = body.reason;
-  // Reusing the account's instance ID replaces a finished instance: the account keeps one current rotation.
-  await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+  try {
+    // Reusing the account's instance ID replaces a finished instance: the account keeps one current rotation.
+    await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+  } catch (error) {
+    // Another start (an operator, or the schedule) won the race since the check: the runtime refused a second instance.
+    const now = await getRotationInstance(client, instanceId);
+    if (isActive(now)) throw running(now);
+    throw error;
+  }
   return jsonResponse(
     202,
     { account: accountRef(target), instanceId, state: 'pending', force: input.force ?? false, reason: input.reason ?? null, requestedBy: API_REQUESTED_BY, links },

@@ -73,6 +73,16 @@ describe('POST /api/rotations', () => {
     expect((after!.input as RotationInput).reason).toBe('first');
   });
 
+  it('when two starts of one account arrive at once, then exactly one starts and the other is 409', async () => {
+    const answers = await Promise.all([
+      api.call('POST', '/rotations', { account: 'orders', reason: 'first' }),
+      api.call('POST', '/rotations', { account: 'orders', reason: 'second' }),
+    ]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([202, 409]);
+    expect(answers.find((answer) => answer.status === 409)!.body.error!.code).toBe('rotationRunning');
+    expect(await api.driver.listInstances()).toHaveLength(1);
+  });
+
   it('when the last rotation of the account ended, then a new start reuses the account instance ID', async () => {
     await api.call('POST', '/rotations', { account: 'orders' });
     await api.driver.terminate(api.rotation.instanceId('orders'), 'test');
@@ -219,6 +229,19 @@ describe('GET /api/rotations/{account}/plan', () => {
     expect(api.rotation.regenerations('orders')).toEqual({});
     expect(await api.rotation.secretVersions('orders-key')).toHaveLength(1);
     expect(JSON.stringify(api.rotation.emulator.state().accounts)).toBe(stateBefore);
+  });
+
+  it('when read-only keys rotate too, then the dry run plans both pairs, each with its own secret, and the oldest secret decides due', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }], settings: { ROTATE_READONLY_KEYS: 'true' } });
+    await api.rotation.seedSecretByHand('orders', 'primary');
+
+    const response = await api.call('GET', '/rotations/orders/plan');
+
+    expect((response.body.pairs as Array<Record<string, unknown>>).map((p) => [p.pair, p.secretName, p.activeKeyKind])).toEqual([
+      ['readWrite', 'orders-key', 'primary'],
+      ['readOnly', 'orders-readonly-key', 'primaryReadonly'],
+    ]);
+    expect(response.body.due).toMatchObject({ due: true, detail: 'secret orders-readonly-key does not exist yet' });
   });
 
   it('when ARM refuses to show the account, then the answer is 502 naming the fix, without internals', async () => {
