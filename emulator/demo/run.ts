@@ -4,18 +4,15 @@
  * Exit codes: 0 every expectation met; 1 an expectation failed (or the run
  * itself broke); 2 bad arguments or an invalid scenario file.
  */
-import { readdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DemoReport } from './report.js';
+import { DEFAULT_SCENARIO, listScenarioFiles } from './run-files.js';
 import { runScenario } from './runner.js';
 import { loadScenarioFile, type Scenario } from './scenario.js';
 import { formatSummary } from './summary.js';
 
-const projectDir = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const SCENARIO_DIR = join(projectDir, 'scenarios');
-export const DEFAULT_SCENARIO = join(SCENARIO_DIR, '01-happy-path.json');
 
 const USAGE = `usage: npm run demo -- [--scenario FILE | --all] [--json FILE] [--quiet]
   --scenario FILE  the scenario to run (default scenarios/01-happy-path.json)
@@ -57,11 +54,6 @@ async function parseOptions(argv: string[]): Promise<Options | 'help'> {
   if (values.json !== undefined && !values.json.trim()) throw new UsageError('--json needs a file name');
   const scenarioFiles = values.all ? await listScenarioFiles() : [resolve(values.scenario ?? DEFAULT_SCENARIO)];
   return { scenarioFiles, jsonFile: values.json ? resolve(values.json) : null, quiet: values.quiet ?? false };
-}
-
-export async function listScenarioFiles(): Promise<string[]> {
-  const names = (await readdir(SCENARIO_DIR)).filter((name) => name.endsWith('.json')).sort();
-  return names.map((name) => join(SCENARIO_DIR, name));
 }
 
 async function main(): Promise<number> {

@@ -37,7 +37,7 @@ import type {
   TimelineEntry,
   WaitEntry,
 } from './report.js';
-import { FAILURE_CAUSES, formatDuration, type ExpectedOutcome, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
+import { FAILURE_CAUSES, formatDuration, type ExpectedOutcome, type FailureBounds, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
 import { addFault, emulatorCredential, secretClientFor, secretNamesFor, seedAccount, type SeededAccount } from './seed.js';
 
 const projectDir = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -517,14 +517,11 @@ export function checkExpectations(scenario: Scenario, report: DemoReport): strin
     failures.push(`expected no consumer failures, got ${report.consumers.failures} (${describeCauses(report.consumers.failuresByCause)})`);
   }
   if (expect.consumerFailures) {
-    const { atLeast, atMost, causes } = expect.consumerFailures;
-    const count = report.consumers.failures;
-    if (atLeast !== null && count < atLeast) failures.push(`expected at least ${atLeast} consumer failure(s), got ${count}`);
-    if (atMost !== null && count > atMost) failures.push(`expected at most ${atMost} consumer failure(s), got ${count} (${describeCauses(report.consumers.failuresByCause)})`);
-    if (causes) {
-      const unexpected = Object.keys(report.consumers.failuresByCause).filter((cause) => !causes.includes(cause as (typeof causes)[number]));
-      if (unexpected.length) failures.push(`expected consumer failures only of cause ${causes.join(', ')}, also got ${unexpected.join(', ')}`);
-    }
+    failures.push(...checkFailureBounds('all consumers', expect.consumerFailures, report.consumers.failures, report.consumers.failuresByCause));
+  }
+  for (const [name, bounds] of Object.entries(expect.consumers)) {
+    const stats = report.consumers.byConsumer.find((consumer) => consumer.name === name);
+    if (stats) failures.push(...checkFailureBounds(name, bounds, stats.failures, stats.failuresByCause));
   }
   for (const [name, expectation] of Object.entries(expect.accounts)) {
     const account = report.accounts.find((item) => item.name === name);
@@ -554,6 +551,20 @@ export function checkExpectations(scenario: Scenario, report: DemoReport): strin
   if (report.leaks.found.length > 0) {
     const places = [...new Set(report.leaks.found.map((leak) => leak.where))];
     failures.push(`key values leaked into ${places.length} place(s): ${places.slice(0, 5).join('; ')}${places.length > 5 ? '; ...' : ''}`);
+  }
+  return failures;
+}
+
+function checkFailureBounds(who: string, bounds: FailureBounds, count: number, byCause: Partial<Record<string, number>>): string[] {
+  const failures: string[] = [];
+  if (bounds.atLeast !== null && count < bounds.atLeast) failures.push(`${who}: expected at least ${bounds.atLeast} failed call(s), got ${count}`);
+  if (bounds.atMost !== null && count > bounds.atMost) {
+    failures.push(`${who}: expected at most ${bounds.atMost} failed call(s), got ${count} (${describeCauses(byCause)})`);
+  }
+  if (bounds.causes) {
+    const allowed: readonly string[] = bounds.causes;
+    const unexpected = Object.keys(byCause).filter((cause) => !allowed.includes(cause));
+    if (unexpected.length) failures.push(`${who}: expected failures only of cause ${allowed.join(', ')}, also got ${unexpected.join(', ')}`);
   }
   return failures;
 }

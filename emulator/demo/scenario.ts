@@ -87,10 +87,19 @@ export interface AccountExpectation {
   phasesExclude?: string[];
 }
 
+export interface FailureBounds {
+  atLeast: number | null;
+  atMost: number | null;
+  /** The only causes allowed; null: any. */
+  causes: FailureCause[] | null;
+}
+
 export interface ScenarioExpectations {
   noConsumerFailures: boolean;
-  /** Bounds on failures when some are expected (e.g. a stray consumer the operator overrode). */
-  consumerFailures: { atLeast: number | null; atMost: number | null; causes: string[] | null } | null;
+  /** Bounds on all consumers' failures together, when some are part of the story. */
+  consumerFailures: FailureBounds | null;
+  /** Bounds per consumer (by name). */
+  consumers: Record<string, FailureBounds>;
   accounts: Record<string, AccountExpectation>;
 }
 
@@ -301,7 +310,7 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times'],
   crash: [],
 };
-const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'accounts'] as const;
+const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'consumers', 'accounts'] as const;
 const ACCOUNT_EXPECT_FIELDS = ['outcome', 'activeKeyKind', 'regenerated', 'phasesInclude', 'phasesExclude'] as const;
 
 /** Validates parsed JSON into a Scenario; throws ScenarioError listing every problem with its field. */
@@ -331,7 +340,7 @@ export function parseScenario(json: unknown, options: { source: string }): Scena
   const accountNames = new Set(accounts.map((account) => account.name));
   const consumers = readConsumers(read, top, accountNames, runForMs);
   const actions = readActions(read, top, accountNames, runForMs);
-  const expect = readExpectations(read, top.expect, accountNames);
+  const expect = readExpectations(read, top.expect, accountNames, new Set(consumers.map((consumer) => consumer.name)));
 
   if (read.problems.length) throw new ScenarioError(options.source, read.problems);
   return { version: 1, name, title, description, start, runForMs, settings, accounts, consumers, actions, expect };
@@ -535,22 +544,23 @@ function readFault(read: Reader, record: Record<string, unknown>, path: string):
   return fault;
 }
 
-function readExpectations(read: Reader, value: unknown, accountNames: Set<string>): ScenarioExpectations {
-  const expectations: ScenarioExpectations = { noConsumerFailures: false, consumerFailures: null, accounts: {} };
+function readExpectations(read: Reader, value: unknown, accountNames: Set<string>, consumerNames: Set<string>): ScenarioExpectations {
+  const expectations: ScenarioExpectations = { noConsumerFailures: false, consumerFailures: null, consumers: {}, accounts: {} };
   if (value === undefined) return expectations;
   const record = read.object(value, 'expect', EXPECT_FIELDS);
   if (!record) return expectations;
   expectations.noConsumerFailures = read.boolean(record, 'expect', 'noConsumerFailures') ?? false;
   if (record.consumerFailures !== undefined) {
-    const bounds = read.object(record.consumerFailures, 'expect.consumerFailures', ['atLeast', 'atMost', 'causes']);
-    if (bounds) {
-      const atLeast = read.integer(bounds, 'expect.consumerFailures', 'atLeast', { min: 0, max: 1_000_000 }) ?? null;
-      const atMost = read.integer(bounds, 'expect.consumerFailures', 'atMost', { min: 0, max: 1_000_000 }) ?? null;
-      if (atLeast !== null && atMost !== null && atLeast > atMost) read.problem('expect.consumerFailures', 'atLeast is greater than atMost');
-      const causes = read.stringList(bounds, 'expect.consumerFailures', 'causes', FAILURE_CAUSES) ?? null;
-      expectations.consumerFailures = { atLeast, atMost, causes };
-    }
+    expectations.consumerFailures = readFailureBounds(read, record.consumerFailures, 'expect.consumerFailures');
     if (expectations.noConsumerFailures) read.problem('expect.consumerFailures', 'contradicts noConsumerFailures: true (use one or the other)');
+  }
+  if (record.consumers !== undefined) {
+    const byConsumer = read.object(record.consumers, 'expect.consumers', [...consumerNames]);
+    for (const [name, item] of Object.entries(byConsumer ?? {})) {
+      if (!consumerNames.has(name)) continue;
+      const bounds = readFailureBounds(read, item, `expect.consumers.${name}`);
+      if (bounds) expectations.consumers[name] = bounds;
+    }
   }
   if (record.accounts !== undefined) {
     const byAccount = read.object(record.accounts, 'expect.accounts', [...accountNames]);
@@ -574,6 +584,16 @@ function readExpectations(read: Reader, value: unknown, accountNames: Set<string
     }
   }
   return expectations;
+}
+
+function readFailureBounds(read: Reader, value: unknown, path: string): FailureBounds | null {
+  const bounds = read.object(value, path, ['atLeast', 'atMost', 'causes']);
+  if (!bounds) return null;
+  const atLeast = read.integer(bounds, path, 'atLeast', { min: 0, max: 1_000_000 }) ?? null;
+  const atMost = read.integer(bounds, path, 'atMost', { min: 0, max: 1_000_000 }) ?? null;
+  if (atLeast !== null && atMost !== null && atLeast > atMost) read.problem(path, 'atLeast is greater than atMost');
+  const causes = read.stringList(bounds, path, 'causes', FAILURE_CAUSES) ?? null;
+  return { atLeast, atMost, causes };
 }
 
 /** Why a consumer's call failed, as the report counts them. */

@@ -22,7 +22,7 @@ export function formatSummary(report: DemoReport): string {
     const runs = account.runs.length > 1 ? account.runs.map((run) => `${run.force ? 'forced ' : ''}${run.outcome}`).join(' -> ') : null;
     if (runs) lines.push(`  ${''.padEnd(width)}  runs: ${runs}`);
     for (const wait of account.waits) {
-      lines.push(`  ${''.padEnd(width)}  waited ${formatDuration(wait.hours * 3_600_000)} in ${wait.phase}: ${wait.reason}`);
+      lines.push(`  ${''.padEnd(width)}  waited ${formatDuration(wait.hours * 3_600_000)} in ${wait.phase}: ${shorten(wait.reason, 150)}`);
     }
     const last = account.runs[account.runs.length - 1];
     if (last?.message && account.outcome !== 'rotated') lines.push(`  ${''.padEnd(width)}  ${last.message}`);
@@ -83,4 +83,9 @@ function operations(byOperation: Record<string, number>): string {
       .map(([name, count]) => `${name} ${count}`)
       .join(', ') || 'none'
   );
+}
+
+/** Long app messages (with resource IDs and ARM's own text) stay whole in the JSON report. */
+function shorten(text: string, maxLength: number): string {
+  return text.length <= maxLength ? text : `${text.slice(0, maxLength - 3)}...`;
 }

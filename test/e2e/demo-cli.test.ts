@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LeakScanner } from '../../emulator/demo/leaks.js';
+
+const projectDir = resolve(import.meta.dirname, '../..');
+const workDir = mkdtempSync(join(tmpdir(), 'demo-cli-'));
+
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+function demo(...args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', join(projectDir, 'emulator/demo/run.ts'), ...args], {
+    cwd: projectDir,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+describe('npm run demo', () => {
+  it('when a scenario expects no consumer failures and a forced rotation breaks a consumer, then it says why and exits 1, and --json holds the same verdict', () => {
+    const scenarioFile = join(workDir, 'forced.json');
+    writeFileSync(
+      scenarioFile,
+      JSON.stringify({
+        version: 1,
+        name: 'forced-breaks-a-consumer',
+        runFor: '1h',
+        accounts: [{ name: 'orders' }],
+        consumers: [{ name: 'orders-api', account: 'orders', refreshEvery: '1h', callEvery: '5m' }],
+        actions: [{ at: '0m', type: 'force', account: 'orders', reason: 'test' }],
+        expect: { noConsumerFailures: true },
+      }),
+    );
+    const reportFile = join(workDir, 'report.json');
+
+    const result = demo('--scenario', scenarioFile, '--json', reportFile, '--quiet');
+
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/forced-breaks-a-consumer: FAILED/);
+    expect(result.stdout).toMatch(/expected no consumer failures, got \d+ \(\d+ unauthorized\)/);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    expect(report).toMatchObject({ version: 1, passed: false, scenario: { name: 'forced-breaks-a-consumer' } });
+    expect(report.consumers.failuresByCause.unauthorized).toBeGreaterThan(0);
+    expect(report.leaks.found).toEqual([]);
+  });
+
+  it('when the scenario file has a mistake, then nothing runs, the field is named and it exits 2', () => {
+    const scenarioFile = join(workDir, 'typo.json');
+    writeFileSync(scenarioFile, JSON.stringify({ version: 1, name: 'typo', runFor: '1d', accounts: [{ name: 'orders', regenerationSecs: 5 }] }));
+
+    const result = demo('--scenario', scenarioFile);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('accounts[0].regenerationSecs: unknown field');
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('the leak check', () => {
+  it('when a key value appears as is or URL-encoded in any kept text, then it is found with where, whose and which key', () => {
+    const scanner = new LeakScanner();
+    const value = 'ab+cd/ef==';
+    scanner.addKey(value, { account: 'orders', keyKind: 'secondary' });
+    scanner.addText('logLines', 'log line 7', 'probing with key ab+cd/ef==');
+    scanner.addText('httpResponses', 'HTTP response to GET /x', `{"link":"https://x/?k=${encodeURIComponent(value)}"}`);
+    scanner.addText('customStatuses', 'custom status of i', '{"phase":"validating"}');
+
+    const summary = scanner.scan(new Set([value]));
+
+    expect(summary.found).toEqual([
+      { where: 'log line 7', account: 'orders', keyKind: 'secondary', current: true },
+      { where: 'HTTP response to GET /x', account: 'orders', keyKind: 'secondary', current: true },
+    ]);
+    expect(summary.scanned).toMatchObject({ logLines: 1, httpResponses: 1, customStatuses: 1 });
+  });
+});

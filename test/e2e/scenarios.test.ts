@@ -1,0 +1,142 @@
+/**
+ * Every shipped scenario, run through the runner's API: its own expectations
+ * must hold, no key may leak, and the facts that make each story worth telling
+ * are checked here too, so a scenario cannot silently stop showing them.
+ */
+import { basename } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../emulator/demo/runner.js';
+import { listScenarioFiles } from '../../emulator/demo/run-files.js';
+import { loadScenarioFile } from '../../emulator/demo/scenario.js';
+import type { AccountReport, DemoReport } from '../../emulator/demo/report.js';
+
+const HOUR_MS = 3_600_000;
+const wallClockByScenario: Record<string, number> = {};
+
+async function run(file: string): Promise<DemoReport> {
+  const scenario = await loadScenarioFile(`scenarios/${file}`);
+  const report = await runScenario(scenario, { source: file });
+  wallClockByScenario[file] = report.wallClockMs;
+  // Whatever else a scenario shows, these always hold.
+  expect(report.expectationFailures).toEqual([]);
+  expect(report.passed).toBe(true);
+  expect(report.leaks.found).toEqual([]);
+  expect(report.leaks.keyValuesChecked).toBeGreaterThanOrEqual(4 * report.accounts.length);
+  expect(report.leaks.scanned.histories).toBeGreaterThan(0);
+  return report;
+}
+
+function account(report: DemoReport, name: string): AccountReport {
+  const found = report.accounts.find((item) => item.name === name);
+  if (!found) throw new Error(`no account ${name} in the report`);
+  return found;
+}
+
+function regeneratedAtMs(report: DemoReport, name: string, keyKind: string): number {
+  const entry = account(report, name).regenerations.find((item) => item.keyKind === keyKind);
+  if (!entry) throw new Error(`${name}: ${keyKind} was not regenerated`);
+  return entry.offsetMs;
+}
+
+describe('the shipped scenarios', () => {
+  it('when the scenarios folder is listed, then the default happy path comes first and there are at least six, all valid', async () => {
+    const files = (await listScenarioFiles()).map((file) => basename(file));
+    expect(files[0]).toBe('01-happy-path.json');
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const file of files) await expect(loadScenarioFile(`scenarios/${file}`)).resolves.toMatchObject({ version: 1 });
+  });
+
+  it('when the schedule rotates three accounts, then each alternates to its secondary key without a single failed consumer call', async () => {
+    const report = await run('01-happy-path.json');
+    for (const item of report.accounts) {
+      expect(item).toMatchObject({ outcome: 'rotated', activeKeyKind: 'secondary' });
+      expect(item.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary', 'primary']);
+      // The old key goes only after the consumers have left it for the 12-hour idle window.
+      expect(regeneratedAtMs(report, item.name, 'primary')).toBeGreaterThanOrEqual(12 * HOUR_MS);
+    }
+    expect(report.consumers.calls).toBeGreaterThan(1000);
+    expect(report.consumers.failures).toBe(0);
+    expect(report.arm.byOperation.regenerateKey).toBe(6);
+    expect(report.durable.instances).toBe(3);
+    expect(report.timeline.some((entry) => entry.source === 'schedule')).toBe(true);
+  });
+
+  it('when a stray job uses the standby key, then the rotation waits for it, and where it never stops, ends in needs attention without regenerating anything', async () => {
+    const report = await run('02-stray-consumer-on-standby.json');
+    const inventory = account(report, 'inventory');
+    // The job moved to Key Vault at +20h: the standby may go 12 h after its last use.
+    expect(regeneratedAtMs(report, 'inventory', 'secondary')).toBeGreaterThan(20 * HOUR_MS + 12 * HOUR_MS - HOUR_MS);
+    expect(inventory.waits.some((wait) => wait.phase === 'waitingForStandbyIdle')).toBe(true);
+    const billing = account(report, 'billing');
+    expect(billing).toMatchObject({ outcome: 'needsAttention', activeKeyKind: 'primary', regenerations: [] });
+    expect(billing.runs[0]!.message).toMatch(/standby key secondary is still in use/);
+    expect(report.consumers.failures).toBe(0);
+  });
+
+  it('when apps re-read Key Vault once a day, then the old key is regenerated only after the last of them moved and stayed away 12 hours', async () => {
+    const report = await run('03-slow-consumers-24h-refresh.json');
+    // The last instance picks the new key up 24 h after start: the old key stays until 36 h.
+    expect(regeneratedAtMs(report, 'profiles', 'primary')).toBeGreaterThanOrEqual(36 * HOUR_MS);
+    expect(account(report, 'profiles').waits.every((wait) => wait.phase === 'waitingForConsumers')).toBe(true);
+    expect(report.operatorActions.filter((action) => action.type === 'http')).toEqual([
+      expect.objectContaining({ request: 'GET /api/rotations/profiles', status: 200, message: expect.stringMatching(/^Waiting for consumers/) }),
+    ]);
+  });
+
+  it('when usage shows up late, then Azure refuses to regenerate a key still in use and the rotation retries until it is really idle', async () => {
+    const report = await run('04-safe-check-refusal-usage-lag.json');
+    const ledger = account(report, 'ledger');
+    expect(ledger.retries?.blockedRegenerations).toBeGreaterThanOrEqual(1);
+    expect(ledger.waits.some((wait) => /blocked/.test(wait.reason))).toBe(true);
+    expect(report.consumers.byConsumer.find((consumer) => consumer.name === 'ledger-api')).toMatchObject({ failures: 0 });
+    // Without the capability nothing refuses: the regeneration goes through while the apps still use the key.
+    expect(regeneratedAtMs(report, 'ledger-legacy', 'primary')).toBeLessThan(regeneratedAtMs(report, 'ledger', 'primary'));
+  });
+
+  it('when a regeneration takes three hours, then the orchestration follows it with durable timers and the small account is not held up', async () => {
+    const report = await run('05-slow-regeneration-big-account.json');
+    expect(regeneratedAtMs(report, 'telemetry', 'secondary')).toBe(3 * HOUR_MS);
+    expect(regeneratedAtMs(report, 'settings', 'primary')).toBeLessThan(regeneratedAtMs(report, 'telemetry', 'primary'));
+    const telemetry = report.durable.byInstance.find((instance) => instance.account === 'telemetry')!;
+    // Polls are spread over the hours by timers, not made in a loop inside an activity.
+    expect(telemetry.timersCreated).toBeGreaterThan(10);
+    expect(telemetry.activityCallsByName.getRegenerationStatus).toBeLessThan(40);
+    const status = report.operatorActions.find((action) => action.request === 'GET /api/rotations/telemetry');
+    expect(status).toMatchObject({ status: 200, message: expect.stringMatching(/regenerating/) });
+  });
+
+  it('when an operator cancels a waiting rotation and forces a new one, then both keys are replaced within minutes and the cost shows as failed calls', async () => {
+    const report = await run('06-operator-force.json');
+    const shop = account(report, 'shop');
+    expect(shop.runs.map((run) => [run.outcome, run.force])).toEqual([
+      ['canceled', false],
+      ['rotated', true],
+    ]);
+    expect(regeneratedAtMs(report, 'shop', 'primary') - regeneratedAtMs(report, 'shop', 'secondary')).toBeLessThan(HOUR_MS);
+    const byName = Object.fromEntries(report.consumers.byConsumer.map((consumer) => [consumer.name, consumer]));
+    expect(byName['forgotten-vm']!.failuresByCause.unauthorized).toBeGreaterThan(10);
+    // Apps that read Key Vault every 15 minutes fail for at most that long.
+    expect(byName['shop-api']!.failures).toBeLessThanOrEqual(4);
+    expect(report.operatorActions.filter((action) => action.type !== 'timer').map((action) => [action.type, action.status])).toEqual([
+      ['start', 409],
+      ['cancel', 202],
+      ['force', 202],
+    ]);
+  });
+
+  it('when ARM and Key Vault fail and the host crashes twice, then every rotation still completes and each key is regenerated exactly once', async () => {
+    const report = await run('07-faults-and-host-crash.json');
+    expect(report.durable.crashes).toBe(2);
+    for (const item of report.accounts) {
+      expect(item.outcome).toBe('rotated');
+      expect(item.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary', 'primary']);
+    }
+    // Faults were answered: more regenerate requests than the four that succeeded.
+    expect(report.arm.byOperation.regenerateKey).toBeGreaterThan(4);
+    expect(report.timeline.filter((entry) => entry.source === 'host' && /restarted/.test(entry.text))).toHaveLength(2);
+  });
+
+  it('when every scenario has run, then each took well under the e2e budget of wall-clock time', () => {
+    for (const [file, ms] of Object.entries(wallClockByScenario)) expect(ms, file).toBeLessThan(30_000);
+  });
+});
