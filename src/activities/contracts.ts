@@ -2,6 +2,7 @@
  * What the orchestrator and the activities exchange. Everything here is stored
  * in the task hub's history in plain text: no field may ever hold key material.
  */
+import type { AccountFacts } from '../domain/account-facts.js';
 import type { KeyKind, KeyPairName } from '../domain/keys.js';
 
 export const ACTIVITY_NAMES = {
@@ -36,22 +37,10 @@ export interface InspectAccountInput {
   secretName: string;
 }
 
-export interface KeyFacts {
-  generationTime: string | null;
-  /** ISO time of the last use ARM reports (approximate), or null when never used or unknown. */
-  lastUsedAt: string | null;
-}
+export type { KeyFacts } from '../domain/account-facts.js';
 
-export interface InspectAccountResult {
-  accountId: string;
-  accountName: string;
-  documentEndpoint: string;
-  capabilities: string[];
-  /** The account has EnableKeyCheckBeforeRegenerationPreview. */
-  safeRotationCheckEnabled: boolean;
-  disableLocalAuth: boolean;
-  keys: Record<KeyKind, KeyFacts>;
-  /** Which key kind the latest Key Vault secret version holds (its `keyKind` tag), or null when there is no secret yet. */
+export interface InspectAccountResult extends AccountFacts {
+  /** Which key kind the latest Key Vault secret version holds (its `keyKind` tag, or the key its value matches), or null when there is no secret yet or it matches no key. */
   publishedKeyKind: KeyKind | null;
   publishedRotationId: string | null;
   publishedAt: string | null;

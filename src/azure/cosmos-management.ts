@@ -14,6 +14,7 @@ import { CosmosDBManagementClient } from '@azure/arm-cosmosdb';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { parseAccountId } from '../config.js';
+import type { AccountFacts, KeyFacts } from '../domain/account-facts.js';
 import { KEY_KINDS, KEY_PAIRS, KEYS_METADATA_PROPERTY, type KeyKind, type KeyPairName } from '../domain/keys.js';
 import { BlockedError, PermanentError, classifyAzureError, redactSecrets } from '../errors.js';
 import { COSMOS_ACTIONS, type CosmosAction } from './permissions.js';
@@ -52,23 +53,7 @@ export function performedCosmosActions(): ReadonlySet<CosmosAction> {
   return new Set(performedActions);
 }
 
-export interface KeyFacts {
-  /** ISO time the key was generated, or null when ARM does not say (keys older than mid-2022). */
-  generationTime: string | null;
-  /** ISO time of the last data-plane use ARM reports (approximate), or null when none. */
-  lastUsedAt: string | null;
-}
-
-export interface AccountFacts {
-  accountId: string;
-  accountName: string;
-  documentEndpoint: string;
-  capabilities: string[];
-  /** EnableKeyCheckBeforeRegenerationPreview is on. */
-  safeRotationCheckEnabled: boolean;
-  disableLocalAuth: boolean;
-  keys: Record<KeyKind, KeyFacts>;
-}
+export type { AccountFacts, KeyFacts } from '../domain/account-facts.js';
 
 export type RegenerationStatus = 'InProgress' | 'Succeeded' | 'Failed';
 
