@@ -188,6 +188,20 @@ describe('GET /api/rotations/{account}', () => {
     expect(byId.body).toEqual(byName.body);
   });
 
+  it('when the rotation failed, then the status shows the orchestrator\'s reason with its fix, and the plan says it would fail again', async () => {
+    await api.close();
+    api = await ApiHarness.start({ accounts: [{ name: 'orders', disableLocalAuth: true }] });
+    await api.call('POST', '/rotations', { account: 'orders' });
+    await api.rotation.runUntil(new Date(api.clock.nowMs() + HOUR_MS));
+
+    const response = await api.call('GET', '/rotations/orders');
+    const plan = await api.call('GET', '/rotations/orders/plan');
+
+    expect(response.body).toMatchObject({ state: 'failed', runtimeStatus: 'Failed', output: null, failure: { message: expect.stringContaining('local (key) authentication disabled') } });
+    expect(response.body.failure).toMatchObject({ message: expect.stringContaining('ROTATION_TARGETS') });
+    expect(plan.body).toMatchObject({ wouldStart: false, localAuthDisabled: true });
+  });
+
   it.each<[string, number, string]>([
     ['orders%20drop', 400, 'invalidAccount'],
     [encodeURIComponent(accountId('orders').replace('DocumentDB/databaseAccounts', 'Sql/servers')), 400, 'invalidAccount'],
