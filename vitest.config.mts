@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    benchmark: { include: ['bench/**/*.bench.ts'] },
     // The Functions host's core module must be stood in for before @azure/functions
     // is first loaded: it caches a failed lookup.
     setupFiles: ['test/setup/functions-core.ts'],
