@@ -1,7 +1,7 @@
 // Deploys the Cosmos DB key rotator with `azd up`: a Durable Functions app on the
 // Flex Consumption plan, its storage, telemetry and Key Vault, and the least
 // privilege it needs on each Cosmos DB account it rotates.
-// See docs/deploy.md for the parameters, what gets created and why each role is granted.
+// See the README (Deploy to Azure) for the parameters, what gets created and why each role is granted.
 targetScope = 'subscription'
 
 @description('Per-account overrides, one object per account (the object form of a ROTATION_TARGETS item).')
@@ -143,7 +143,7 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
-@description('Preview: after provisioning, the postprovision hook turns on Cosmos DB safe key rotation (capabilities EnableKeyCheckBeforeRegenerationPreview and EnableAccountKeysLastUsageCheckInDisableLocalAuth) on every target account, with the deploying user\'s own rights. Off by default; see docs/deploy.md.')
+@description('Preview: after provisioning, the postprovision hook turns on Cosmos DB safe key rotation (capabilities EnableKeyCheckBeforeRegenerationPreview and EnableAccountKeysLastUsageCheckInDisableLocalAuth) on every target account, with the deploying user\'s own rights. Off by default; see the README (Deploy to Azure).')
 param enableSafeKeyRotation bool = false
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))

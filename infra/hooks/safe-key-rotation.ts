@@ -104,7 +104,7 @@ export async function runHook(env: NodeJS.ProcessEnv, credential?: TokenCredenti
     const message = error instanceof Error ? error.message : String(error);
     console.error(
       `safe key rotation: could not turn it on (${message}). It needs Microsoft.DocumentDB/databaseAccounts/write on each account ` +
-        '(e.g. "DocumentDB Account Contributor") for the signed-in user, or run the `az cosmosdb update --capabilities` command in docs/deploy.md. ' +
+        '(e.g. "DocumentDB Account Contributor") for the signed-in user, or run the `az cosmosdb update --capabilities` command in the README (Deploy to Azure). ' +
         'The rotator works without it; it only loses ARM\'s own check before a regeneration.',
     );
     return 1;

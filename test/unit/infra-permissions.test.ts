@@ -9,7 +9,7 @@ import { ROLE_ACTIONS_PATH, renderRoleActions } from '../../scripts/infra-build.
 import { readFileSync } from 'node:fs';
 import { bicepFile, bicepFiles, outputs, property, resources, stringVariables, withoutComments } from './infra-bicep-text.js';
 
-/** Built-in roles the template may grant, each for a reason docs/deploy.md gives. */
+/** Built-in roles the template may grant, each for a reason the README deployment section gives. */
 const ALLOWED_BUILT_IN_ROLES: Record<string, string> = {
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
@@ -119,7 +119,7 @@ describe('role assignments', () => {
     }
   });
 
-  it('when the templates are read, then each allowed built-in role is granted exactly where docs/deploy.md says', () => {
+  it('when the templates are read, then each allowed built-in role is granted exactly where the README deployment section says', () => {
     const grants = roleAssignments.map(({ file, resource }) => {
       const roleVariable = /roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\)/.exec(resource.body.join('\n'))?.[1];
       const roleId = roleVariable ? stringVariables(file).get(roleVariable) : undefined;

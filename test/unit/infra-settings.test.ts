@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, SETTING_NAMES, loadConfig } from '../../src/config.js';
-import { REPO_ROOT, bicepFile, bicepFiles, objectVariable, params, readRepoFile, resources, withoutComments } from './infra-bicep-text.js';
+import { REPO_ROOT, bicepFile, bicepFiles, objectVariable, params, readRepoFile, readmeSection, resources, withoutComments } from './infra-bicep-text.js';
 
 const main = bicepFile('infra/main.bicep');
 const functionApp = bicepFile('infra/app/function-app.bicep');
@@ -147,8 +147,8 @@ describe('the Function App', () => {
   });
 });
 
-describe('the deployment guide (docs/deploy.md)', () => {
-  const guide = readRepoFile('docs/deploy.md');
+describe('the deployment guide (the README deployment section)', () => {
+  const guide = readmeSection('Deploy to Azure');
 
   it('when a parameter or the azd environment value feeding it exists, then the guide names it', () => {
     const azdParameters = readRepoFile('infra/main.parameters.json');
