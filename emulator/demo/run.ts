@@ -83,7 +83,7 @@ async function main(): Promise<number> {
 
   const reports: DemoReport[] = [];
   for (const { file, scenario } of scenarios) {
-    const shownFile = relative(process.cwd(), file) || file;
+    const shownFile = shownPath(file);
     process.stdout.write(`\n# ${shownFile}\n`);
     if (scenario.description && !options.quiet) process.stdout.write(`${wrap(scenario.description, 100)}\n\n`);
     const report = await runScenario(scenario, {
@@ -101,9 +101,15 @@ async function main(): Promise<number> {
   }
   if (options.jsonFile) {
     await writeFile(options.jsonFile, `${JSON.stringify(reports.length === 1 && options.scenarioFiles.length === 1 ? reports[0] : reports, null, 2)}\n`);
-    process.stdout.write(`\nreport written to ${relative(process.cwd(), options.jsonFile) || options.jsonFile}\n`);
+    process.stdout.write(`\nreport written to ${shownPath(options.jsonFile)}\n`);
   }
   return reports.every((report) => report.passed) ? 0 : 1;
+}
+
+/** Relative to the working directory when inside it, else absolute. */
+function shownPath(file: string): string {
+  const relativePath = relative(process.cwd(), file);
+  return relativePath && !relativePath.startsWith('..') ? relativePath : file;
 }
 
 function wrap(text: string, width: number): string {
@@ -118,6 +124,12 @@ function wrap(text: string, width: number): string {
   if (line) lines.push(line);
   return lines.join('\n');
 }
+
+// `npm run demo | head` closes the pipe early: stop quietly rather than crash on EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 main().then(
   (code) => {

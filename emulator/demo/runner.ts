@@ -86,7 +86,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const regenerationsByAccount = new Map<string, RegenerationEntry[]>();
   const views = new Map<string, InstanceView>();
   const runsByAccount = new Map<string, InstanceView[]>();
-  const accountWidth = Math.max(8, ...scenario.accounts.map((account) => account.name.length));
+  const accountWidth = Math.max('(operator)'.length, ...scenario.accounts.map((account) => account.name.length));
   let lastLineMs = startMs;
   let crashes = 0;
   let crashArmed = false;
@@ -222,7 +222,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           runs.push(view);
           views.set(status.instanceId, view);
           const how = input?.force ? 'forced rotation' : 'rotation';
-          say({ account, source: 'rotation', text: `${how} started by ${input?.requestedBy ?? 'someone'}${input?.reason ? `: ${input.reason}` : ''} (instance ${status.instanceId})` });
+          say({ account, source: 'rotation', text: `${how} started by ${input?.requestedBy ?? 'someone'}${input?.reason ? `: ${input.reason}` : ''}` });
         }
         if (custom) {
           leaks.addText('customStatuses', `custom status of ${status.instanceId}`, JSON.stringify(custom));
