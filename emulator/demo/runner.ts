@@ -89,7 +89,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const accountWidth = Math.max('(operator)'.length, ...scenario.accounts.map((account) => account.name.length));
   let lastLineMs = startMs;
   let crashes = 0;
-  let crashArmed = false;
+  /** Crash actions whose activity has not come yet. */
+  let crashesPending = 0;
   let logLineNumber = 0;
 
   const say = (entry: Omit<TimelineEntry, 'at' | 'offsetMs'>): void => {
@@ -166,8 +167,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         log: logEntry,
         faults: {
           crashAfterActivity: (activity) => {
-            if (!crashArmed) return false;
-            crashArmed = false;
+            if (crashesPending === 0) return false;
+            crashesPending -= 1;
             crashes += 1;
             say({
               account: accountOfInstance(activity.instanceId) ?? null,
@@ -336,7 +337,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           return;
         }
         case 'crash':
-          crashArmed = true;
+          crashesPending += 1;
           say({ account: null, source: 'host', text: 'the Functions host will crash after the next activity it runs' });
           return;
         case 'fault': {
@@ -496,6 +497,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       emulatorStats: stats,
     };
     report.expectationFailures = checkExpectations(scenario, report);
+    if (crashesPending > 0) {
+      report.expectationFailures.push(`${crashesPending} crash action(s) never happened: no activity ran after them before the end`);
+    }
     report.passed = report.expectationFailures.length === 0;
     report.wallClockMs = Math.round(performance.now() - wallStart);
     return report;
