@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import { VirtualClock } from '../clock.js';
 import { startAzureEmulator, type AzureEmulator, type EmulatorState, type KeyKind } from '../azure/index.js';
 import { KEY_KINDS } from '../azure/contracts.js';
@@ -105,6 +106,11 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   let driver: DurableDriver | undefined;
   let fleet: ConsumerFleet | undefined;
   const restoreEnvironment = captureEnvironment();
+  // Whatever the app or a library prints to the console is a log line too: it is kept for the leak check.
+  const restoreConsole = captureConsole((method, text) => {
+    logLineNumber += 1;
+    leaks.addText('logLines', `console.${method} line ${logLineNumber}`, text);
+  });
   try {
     // ---- the scene before the story: accounts, data, secrets of earlier rotations ----
     const secrets = secretClientFor(emulator);
@@ -507,6 +513,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     fleet?.close();
     await driver?.close();
     await emulator.close();
+    restoreConsole();
     restoreEnvironment();
     resetRuntime();
     rmSync(stateDir, { recursive: true, force: true });
@@ -709,6 +716,24 @@ export function formatTimelineLine(entry: TimelineEntry, layout: { accountWidth:
   const progress = `${String(Math.min(100, Math.floor((entry.offsetMs / layout.runForMs) * 100))).padStart(3)}%`;
   const who = (entry.account ?? `(${entry.source})`).padEnd(layout.accountWidth);
   return `${at} ${offset} ${progress}  ${who}  ${entry.text}`;
+}
+
+const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+
+/** Tees console output to `record` (the output still appears); returns the undo. */
+function captureConsole(record: (method: string, text: string) => void): () => void {
+  const originals = new Map<string, (...args: unknown[]) => void>();
+  for (const method of CONSOLE_METHODS) {
+    const original = console[method].bind(console) as (...args: unknown[]) => void;
+    originals.set(method, original);
+    console[method] = (...args: unknown[]) => {
+      record(method, format(...args));
+      original(...args);
+    };
+  }
+  return () => {
+    for (const method of CONSOLE_METHODS) console[method] = originals.get(method)!;
+  };
 }
 
 // ---- app settings ----

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LeakScanner } from '../../emulator/demo/leaks.js';
+import type { DemoReport } from '../../emulator/demo/report.js';
+import { checkExpectations } from '../../emulator/demo/runner.js';
+import { parseScenario } from '../../emulator/demo/scenario.js';
 
 const projectDir = resolve(import.meta.dirname, '../..');
 const workDir = mkdtempSync(join(tmpdir(), 'demo-cli-'));
@@ -74,5 +77,17 @@ describe('the leak check', () => {
       { where: 'HTTP response to GET /x', account: 'orders', keyKind: 'secondary', current: true },
     ]);
     expect(summary.scanned).toMatchObject({ logLines: 1, httpResponses: 1, customStatuses: 1 });
+  });
+
+  it('when a key was found anywhere, then the run fails even though the scenario expects nothing about leaks', () => {
+    const scenario = parseScenario({ version: 1, name: 'quiet', runFor: '1h', accounts: [{ name: 'orders' }] }, { source: 'test' });
+    const report = {
+      consumers: { failures: 0, failuresByCause: {}, byConsumer: [] },
+      accounts: [],
+      operatorActions: [],
+      leaks: { keyValuesChecked: 4, scanned: {}, found: [{ where: 'log line 3 (function publishKey)', account: 'orders', keyKind: 'secondary', current: true }] },
+    } as unknown as DemoReport;
+
+    expect(checkExpectations(scenario, report)).toEqual(['key values leaked into 1 place(s): log line 3 (function publishKey)']);
   });
 });
