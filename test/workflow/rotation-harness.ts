@@ -30,17 +30,24 @@ export interface HarnessOptions {
   crashAfterActivity?: (activity: { name: string; taskScheduledId: number; instanceId: string }) => boolean;
 }
 
+interface DriverSetup {
+  stateDir?: string;
+  crashAfterActivity?: HarnessOptions['crashAfterActivity'];
+}
+
 export class RotationHarness {
   readonly logLines: string[] = [];
   /** Every key value the emulator ever issued, old ones included. */
   readonly issuedKeys = new Set<string>();
-  private driverOptions!: { stateDir?: string; crashAfterActivity?: HarnessOptions['crashAfterActivity'] };
+  driver!: DurableDriver;
 
   private constructor(
     readonly clock: VirtualClock,
     readonly emulator: AzureEmulator,
-    public driver: DurableDriver,
     readonly accountIds: Map<string, string>,
+    /** The app settings the activities run with. */
+    readonly env: NodeJS.ProcessEnv,
+    private driverSetup: DriverSetup,
     private readonly ownedStateDir: string | undefined,
   ) {}
 
@@ -62,26 +69,24 @@ export class RotationHarness {
     };
     // Activities read their settings and their clock from here, as they read process.env and the wall clock in Azure.
     resetRuntime({ env, now: () => clock.now(), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 20 } });
+    // Crash tests need a state directory for the restarted driver to resume from.
     const ownedStateDir = options.stateDir === undefined && options.crashAfterActivity ? mkdtempSync(path.join(tmpdir(), 'rotation-driver-')) : undefined;
-    const harness = new RotationHarness(clock, emulator, undefined as unknown as DurableDriver, accountIds, ownedStateDir);
-    harness.env = env;
-    harness.driverOptions = { stateDir: options.stateDir ?? ownedStateDir, crashAfterActivity: options.crashAfterActivity };
+    const setup: DriverSetup = { stateDir: options.stateDir ?? ownedStateDir, crashAfterActivity: options.crashAfterActivity };
+    const harness = new RotationHarness(clock, emulator, accountIds, env, setup, ownedStateDir);
     harness.driver = await harness.newDriver();
     harness.collectKeys();
     return harness;
   }
 
-  env: NodeJS.ProcessEnv = {};
-
   /** A new driver on the same state directory: what the host does after a crash. */
   async restartDriver(options: { crashAfterActivity?: HarnessOptions['crashAfterActivity'] } = {}): Promise<void> {
     await this.driver.close();
-    this.driverOptions = { ...this.driverOptions, crashAfterActivity: options.crashAfterActivity };
+    this.driverSetup = { ...this.driverSetup, crashAfterActivity: options.crashAfterActivity };
     this.driver = await this.newDriver();
   }
 
   private async newDriver(): Promise<DurableDriver> {
-    const { stateDir, crashAfterActivity } = this.driverOptions;
+    const { stateDir, crashAfterActivity } = this.driverSetup;
     const driver = await createDurableDriver({
       clock: this.clock,
       ...(stateDir ? { stateDir } : {}),
