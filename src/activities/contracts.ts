@@ -64,7 +64,14 @@ export interface BeginRegenerateKeyInput {
 export type BeginRegenerateKeyResult =
   | { outcome: 'started'; operation: RegenerationHandle; startedAt: string }
   | { outcome: 'alreadyRegenerated'; generationTime: string }
-  | { outcome: 'blocked'; lastUsedAt: string | null; retryAt: string; message: string };
+  | { outcome: 'blocked'; lastUsedAt: string | null; retryAt: string; message: string }
+  /**
+   * Another operation holds the account (ARM 409): often this rotation's own
+   * regeneration, started before a host restart lost its handle. It can run
+   * for hours, longer than activity retries last: the orchestrator waits with
+   * durable timers and asks again.
+   */
+  | { outcome: 'busy'; message: string };
 
 /** Serialised long-running-operation state: URLs and status only, never keys. */
 export interface RegenerationHandle {

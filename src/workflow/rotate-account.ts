@@ -189,7 +189,9 @@ function* waitForStandbyIdle(
 function* regenerate(run: RotationRun, keyKind: KeyKind, waitMaxInHours: number): Generator<Yielded, void, unknown> {
   const phase = run.phase;
   const deadline = run.now().getTime() + waitMaxInHours * HOUR_MS;
-  for (let attempt = 1; ; attempt += 1) {
+  const busyUntil = run.now().getTime() + MAX_REGENERATION_HOURS * HOUR_MS;
+  let blocked = 0;
+  for (let busy = 0; ; ) {
     const begun = yield* run.call<BeginRegenerateKeyInput, BeginRegenerateKeyResult>(ACTIVITY_NAMES.beginRegenerateKey, {
       accountId: run.settings.accountId,
       keyKind,
@@ -204,11 +206,25 @@ function* regenerate(run: RotationRun, keyKind: KeyKind, waitMaxInHours: number)
       yield* monitorRegeneration(run, keyKind, begun.operation);
       return;
     }
+    if (begun.outcome === 'busy') {
+      // Usually our own regeneration, started before a restart lost its handle: it finishes on its own.
+      if (run.now().getTime() >= busyUntil) {
+        throw new RotationFailure(`${run.settings.accountName} has been busy with another operation for ${MAX_REGENERATION_HOURS} h: ${begun.message}`);
+      }
+      const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(busy) * 1000);
+      busy += 1;
+      run.enterPhase(phase, `Another operation holds ${run.settings.accountName} (likely the regeneration of ${keyKind} already under way); asking again.`, {
+        nextCheckAt: checkAt,
+      });
+      yield* run.sleepUntil(checkAt, `account busy: ${begun.message}`);
+      continue;
+    }
+    blocked += 1;
     run.retries.blockedRegenerations += 1;
     const retryAt = laterOf(new Date(begun.retryAt), new Date(run.now().getTime() + MINUTE_MS));
-    if (attempt >= MAX_BLOCKED_REGENERATIONS || retryAt.getTime() > deadline) {
+    if (blocked >= MAX_BLOCKED_REGENERATIONS || retryAt.getTime() > deadline) {
       throw new NeedsAttention(
-        `Azure refused to regenerate ${keyKind} ${attempt} time(s) because it is still in use (last used ${begun.lastUsedAt ?? 'unknown'}; idle from ${begun.retryAt}), ` +
+        `Azure refused to regenerate ${keyKind} ${blocked} time(s) because it is still in use (last used ${begun.lastUsedAt ?? 'unknown'}; idle from ${begun.retryAt}), ` +
           `and that is past this phase's ${waitMaxInHours} h bound. Find the consumer still using ${keyKind}, or start a forced rotation if you are sure.`,
       );
     }

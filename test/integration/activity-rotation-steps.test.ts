@@ -190,10 +190,17 @@ describe('beginRegenerateKey and getRegenerationStatus', () => {
     expect(unwrap(await beginRegenerateKey(regenerateInput(guarded, { skipUsageCheck: true }), context)).outcome).toBe('started');
   });
 
-  it('when another operation holds the account, then the activity throws for Durable to retry', async () => {
+  it('when another operation holds the account, then the activity reports it busy for the orchestrator to wait on, not a failure', async () => {
     const { context } = capturingContext();
     unwrap(await beginRegenerateKey(regenerateInput(orders, { keyKind: 'primary' }), context));
-    await expect(beginRegenerateKey(regenerateInput(orders), context)).rejects.toMatchObject({ name: 'TransientError', statusCode: 409 });
+    expect(unwrap(await beginRegenerateKey(regenerateInput(orders), context))).toMatchObject({ outcome: 'busy', message: expect.stringMatching(/operation/i) });
+  });
+
+  it('when ARM is throttling, then the activity throws for Durable to retry', async () => {
+    await control(fixture.emulator, 'POST', '/faults', { service: 'arm', method: 'POST', pathPattern: 'regenerateKey$', status: 429, times: 10 });
+    const { context } = capturingContext();
+    await expect(beginRegenerateKey(regenerateInput(orders), context)).rejects.toMatchObject({ name: 'TransientError', statusCode: 429 });
+    await control(fixture.emulator, 'DELETE', '/faults');
   });
 
   it('when regenerate is forbidden, then the result is a permanent failure with the role to grant', async () => {

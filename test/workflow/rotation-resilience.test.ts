@@ -84,6 +84,34 @@ describe('a rotation survives faults and crashes', () => {
   });
 });
 
+describe('a crash during a long regeneration', () => {
+  let harness: RotationHarness;
+  afterEach(async () => harness?.close());
+
+  it('when the host restarts while a 3-hour regeneration runs, then the rotation waits for it instead of failing on "operation in progress"', async () => {
+    let crashed = false;
+    harness = await RotationHarness.start({
+      accounts: [{ name: 'orders', regenerationSeconds: 3 * 3600 }],
+      crashAfterActivity: (activity) => {
+        if (crashed || activity.name !== 'beginRegenerateKey') return false;
+        crashed = true;
+        return true;
+      },
+    });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.startRotation('orders');
+    await harness.runRotation('orders');
+    expect(harness.driver.crashed).toBe(true);
+
+    await harness.restartDriver();
+    const result = await harness.runRotation('orders', { stepMs: 30 * MINUTE_MS });
+
+    expect(result.runtimeStatus).toBe('Completed');
+    expect(result.output.outcome).toBe('rotated');
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
+  });
+});
+
 describe('both directions and both pairs', () => {
   let harness: RotationHarness;
   afterEach(async () => harness?.close());
