@@ -128,7 +128,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName): Generator<Yielded, Pa
     expiresInDays: settings.secretExpiryInDays,
   });
 
-  const consumersMoved = force ? 'forced' : yield* waitForConsumers(run, plan.activeKeyKind, secretName);
+  const consumersMoved = force ? 'forced' : yield* waitForConsumers(run, plan.activeKeyKind, secretName, run.now().toISOString());
 
   run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
   yield* regenerate(run, plan.activeKeyKind, settings.consumerWaitMaxInHours);
@@ -289,14 +289,23 @@ function* validate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void,
  * Consumers pick the new key up from Key Vault at their own pace (Key Vault
  * references can lag 24 h). Wait until the old key has been idle for the
  * idle window, or an operator says they moved; bounded by the consumer wait.
+ *
+ * Until the new key was published, the old key was the only one consumers
+ * could have: it counts as used at least until then, whatever the (lagging,
+ * approximate) usage report says so far.
  */
-function* waitForConsumers(run: RotationRun, oldKey: KeyKind, secretName: string): Generator<Yielded, 'idle' | 'operator', unknown> {
+function* waitForConsumers(
+  run: RotationRun,
+  oldKey: KeyKind,
+  secretName: string,
+  publishedAt: string,
+): Generator<Yielded, 'idle' | 'operator', unknown> {
   const deadline = new Date(run.now().getTime() + run.settings.consumerWaitMaxInHours * HOUR_MS);
   // One event task for the whole wait: a new one per check would leave earlier ones unanswered.
   const operatorSaysMoved = run.context.df.waitForExternalEvent(CONSUMERS_MOVED_EVENT);
   for (;;) {
     const facts = yield* run.inspect(secretName);
-    const lastUsedAt = facts.keys[oldKey].lastUsedAt;
+    const lastUsedAt = laterIso(facts.keys[oldKey].lastUsedAt, publishedAt);
     if (isIdle(lastUsedAt, run.now(), run.idleRule)) return 'idle';
     if (run.now() >= deadline) {
       throw new NeedsAttention(
@@ -311,7 +320,7 @@ function* waitForConsumers(run: RotationRun, oldKey: KeyKind, secretName: string
       checkIntervalInMinutes: run.settings.consumerCheckIntervalInMinutes,
       deadline,
     });
-    run.enterPhase('waitingForConsumers', `Waiting for consumers to leave ${oldKey} (last used ${lastUsedAt}; idle from ${idleFrom(lastUsedAt, run.idleRule)?.toISOString()}), or an operator's consumers-moved.`, {
+    run.enterPhase('waitingForConsumers', `Waiting for consumers to leave ${oldKey} (in use until at least ${lastUsedAt}; idle from ${idleFrom(lastUsedAt, run.idleRule)?.toISOString()}), or an operator's consumers-moved.`, {
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
@@ -444,6 +453,10 @@ class RotationRun {
     }
     return output;
   }
+}
+
+function laterIso(a: string | null, b: string): string {
+  return a !== null && Date.parse(a) > Date.parse(b) ? a : b;
 }
 
 function laterOf(a: Date, b: Date): Date {

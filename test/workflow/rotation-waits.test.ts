@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { control } from '../helpers/emulator.js';
+import { control, secretClient } from '../helpers/emulator.js';
 import { HOUR_MS, RotationHarness, SAFE_CHECK } from './rotation-harness.js';
 
 const MINUTE_MS = 60_000;
@@ -92,6 +92,32 @@ describe('a rotation waits for keys to be idle', () => {
     const waited = result.output.phases.find((p) => p.phase === 'waitingForConsumers')!;
     expect(at(waited.endedAt) - at(waited.startedAt)).toBeGreaterThanOrEqual(72 * HOUR_MS - MINUTE_MS);
     expect(result.output.retries.usageChecks).toBeLessThanOrEqual(8);
+  });
+
+  it('when usage reports lag an hour and the account has no safe check, then the old key is still not regenerated while consumers use it', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders', usageLagSeconds: 3600 }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    // Consumers re-read Key Vault every 6 hours: they keep the old key for up to 6 hours after the new one is published.
+    let cachedKey = harness.key('orders', 'primary');
+    let lastRefresh = harness.clock.nowMs();
+    const answers: number[] = [];
+    const consumer = async () => {
+      if (harness.clock.nowMs() - lastRefresh >= 6 * HOUR_MS) {
+        cachedKey = (await secretClient(harness.emulator).getSecret('orders-key')).value!;
+        lastRefresh = harness.clock.nowMs();
+      }
+      answers.push(await harness.callDataPlane('orders', cachedKey));
+    };
+
+    await harness.startRotation('orders');
+    const result = await harness.runRotation('orders', { stepMs: 15 * MINUTE_MS, eachStep: consumer });
+    for (let i = 0; i < 8; i += 1) {
+      await consumer();
+      await harness.runUntil(new Date(harness.clock.nowMs() + HOUR_MS));
+    }
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(answers.filter((status) => status !== 200)).toEqual([]);
   });
 
   it('when an operator confirms consumers moved, then the old key is regenerated without waiting 12 hours', async () => {
