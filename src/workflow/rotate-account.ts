@@ -163,13 +163,7 @@ function* waitForStandbyIdle(
           `A consumer outside Key Vault uses it: move it to the key in secret ${secretName}, or start a forced rotation if you are sure.`,
       );
     }
-    const checkAt = nextUsageCheck({
-      now: run.now(),
-      lastUsedAt,
-      rule: run.idleRule,
-      checkIntervalInMinutes: run.settings.consumerCheckIntervalInMinutes,
-      deadline,
-    });
+    const checkAt = run.nextUsageCheck(lastUsedAt, deadline);
     run.enterPhase('waitingForStandbyIdle', `The standby key ${standby} was used at ${lastUsedAt}; waiting until it has been idle ${run.settings.idleWindowInHours} h.`, {
       nextCheckAt: checkAt,
       waitDeadline: deadline,
@@ -313,13 +307,7 @@ function* waitForConsumers(
           `It was not regenerated. Restart or fix those consumers, then confirm with consumers-moved or re-run the rotation.`,
       );
     }
-    const checkAt = nextUsageCheck({
-      now: run.now(),
-      lastUsedAt,
-      rule: run.idleRule,
-      checkIntervalInMinutes: run.settings.consumerCheckIntervalInMinutes,
-      deadline,
-    });
+    const checkAt = run.nextUsageCheck(lastUsedAt, deadline);
     run.enterPhase('waitingForConsumers', `Waiting for consumers to leave ${oldKey} (in use until at least ${lastUsedAt}; idle from ${idleFrom(lastUsedAt, run.idleRule)?.toISOString()}), or an operator's consumers-moved.`, {
       nextCheckAt: checkAt,
       waitDeadline: deadline,
@@ -398,6 +386,17 @@ class RotationRun {
     if (wait.nextCheckAt) status.nextCheckAt = wait.nextCheckAt.toISOString();
     if (wait.waitDeadline) status.waitDeadline = wait.waitDeadline.toISOString();
     this.context.df.setCustomStatus(status);
+  }
+
+  /** When to look again at a key used at `lastUsedAt`: not before it could be idle, never after `deadline`. */
+  nextUsageCheck(lastUsedAt: string | null, deadline: Date): Date {
+    return nextUsageCheck({
+      now: this.now(),
+      lastUsedAt,
+      rule: this.idleRule,
+      checkIntervalInMinutes: this.settings.consumerCheckIntervalInMinutes,
+      deadline,
+    });
   }
 
   *inspect(secretName: string): Generator<Yielded, InspectAccountResult, unknown> {

@@ -1,33 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import type { InspectAccountResult } from '../../src/activities/contracts.js';
-import type { RotationTarget } from '../../src/config.js';
+import { rotationTarget } from '../helpers/targets.js';
 import { dryRun } from '../../src/api/dry-run.js';
 import { interruptionOf, rotationView } from '../../src/api/rotation-view.js';
 import type { RotationPhase, RotationStatus } from '../../src/workflow/rotation-types.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
-const ACCOUNT_ID = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.DocumentDB/databaseAccounts/orders';
-const target = {
-  name: 'orders',
-  accountName: 'orders',
-  accountId: ACCOUNT_ID,
-  subscriptionId: '00000000-0000-0000-0000-000000000001',
-  resourceGroup: 'rg',
-  secretName: 'orders-key',
-  readOnlySecretName: 'orders-readonly-key',
-  connectionStringSecretName: null,
-  rotateReadOnlyKeys: false,
-  rotationIntervalInDays: 30,
-  idleWindowInHours: 12,
-  usageMarginInMinutes: 30,
-  validationProbeCount: 3,
-  validationSpreadInMinutes: 5,
-  standbyWaitMaxInHours: 48,
-  consumerWaitMaxInHours: 72,
-  consumerCheckIntervalInMinutes: 60,
-  secretExpiryInDays: 90,
-} satisfies RotationTarget;
+const target = rotationTarget('orders');
+const ACCOUNT_ID = target.accountId;
 
 const hoursAgo = (hours: number) => new Date(NOW.getTime() - hours * 3_600_000).toISOString();
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RotationTarget } from '../../src/config.js';
+import { rotationTarget } from '../helpers/targets.js';
 import { decideRun, dueState, type AccountFacts, type LastRotation, type ScheduleLimits } from '../../src/schedule/decide-run.js';
 import { summaryLine } from '../../src/schedule/run-schedule.js';
 
@@ -10,30 +11,7 @@ const SUB_A = '00000000-0000-0000-0000-00000000000a';
 const SUB_B = '00000000-0000-0000-0000-00000000000b';
 const limits: ScheduleLimits = { maxStartsPerRun: 10, maxStartsPerSubscription: 5, failedRotationRetryInHours: 24 };
 
-function target(name: string, overrides: Partial<RotationTarget> = {}): RotationTarget {
-  const subscriptionId = overrides.subscriptionId ?? SUB_A;
-  return {
-    name,
-    accountId: `/subscriptions/${subscriptionId}/resourceGroups/rg/providers/Microsoft.DocumentDB/databaseAccounts/${name}`,
-    accountName: name,
-    subscriptionId,
-    resourceGroup: 'rg',
-    secretName: `${name}-key`,
-    readOnlySecretName: `${name}-readonly-key`,
-    connectionStringSecretName: null,
-    rotateReadOnlyKeys: false,
-    rotationIntervalInDays: 30,
-    idleWindowInHours: 12,
-    usageMarginInMinutes: 30,
-    validationProbeCount: 3,
-    validationSpreadInMinutes: 5,
-    standbyWaitMaxInHours: 48,
-    consumerWaitMaxInHours: 72,
-    consumerCheckIntervalInMinutes: 60,
-    secretExpiryInDays: 90,
-    ...overrides,
-  };
-}
+const target = (name: string, overrides: Partial<RotationTarget> = {}): RotationTarget => rotationTarget(name, { subscriptionId: SUB_A, ...overrides });
 
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY_MS).toISOString();
 const hoursAgo = (hours: number) => new Date(NOW.getTime() - hours * HOUR_MS).toISOString();
