@@ -5,7 +5,7 @@
  * so a typo never silently changes the story a scenario tells.
  */
 import { readFile } from 'node:fs/promises';
-import { KEY_KINDS, type KeyKind } from '../azure/contracts.js';
+import { KEY_KINDS, type FaultRule, type KeyKind } from '../azure/contracts.js';
 
 export const SCENARIO_VERSION = 1;
 
@@ -54,15 +54,8 @@ export interface ScenarioConsumer {
   stopAtMs: number | null;
 }
 
-export interface FaultInput {
-  service: 'arm' | 'cosmos' | 'keyvault';
-  method?: string;
-  pathPattern?: string;
-  status?: number;
-  retryAfterSeconds?: number;
-  delayMs?: number;
-  times: number;
-}
+/** A fault rule as the emulator's control API takes it (the emulator assigns the id). */
+export type FaultInput = Omit<FaultRule, 'id'>;
 
 export type ScenarioAction =
   | { atMs: number; type: 'timer' }

@@ -6,7 +6,8 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { HistoryEvent, RuntimeStatus } from './history.js';
+import type { HistoryEvent } from './history.js';
+import type { StatusSource } from './status.js';
 
 export interface PendingActivity {
   executionId: string;
@@ -40,16 +41,8 @@ export interface InstanceCounters {
   activityWallClockMs: number;
 }
 
-export interface InstanceRecord {
-  instanceId: string;
-  name: string;
+export interface InstanceRecord extends StatusSource {
   executionId: string;
-  runtimeStatus: RuntimeStatus;
-  input: string | null;
-  output: string | null;
-  customStatus: string | null;
-  createdTime: string;
-  lastUpdatedTime: string;
   /** The committed history of the current generation. */
   history: HistoryEvent[];
   /** Messages that arrived and wait for the next episode (the host's control queue). */
