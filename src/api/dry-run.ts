@@ -6,7 +6,7 @@
 import type { RotationTarget } from '../config.js';
 import type { InspectAccountResult, KeyFacts } from '../activities/contracts.js';
 import { KEY_PAIRS, type KeyKind, type KeyPairName } from '../domain/keys.js';
-import { idleFrom, isIdle, planPair, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
+import { idleFrom, isIdle, oldKeyInUseUntil, planPair, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
 import type { Due } from '../schedule/decide-run.js';
 import { accountRef, type AccountRef } from './rotation-view.js';
 
@@ -98,12 +98,15 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
   for (const kind of KEY_PAIRS[pair].kinds) keys[kind] = { generationTime: facts.keys[kind].generationTime, lastUsedAt: facts.keys[kind].lastUsedAt };
 
   const standbyWait = keyWait(facts.keys[plan.standbyKeyKind].lastUsedAt, rule, now, target.standbyWaitMaxInHours);
-  const active = keyWait(facts.keys[plan.activeKeyKind].lastUsedAt, rule, now, target.consumerWaitMaxInHours);
-  const consumerNote = active.lastUsedAt === null
-    ? `The active key ${plan.activeKeyKind} has no recorded use: consumers need not move, so it would be regenerated right after publishing.`
-    : `Consumers use ${plan.activeKeyKind} (last used ${active.lastUsedAt}). After publishing, the rotation waits until it has been idle ${target.idleWindowInHours} h ` +
-      `(plus ${target.usageMarginInMinutes} min margin), checking every ${target.consumerCheckIntervalInMinutes} min, or until POST consumers-moved; ` +
-      `after ${target.consumerWaitMaxInHours} h it stops and needs attention.`;
+  // Publishing comes once the standby is idle (now, at the earliest); until then consumers can only use the active key.
+  const publishedAt = standbyWait.needed && standbyWait.idleFrom ? standbyWait.idleFrom : now.toISOString();
+  const activeLastUsedAt = facts.keys[plan.activeKeyKind].lastUsedAt;
+  const active = { ...keyWait(oldKeyInUseUntil(activeLastUsedAt, publishedAt), rule, now, target.consumerWaitMaxInHours), lastUsedAt: activeLastUsedAt };
+  const consumerNote =
+    `Consumers use ${plan.activeKeyKind} (${activeLastUsedAt === null ? 'no recorded use' : `last used ${activeLastUsedAt}`}); it counts as in use until the new key is published. ` +
+    `After publishing, the rotation waits until ${plan.activeKeyKind} has been idle ${target.idleWindowInHours} h (plus ${target.usageMarginInMinutes} min margin), ` +
+    `looking again at least every ${target.consumerCheckIntervalInMinutes} min once it could be idle, or until POST consumers-moved; ` +
+    `after ${target.consumerWaitMaxInHours} h it stops and needs attention.`;
 
   const steps = [
     standbyWait.needed

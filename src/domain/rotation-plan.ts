@@ -83,6 +83,16 @@ export function nextUsageCheck(options: {
   return new Date(Math.min(options.deadline.getTime(), Math.max(earliest, idle)));
 }
 
+/**
+ * How long the old key counts as used once its successor is published: until
+ * then it was the only key consumers could have, whatever the (approximate,
+ * late) usage report says so far.
+ */
+export function oldKeyInUseUntil(lastUsedAt: string | null, publishedAt: string): string {
+  const lastUse = timeOf(lastUsedAt);
+  return lastUse !== null && lastUse > Date.parse(publishedAt) ? lastUsedAt! : publishedAt;
+}
+
 /** Poll delays for a long-running regeneration: 30 s, doubling, at most 15 min. */
 export function regenerationPollDelayInSeconds(pollNumber: number): number {
   return Math.min(30 * 2 ** Math.max(0, pollNumber), 15 * 60);

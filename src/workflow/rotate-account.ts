@@ -28,6 +28,7 @@ import {
   idleFrom,
   isIdle,
   nextUsageCheck,
+  oldKeyInUseUntil,
   planPair,
   regenerationPollDelayInSeconds,
   rotationIdFor,
@@ -99,7 +100,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName): Generator<Yielded, Pa
   const secretName = pair === 'readWrite' ? settings.secretName : settings.readOnlySecretName;
   run.pair = pair;
 
-  run.enterPhase('inspecting', `Reading ${settings.accountName}'s keys and what Key Vault holds.`);
+  run.enterPhase('inspecting', `Reading the keys of ${settings.accountName} and what Key Vault holds.`);
   let facts = yield* run.inspect(secretName);
   if (facts.disableLocalAuth) {
     throw new RotationFailure(
@@ -299,11 +300,11 @@ function* waitForConsumers(
   const operatorSaysMoved = run.context.df.waitForExternalEvent(CONSUMERS_MOVED_EVENT);
   for (;;) {
     const facts = yield* run.inspect(secretName);
-    const lastUsedAt = laterIso(facts.keys[oldKey].lastUsedAt, publishedAt);
+    const lastUsedAt = oldKeyInUseUntil(facts.keys[oldKey].lastUsedAt, publishedAt);
     if (isIdle(lastUsedAt, run.now(), run.idleRule)) return 'idle';
     if (run.now() >= deadline) {
       throw new NeedsAttention(
-        `Consumers still use the old key ${oldKey} (last used ${lastUsedAt}) ${run.settings.consumerWaitMaxInHours} h after the new key was published to ${secretName}. ` +
+        `Consumers still use the old key ${oldKey} (in use until at least ${lastUsedAt}) ${run.settings.consumerWaitMaxInHours} h after the new key was published to ${secretName}. ` +
           `It was not regenerated. Restart or fix those consumers, then confirm with consumers-moved or re-run the rotation.`,
       );
     }
@@ -315,7 +316,7 @@ function* waitForConsumers(
     const from = run.now().toISOString();
     const timer: TimerTask = run.context.df.createTimer(checkAt);
     const winner = yield run.context.df.Task.any([operatorSaysMoved, timer]);
-    run.waits.push({ pair: run.pair, phase: 'waitingForConsumers', reason: `old key ${oldKey} used at ${lastUsedAt}`, from, until: run.now().toISOString() });
+    run.waits.push({ pair: run.pair, phase: 'waitingForConsumers', reason: `old key ${oldKey} in use until at least ${lastUsedAt}`, from, until: run.now().toISOString() });
     if (winner === operatorSaysMoved) {
       if (!timer.isCompleted) timer.cancel();
       const event = operatorSaysMoved.result as ConsumersMovedEvent | undefined;
@@ -452,10 +453,6 @@ class RotationRun {
     }
     return output;
   }
-}
-
-function laterIso(a: string | null, b: string): string {
-  return a !== null && Date.parse(a) > Date.parse(b) ? a : b;
 }
 
 function laterOf(a: Date, b: Date): Date {

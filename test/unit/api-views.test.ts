@@ -63,9 +63,10 @@ describe('dryRun', () => {
     expect(localAuthOff).toMatchObject({ wouldStart: false, localAuthDisabled: true });
   });
 
-  it('when no key was ever used, then the plan says no consumer needs to move', () => {
+  it('when no key was ever used, then the plan still says the old key is kept the idle window after publishing, as the rotation does', () => {
     const plan = dryRun({ target, pairs: [{ pair: 'readWrite', secretName: 'orders-key', facts: facts({}, null) }], due: notDue, now: NOW, runningPhase: null });
-    expect(plan.pairs[0]).toMatchObject({ activeKeySource: 'default', consumerWait: { needed: false } });
+    expect(plan.pairs[0]).toMatchObject({ activeKeySource: 'default', consumerWait: { needed: true, lastUsedAt: null, waitInHours: 12.5 } });
+    expect(plan.pairs[0]!.consumerWait.idleFrom).toBe(new Date(NOW.getTime() + 12.5 * 3_600_000).toISOString());
     expect(plan.pairs[0]!.consumerWait.note).toContain('no recorded use');
   });
 });

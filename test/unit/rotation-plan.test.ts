@@ -5,6 +5,7 @@ import {
   idleFrom,
   isIdle,
   nextUsageCheck,
+  oldKeyInUseUntil,
   planPair,
   regenerationPollDelayInSeconds,
   rotationIdFor,
@@ -64,6 +65,17 @@ describe('idle rules', () => {
 
   it('when a key was used 13 hours ago, then it is idle', () => {
     expect(isIdle('2026-01-01T00:00:00Z', new Date('2026-01-01T13:00:00Z'), rule)).toBe(true);
+  });
+});
+
+describe('oldKeyInUseUntil', () => {
+  it('when the usage report is older than the publication, then the old key counts as used until it was published', () => {
+    expect(oldKeyInUseUntil('2026-01-01T00:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
+    expect(oldKeyInUseUntil(null, '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
+  });
+
+  it('when consumers used the old key after the publication, then that later use counts', () => {
+    expect(oldKeyInUseUntil('2026-01-01T05:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T05:00:00Z');
   });
 });
 
