@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventType } from '../../emulator/durable/index.js';
+import { control } from '../helpers/emulator.js';
+import { HOUR_MS, RotationHarness, SAFE_CHECK } from './rotation-harness.js';
+
+const MINUTE_MS = 60_000;
+
+/** When each validateKey call was scheduled, from the orchestration's own history. */
+function probeTimes(harness: RotationHarness, name: string): number[] {
+  return harness.driver
+    .history(harness.instanceId(name))!
+    .filter((event) => event.EventType === EventType.TaskScheduled && event.Name === 'validateKey')
+    .map((event) => Date.parse(event.Timestamp));
+}
+
+/** Runs in small steps until the rotation's status message matches. */
+async function runUntilStatus(harness: RotationHarness, name: string, pattern: RegExp): Promise<void> {
+  for (let step = 0; step < 500; step += 1) {
+    const { customStatus } = await harness.result(name);
+    if (customStatus && pattern.test(customStatus.message)) return;
+    await harness.runUntil(new Date(harness.clock.nowMs() + 10_000));
+  }
+  throw new Error(`the status of ${name} never matched ${pattern}`);
+}
+
+describe('validation is strict', () => {
+  let harness: RotationHarness;
+  afterEach(async () => harness?.close());
+
+  it('when the data plane never accepts the new key, then the rotation fails before publishing and the old key stays', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    const primaryBefore = harness.key('orders', 'primary');
+    await harness.startRotation('orders');
+    await harness.runUntil(new Date(harness.clock.nowMs() + 1));
+    await control(harness.emulator, 'POST', '/faults', { service: 'cosmos', status: 401, times: 1000 });
+
+    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+
+    expect(result.runtimeStatus).toBe('Failed');
+    expect(result.customStatus.message).toMatch(/new secondary key was not accepted by the data plane in 12 probes.*Nothing was published/);
+    expect(await harness.secretVersions('orders-key')).toHaveLength(1);
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1 });
+    expect(harness.key('orders', 'primary')).toBe(primaryBefore);
+    expect(await harness.findLeaks()).toEqual([]);
+  });
+
+  it('when one probe fails between successes, then counting starts again: 3 consecutive successes are needed after it', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.startRotation('orders');
+    await runUntilStatus(harness, 'orders', /passed 1 of 3/);
+    await control(harness.emulator, 'POST', '/faults', { service: 'cosmos', status: 401, times: 1 });
+
+    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.retries.validationFailures).toBe(1);
+    // success, failure, then three in a row
+    expect(probeTimes(harness, 'orders')).toHaveLength(5);
+  });
+
+  it('when validating, then the probes are spread over VALIDATION_SPREAD_IN_MINUTES', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }], settings: { VALIDATION_PROBE_COUNT: '4', VALIDATION_SPREAD_IN_MINUTES: '9' } });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.startRotation('orders');
+    await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+
+    const times = probeTimes(harness, 'orders');
+    expect(times).toHaveLength(4);
+    expect(times.slice(1).map((time, index) => time - times[index]!)).toEqual([3 * MINUTE_MS, 3 * MINUTE_MS, 3 * MINUTE_MS]);
+  });
+});
+
+describe('every wait is bounded', () => {
+  let harness: RotationHarness;
+  afterEach(async () => harness?.close());
+
+  it('when Azure keeps refusing to regenerate the standby past its bound, then the rotation needs attention and regenerates nothing', async () => {
+    harness = await RotationHarness.start({
+      accounts: [{ name: 'orders', capabilities: [SAFE_CHECK], usageLagSeconds: 3 * 3600 }],
+      settings: { STANDBY_WAIT_MAX_IN_HOURS: '2' },
+    });
+    await harness.seedSecretByHand('orders', 'primary');
+    // A batch job that keeps using the standby; its uses show up 3 hours late, so only Azure's check sees them at first.
+    const strayJob = async () => void (await harness.useKey('orders', 'secondary'));
+    await strayJob();
+    await harness.startRotation('orders');
+
+    const result = await harness.runRotation('orders', { stepMs: 15 * MINUTE_MS, eachStep: strayJob, maxMs: 3 * 24 * HOUR_MS });
+
+    expect(result.runtimeStatus).toBe('Completed');
+    expect(result.output).toMatchObject({ outcome: 'needsAttention', attention: { phase: 'regeneratingStandby' } });
+    expect(result.output.attention?.message).toMatch(/Azure refused to regenerate secondary .*past this phase's 2 h bound/);
+    expect(result.output.retries.blockedRegenerations).toBeGreaterThanOrEqual(1);
+    expect(harness.regenerations('orders')).toEqual({});
+  });
+
+  it('when a regeneration never finishes, then the rotation fails after 24 hours saying re-running is safe', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders', regenerationSeconds: 30 * 3600 }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.startRotation('orders');
+
+    const result = await harness.runRotation('orders', { stepMs: 2 * HOUR_MS });
+
+    expect(result.runtimeStatus).toBe('Failed');
+    expect(result.customStatus.message).toMatch(/Regenerating secondary has not finished after 24 h.*re-running the rotation is safe/);
+  });
+
+  it('when the host restarts and the account stays busy past 24 hours, then the rotation fails instead of polling forever', async () => {
+    let crashed = false;
+    harness = await RotationHarness.start({
+      accounts: [{ name: 'orders', regenerationSeconds: 30 * 3600 }],
+      crashAfterActivity: (activity) => !crashed && activity.name === 'beginRegenerateKey' && (crashed = true),
+    });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.startRotation('orders');
+    await harness.runRotation('orders');
+    await harness.restartDriver();
+
+    const result = await harness.runRotation('orders', { stepMs: 2 * HOUR_MS });
+
+    expect(result.runtimeStatus).toBe('Failed');
+    expect(result.customStatus.message).toMatch(/busy with another operation for 24 h/);
+  });
+});
