@@ -21,6 +21,13 @@ describe('replay-safety lint rules', () => {
     expect(rules).toHaveLength(5);
   });
 
+  it('when an orchestrator reaches the clock or randomness another way, then lint fails too', async () => {
+    const code = 'export const a = [crypto.randomUUID(), performance.now(), Date(), globalThis.Date.now()];';
+    const rules = await ruleIdsFor(code, 'src/workflow/example.ts');
+    expect(rules.filter((rule) => rule === 'no-restricted-globals')).toHaveLength(3);
+    expect(rules).toContain('no-restricted-syntax');
+  });
+
   it('when the same code is in an activity, then lint accepts it', async () => {
     const code = 'export const a = Date.now() + Number(process.env.X);';
     expect(await ruleIdsFor(code, 'src/activities/example.ts')).toEqual([]);
