@@ -4,7 +4,8 @@
  * (a real SecretClient) on its refresh interval, like an app setting backed by
  * a Key Vault reference, and calls its account's data plane with the key in
  * hand through a real CosmosClient on its call interval. A stray instance may
- * instead use a key copied from the portal (pinned) until some time.
+ * instead use a key copied from the portal (pinned) until some time, when it is
+ * fixed: redeployed with the Key Vault reference, it reads Key Vault at once.
  *
  * Everything runs in virtual time: the runner moves the shared clock to the
  * next due time and calls `runDue`, so a 24-hour refresh interval costs one
@@ -83,6 +84,8 @@ class ConsumerInstance {
   private failuresInStreak = 0;
   private stopped = false;
   private refreshes = 0;
+  /** The pin ended and the fixed app has started (once, even when that first Key Vault read fails). */
+  private redeployed = false;
 
   constructor(
     private readonly spec: ScenarioConsumer,
@@ -104,11 +107,17 @@ class ConsumerInstance {
 
   nextDueMs(): number | null {
     if (this.stopped) return null;
-    return Math.min(this.nextCallMs, this.nextRefreshMs, this.stopAtMs() ?? Infinity);
+    return Math.min(this.nextCallMs, this.nextRefreshMs, this.stopAtMs() ?? Infinity, this.pinEndDueMs() ?? Infinity);
   }
 
   private stopAtMs(): number | null {
     return this.spec.stopAtMs === null ? null : this.startMs + this.spec.stopAtMs;
+  }
+
+  /** When the fixed app (redeployed with its Key Vault reference) starts, while it still holds the copied key. */
+  private pinEndDueMs(): number | null {
+    if (this.redeployed || this.key?.version !== 'pinned' || this.spec.pinnedUntilMs === null) return null;
+    return this.startMs + this.spec.pinnedUntilMs;
   }
 
   private pinned(nowMs: number): boolean {
@@ -124,11 +133,18 @@ class ConsumerInstance {
       this.emit({ atMs: nowMs, consumer: this.label, account: this.spec.account, kind: 'stopped', message: 'shut down (stopAt)' });
       return;
     }
+    const pinEnd = this.pinEndDueMs();
+    // The fix is a redeployment: the app reads Key Vault as it starts, and its refresh cycle starts over.
+    const redeployed = pinEnd !== null && nowMs >= pinEnd;
+    if (redeployed) {
+      this.redeployed = true;
+      this.nextRefreshMs = nowMs;
+    }
     if (nowMs >= this.nextRefreshMs) {
       await this.refresh(nowMs);
       // Instances were (re)started at different times: the second read comes earlier for later
       // instances, so that their refreshes spread over the interval instead of landing together.
-      const stagger = this.refreshes === 0 ? Math.floor((this.spec.refreshEveryMs * this.index) / this.spec.count) : 0;
+      const stagger = this.refreshes === 0 && !redeployed ? Math.floor((this.spec.refreshEveryMs * this.index) / this.spec.count) : 0;
       this.refreshes += 1;
       this.nextRefreshMs = nowMs + this.spec.refreshEveryMs - stagger;
     }
@@ -162,17 +178,30 @@ class ConsumerInstance {
       const value = secret.value;
       const version = secret.properties.version ?? 'unknown';
       if (!value) return;
-      if (this.key && this.key.value === value) return;
       const wasPinned = this.key?.version === 'pinned';
-      this.useKey(value, version);
       const kind = this.env.identifyKey(this.spec.account, value);
+      if (this.key && this.key.value === value) {
+        // The copied key may be the very one Key Vault holds: the app now reads it from Key Vault all the same.
+        if (wasPinned) {
+          this.key.version = version;
+          this.emit({
+            atMs: nowMs,
+            consumer: this.label,
+            account: this.spec.account,
+            kind: 'newKey',
+            message: `was fixed to read Key Vault; secret ${secretName} version ${version.slice(0, 8)} holds the key it had (${kind} key)`,
+          });
+        }
+        return;
+      }
+      this.useKey(value, version);
       this.stats.keyChanges += 1;
       this.emit({
         atMs: nowMs,
         consumer: this.label,
         account: this.spec.account,
         kind: 'newKey',
-        message: `${wasPinned ? 'stopped using its copied key; ' : ''}picked up secret ${secretName} version ${version.slice(0, 8)} (${kind} key)`,
+        message: `${wasPinned ? 'was fixed to read Key Vault; ' : ''}picked up secret ${secretName} version ${version.slice(0, 8)} (${kind} key)`,
       });
     } catch (error) {
       this.stats.keyVaultReadFailures += 1;

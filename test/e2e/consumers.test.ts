@@ -111,6 +111,23 @@ describe('simulated consumers', () => {
     expect(fleet.stats()[0]!.callsByKeyKind).toEqual({ secondary: 4, primary: 7 });
   });
 
+  it('when a pinned consumer is fixed between two of its Key Vault reads, then it reads Key Vault at once and its next call already uses that key', async () => {
+    const scenario = scenarioWith([
+      { name: 'batch', account: 'orders', refreshEvery: '6h', callEvery: '15m', pinnedKeyKind: 'secondary', pinnedUntil: '40m' },
+    ]);
+    const seeded = await seed(scenario);
+    const events: ConsumerEvent[] = [];
+    fleet = new ConsumerFleet(scenario.consumers, environment(seeded), { startMs: Date.parse(START), onEvent: (event) => events.push(event) });
+
+    await runUntil(2 * 60 * MINUTE); // calls at 0m, 15m, 30m with the copied key; fixed at 40m; calls at 45m..120m from Key Vault
+
+    const [stats] = fleet.stats();
+    expect(stats!.callsByKeyKind).toEqual({ secondary: 3, primary: 6 });
+    expect(stats!.keyVaultReads).toBe(1);
+    const fixed = events.find((event) => /fixed to read Key Vault/.test(event.message));
+    expect(fixed?.atMs).toBe(Date.parse(START) + 40 * MINUTE);
+  });
+
   it('when a read-only consumer reads with the read-only secret, then its calls succeed and a write-pinned read-only key is refused with 403', async () => {
     const scenario = scenarioWith([
       { name: 'reports', account: 'orders', access: 'readOnly', refreshEvery: '1h', callEvery: '15m' },
