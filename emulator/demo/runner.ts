@@ -45,11 +45,10 @@ const projectDir = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const FUNCTION_MODULES = ['functions/rotation.ts', 'functions/http.ts', 'functions/schedule.ts'].map((file) => join(projectDir, file));
 
 const HOUR_MS = 3_600_000;
-/** While a rotation waits, say so again at most this often (virtual time). */
-const WAITING_REMINDER_MS = 12 * HOUR_MS;
 /** With nothing else printed for this long, print where things stand. */
 const HEARTBEAT_MS = 12 * HOUR_MS;
 const WAITING_PHASES = new Set(['waitingForStandbyIdle', 'waitingForConsumers']);
+const FINAL_PHASES = new Set(['done', 'needsAttention', 'failed']);
 
 export interface RunScenarioOptions {
   /** The scenario file, for the report. */
@@ -66,7 +65,6 @@ interface InstanceView {
   runtimeStatus: string;
   phase: string | null;
   message: string | null;
-  lastPrintedMs: number;
   input: { force?: boolean; reason?: string; requestedBy?: string } | null;
   output: RotationOutput | null;
   failureMessage: string | null;
@@ -220,7 +218,6 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
             runtimeStatus: '',
             phase: null,
             message: null,
-            lastPrintedMs: 0,
             input: input ?? null,
             output: null,
             failureMessage: null,
@@ -235,16 +232,16 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           leaks.addText('customStatuses', `custom status of ${status.instanceId}`, JSON.stringify(custom));
           const nowMs = clock.nowMs();
           const phaseChanged = custom.phase !== view.phase;
-          const remind = !phaseChanged && WAITING_PHASES.has(custom.phase) && custom.message !== view.message && nowMs - view.lastPrintedMs >= WAITING_REMINDER_MS;
           if (phaseChanged) {
             listFor(phasesByAccount, account).push({ phase: custom.phase, at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, message: custom.message, run: view.run });
           }
-          // 'done' is said by the completion line, with the duration.
-          if ((phaseChanged || remind) && custom.phase !== 'done') {
+          // A new message within a phase is an event too (a refusal, a busy account, a passed probe, a usage check
+          // that found new use); the orchestrator keeps its message while nothing new happens, so this does not flood.
+          // The end (done, needsAttention, failed) is said once, by the completion line.
+          if ((phaseChanged || custom.message !== view.message) && !FINAL_PHASES.has(custom.phase)) {
             const next = custom.nextCheckAt ? ` Next look at ${shortTime(custom.nextCheckAt, startMs)}.` : '';
             const deadline = custom.waitDeadline && WAITING_PHASES.has(custom.phase) ? ` Gives up at ${shortTime(custom.waitDeadline, startMs)}.` : '';
             say({ account, source: 'rotation', text: `${padPhase(custom.phase)} ${custom.message}${next}${deadline}` });
-            view.lastPrintedMs = nowMs;
           }
           view.phase = custom.phase;
           view.message = custom.message;
