@@ -591,7 +591,7 @@ function outcomeOf(view: InstanceView): ExpectedOutcome {
       return 'failed';
     case 'Terminated':
     case 'Canceled':
-      return 'canceled';
+      return 'cancelled';
     default:
       return 'running';
   }

@@ -66,8 +66,8 @@ export type ScenarioAction =
   | { atMs: number; type: 'fault'; fault: FaultInput }
   | { atMs: number; type: 'crash' };
 
-export type ExpectedOutcome = 'rotated' | 'needsAttention' | 'failed' | 'canceled' | 'running' | 'notStarted';
-export const EXPECTED_OUTCOMES: readonly ExpectedOutcome[] = ['rotated', 'needsAttention', 'failed', 'canceled', 'running', 'notStarted'];
+export type ExpectedOutcome = 'rotated' | 'needsAttention' | 'failed' | 'cancelled' | 'running' | 'notStarted';
+export const EXPECTED_OUTCOMES: readonly ExpectedOutcome[] = ['rotated', 'needsAttention', 'failed', 'cancelled', 'running', 'notStarted'];
 
 export interface AccountExpectation {
   outcome?: ExpectedOutcome;

@@ -79,6 +79,14 @@ describe('scenario files', () => {
     expect(scenario.actions[0]).toMatchObject({ type: 'start', force: true });
   });
 
+  it('when an expectation names a cancelled rotation, then it is spelt as the HTTP API spells the state: cancelled', () => {
+    const scenario = parseScenario({ ...minimal, expect: { accounts: { orders: { outcome: 'cancelled' } } } }, { source: 'scenario.json' });
+    expect(scenario.expect.accounts.orders).toEqual({ outcome: 'cancelled' });
+    expect(problemsOf({ ...minimal, expect: { accounts: { orders: { outcome: 'canceled' } } } })).toEqual([
+      expect.stringMatching(/^expect\.accounts\.orders\.outcome: must be one of .*cancelled.*, got "canceled"/),
+    ]);
+  });
+
   it('when durations are written with units, then they read as ms and print back the same way', () => {
     expect(parseDuration('1d2h30m')).toBe(95_400_000);
     expect(parseDuration('90s')).toBe(90_000);

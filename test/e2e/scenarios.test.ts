@@ -126,7 +126,7 @@ describe('the shipped scenarios', () => {
     const report = await run('06-operator-force.json');
     const shop = account(report, 'shop');
     expect(shop.runs.map((run) => [run.outcome, run.force])).toEqual([
-      ['canceled', false],
+      ['cancelled', false],
       ['rotated', true],
     ]);
     expect(regeneratedAtMs(report, 'shop', 'primary') - regeneratedAtMs(report, 'shop', 'secondary')).toBeLessThan(HOUR_MS);
