@@ -709,10 +709,19 @@ function padPhase(phase: string): string {
 
 export function formatTimelineLine(entry: TimelineEntry, layout: { accountWidth: number; runForMs: number }): string {
   const at = entry.at.replace('T', ' ').slice(0, 16);
-  const offset = `+${formatDuration(entry.offsetMs)}`.padEnd(9);
+  const offset = `+${formatDuration(entry.offsetMs)}`.padEnd(offsetWidth(layout.runForMs));
   const progress = `${String(Math.min(100, Math.floor((entry.offsetMs / layout.runForMs) * 100))).padStart(3)}%`;
   const who = (entry.account ?? `(${entry.source})`).padEnd(layout.accountWidth);
   return `${at} ${offset} ${progress}  ${who}  ${entry.text}`;
+}
+
+/**
+ * The widest "+1d23h59m59s" any offset up to `runForMs` prints as: the widest
+ * come just before a unit rolls over, so those and the end itself are enough.
+ */
+export function offsetWidth(runForMs: number): number {
+  const candidates = [runForMs, ...[86_400_000, 3_600_000, 60_000].map((unitMs) => Math.floor(runForMs / unitMs) * unitMs - 1000)];
+  return 1 + Math.max(...candidates.filter((ms) => ms > 0).map((ms) => formatDuration(ms).length));
 }
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;

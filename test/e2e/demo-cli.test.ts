@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LeakScanner } from '../../emulator/demo/leaks.js';
 import type { DemoReport } from '../../emulator/demo/report.js';
-import { checkExpectations } from '../../emulator/demo/runner.js';
+import { checkExpectations, formatTimelineLine } from '../../emulator/demo/runner.js';
 import { parseScenario } from '../../emulator/demo/scenario.js';
 
 const projectDir = resolve(import.meta.dirname, '../..');
@@ -89,5 +89,17 @@ describe('the leak check', () => {
     } as unknown as DemoReport;
 
     expect(checkExpectations(scenario, report)).toEqual(['key values leaked into 1 place(s): log line 3 (function publishKey)']);
+  });
+});
+
+describe('the timeline', () => {
+  it('when offsets of a two-day story range from +0m to +1d12h11m30s, then every column after them starts at the same place', () => {
+    const layout = { accountWidth: 8, runForMs: 2 * 86_400_000 };
+    const lines = [0, 90_000, 36 * 3_600_000 + 11 * 60_000 + 30_000, 47 * 3_600_000 + 59 * 60_000 + 59_000].map((offsetMs) =>
+      formatTimelineLine({ at: new Date(Date.parse('2025-03-03T03:00:00Z') + offsetMs).toISOString(), offsetMs, account: 'orders', source: 'rotation', text: 'something' }, layout),
+    );
+    expect(lines[2]).toContain('+1d12h11m30s');
+    expect(new Set(lines.map((line) => line.indexOf('%')))).toHaveLength(1);
+    expect(new Set(lines.map((line) => line.indexOf('something')))).toHaveLength(1);
   });
 });
