@@ -6,7 +6,7 @@ export default defineConfig({
     benchmark: { include: ['bench/**/*.bench.ts'] },
     // The Functions host's core module must be stood in for before @azure/functions
     // is first loaded: it caches a failed lookup.
-    setupFiles: ['test/setup/functions-core.ts'],
+    setupFiles: ['test/setup/loopback-only.ts', 'test/setup/functions-core.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
