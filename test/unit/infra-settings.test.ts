@@ -165,6 +165,25 @@ describe('the deployment guide (the README deployment section)', () => {
     expect(scripts.length).toBeGreaterThan(0);
     for (const script of scripts) expect(existsSync(join(REPO_ROOT, script)), script).toBe(true);
   });
+
+  it('when azure.yaml or a template points the reader at a file or a README section, then it exists', () => {
+    const sources = [{ path: 'azure.yaml', text: readRepoFile('azure.yaml') }, ...bicepFiles()];
+    let references = 0;
+    let sections = 0;
+
+    for (const source of sources) {
+      for (const [path] of source.text.matchAll(/\b(?:(?:docs|src|scripts|infra|test)\/[\w./-]*\w\.\w+|README\.md)\b/g)) {
+        references += 1;
+        expect(existsSync(join(REPO_ROOT, path)), `${source.path} names ${path}`).toBe(true);
+      }
+      for (const [, heading] of source.text.matchAll(/README(?:\.md)?(?:, section "| \()([A-Z][\w ]*\w)/g)) {
+        sections += 1;
+        expect(() => readmeSection(heading!), `${source.path} names the README section ${heading}`).not.toThrow();
+      }
+    }
+    expect(references).toBeGreaterThan(3);
+    expect(sections).toBeGreaterThan(1);
+  });
 });
 
 describe('template hygiene', () => {
