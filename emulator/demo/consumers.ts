@@ -17,6 +17,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { KeyKind } from '../azure/contracts.js';
 import type { FailureCause, ScenarioConsumer } from './scenario.js';
+import { plural } from './text.js';
 
 export const CONSUMER_DATABASE_ID = 'app';
 export const CONSUMER_CONTAINER_ID = 'items';
@@ -256,7 +257,7 @@ class ConsumerInstance {
           consumer: this.label,
           account: this.spec.account,
           kind: 'recovered',
-          message: `calls succeed again after ${this.failuresInStreak} failure(s)`,
+          message: `calls succeed again after ${plural(this.failuresInStreak, 'failure')}`,
         });
         this.failingSince = null;
         this.failuresInStreak = 0;

@@ -35,12 +35,15 @@ export interface WaitEntry {
   reason: string;
   from: string;
   until: string;
+  /** Exact: `until` minus `from`, in virtual ms. */
+  durationMs: number;
+  /** The same, in hours rounded to 0.01 (for reading; compute with durationMs). */
   hours: number;
 }
 
 export interface RegenerationEntry {
   keyKind: KeyKind;
-  /** The new key's generation time (when the regeneration completed). */
+  /** The new key's generation time: when Azure finished the regeneration (the orchestrator sees it at its next poll). */
   at: string;
   offsetMs: number;
 }
@@ -70,7 +73,7 @@ export interface AccountReport {
   regenerations: RegenerationEntry[];
   /** The key kind the read-write secret's latest version holds at the end (its keyKind tag). */
   activeKeyKind: KeyKind | null;
-  /** Of the last completed run. */
+  /** Of the last completed run: retries (refused regenerations, failed validation probes) and routine checks (status polls, usage checks). */
   retries: { blockedRegenerations: number; validationFailures: number; regenerationPolls: number; usageChecks: number } | null;
 }
 

@@ -12,7 +12,7 @@ import { DEFAULT_SCENARIO, listScenarioFiles } from './run-files.js';
 import { runScenario } from './runner.js';
 import { loadScenarioFile, type Scenario } from './scenario.js';
 import { formatSummary } from './summary.js';
-
+import { wrapText } from './text.js';
 
 const USAGE = `usage: npm run demo -- [--scenario FILE | --all] [--json FILE] [--quiet]
   --scenario FILE  the scenario to run (default scenarios/01-happy-path.json)
@@ -85,7 +85,7 @@ async function main(): Promise<number> {
   for (const { file, scenario } of scenarios) {
     const shownFile = shownPath(file);
     process.stdout.write(`\n# ${shownFile}\n`);
-    if (scenario.description && !options.quiet) process.stdout.write(`${wrap(scenario.description, 100)}\n\n`);
+    if (scenario.description && !options.quiet) process.stdout.write(`${wrapText(scenario.description, 100)}\n\n`);
     const report = await runScenario(scenario, {
       source: shownFile,
       ...(options.quiet ? {} : { onLine: (line: string) => process.stdout.write(`${line}\n`) }),
@@ -110,19 +110,6 @@ async function main(): Promise<number> {
 function shownPath(file: string): string {
   const relativePath = relative(process.cwd(), file);
   return relativePath && !relativePath.startsWith('..') ? relativePath : file;
-}
-
-function wrap(text: string, width: number): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + word.length + 1 > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines.join('\n');
 }
 
 // `npm run demo | head` closes the pipe early: stop quietly rather than crash on EPIPE.

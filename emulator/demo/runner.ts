@@ -40,6 +40,7 @@ import type {
 } from './report.js';
 import { FAILURE_CAUSES, formatDuration, type ExpectedOutcome, type FailureBounds, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
 import { addFault, emulatorCredential, secretClientFor, secretNamesFor, seedAccount, type SeededAccount } from './seed.js';
+import { plural } from './text.js';
 
 const projectDir = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const FUNCTION_MODULES = ['functions/rotation.ts', 'functions/http.ts', 'functions/schedule.ts'].map((file) => join(projectDir, file));
@@ -136,7 +137,12 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           if (previous !== undefined && previous !== key.generationTime) {
             const entry: RegenerationEntry = { keyKind, at: key.generationTime, offsetMs: Date.parse(key.generationTime) - startMs };
             listFor(regenerationsByAccount, name).push(entry);
-            say({ account: name, source: 'rotation', text: `Azure finished regenerating the ${keyKind} key (it took ${formatDuration(regenerationSecondsOf(scenario, name) * 1000)})` });
+            // Seen now (the orchestrator's poll ran), said with the time Azure finished: the summary uses that time too.
+            say({
+              account: name,
+              source: 'rotation',
+              text: `Azure finished regenerating the ${keyKind} key at +${formatDuration(entry.offsetMs)} (it took ${formatDuration(regenerationSecondsOf(scenario, name) * 1000)})`,
+            });
           }
           generationTimes.set(slot, key.generationTime);
         }
@@ -195,7 +201,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       resetRuntime({ now: () => clock.now() });
       driver = await startDriver();
       const resumed = (await driver.listInstances()).filter((status) => !['Completed', 'Failed', 'Terminated', 'Canceled'].includes(String(status.runtimeStatus)));
-      say({ account: null, source: 'host', text: `the host restarted and resumed ${resumed.length} orchestration(s) from the task hub` });
+      say({ account: null, source: 'host', text: `the host restarted and resumed ${plural(resumed.length, 'orchestration')} from the task hub` });
     };
 
     // ---- what the orchestrations do, seen from outside (custom status, runtime status) ----
@@ -352,7 +358,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           say({
             account: null,
             source: 'fault',
-            text: `the next ${fault.times} ${serviceName(fault.service)} request(s)${fault.method ? ` ${fault.method}` : ''}${fault.pathPattern ? ` matching ${fault.pathPattern}` : ''} ${what}`,
+            text: `the next ${fault.times === 1 ? '' : `${fault.times} `}${serviceName(fault.service)} ${fault.times === 1 ? 'request' : 'requests'}${fault.method ? ` ${fault.method}` : ''}${fault.pathPattern ? ` matching ${fault.pathPattern}` : ''} ${what}`,
           });
           return;
         }
@@ -435,13 +441,10 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           message: run.output?.attention?.message ?? run.failureMessage,
         })),
         phases: phasesByAccount.get(account.name) ?? [],
-        waits: (lastCompleted?.output?.waits ?? []).map((wait): WaitEntry => ({
-          phase: wait.phase,
-          reason: wait.reason,
-          from: wait.from,
-          until: wait.until,
-          hours: Math.round(((Date.parse(wait.until) - Date.parse(wait.from)) / HOUR_MS) * 100) / 100,
-        })),
+        waits: (lastCompleted?.output?.waits ?? []).map((wait): WaitEntry => {
+          const durationMs = Date.parse(wait.until) - Date.parse(wait.from);
+          return { phase: wait.phase, reason: wait.reason, from: wait.from, until: wait.until, durationMs, hours: Math.round((durationMs / HOUR_MS) * 100) / 100 };
+        }),
         regenerations: regenerationsByAccount.get(account.name) ?? [],
         activeKeyKind: latestKeyKind(finalState, secretName),
         retries: lastCompleted?.output?.retries ?? null,
@@ -501,7 +504,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     };
     report.expectationFailures = checkExpectations(scenario, report);
     if (crashesPending > 0) {
-      report.expectationFailures.push(`${crashesPending} crash action(s) never happened: no activity ran after them before the end`);
+      report.expectationFailures.push(`${plural(crashesPending, 'crash action')} never happened: no activity ran after ${crashesPending === 1 ? 'it' : 'them'} before the end`);
     }
     report.passed = report.expectationFailures.length === 0;
     report.wallClockMs = Math.round(performance.now() - wallStart);
@@ -558,16 +561,16 @@ export function checkExpectations(scenario: Scenario, report: DemoReport): strin
   }
   if (report.leaks.found.length > 0) {
     const places = [...new Set(report.leaks.found.map((leak) => leak.where))];
-    failures.push(`key values leaked into ${places.length} place(s): ${places.slice(0, 5).join('; ')}${places.length > 5 ? '; ...' : ''}`);
+    failures.push(`key values leaked into ${plural(places.length, 'place')}: ${places.slice(0, 5).join('; ')}${places.length > 5 ? '; ...' : ''}`);
   }
   return failures;
 }
 
 function checkFailureBounds(who: string, bounds: FailureBounds, count: number, byCause: Partial<Record<string, number>>): string[] {
   const failures: string[] = [];
-  if (bounds.atLeast !== null && count < bounds.atLeast) failures.push(`${who}: expected at least ${bounds.atLeast} failed call(s), got ${count}`);
+  if (bounds.atLeast !== null && count < bounds.atLeast) failures.push(`${who}: expected at least ${plural(bounds.atLeast, 'failed call')}, got ${count}`);
   if (bounds.atMost !== null && count > bounds.atMost) {
-    failures.push(`${who}: expected at most ${bounds.atMost} failed call(s), got ${count} (${describeCauses(byCause)})`);
+    failures.push(`${who}: expected at most ${plural(bounds.atMost, 'failed call')}, got ${count} (${describeCauses(byCause)})`);
   }
   if (bounds.causes) {
     const allowed: readonly string[] = bounds.causes;
@@ -657,7 +660,7 @@ function messageOf(body: unknown): string | null {
   if (typeof record.message === 'string') return record.message;
   const status = record.status as Record<string, unknown> | undefined;
   if (status && typeof status.message === 'string') return status.message;
-  if (Array.isArray(record.rotations)) return `${record.rotations.length} rotation(s) listed`;
+  if (Array.isArray(record.rotations)) return `${plural(record.rotations.length, 'rotation')} listed`;
   if (typeof record.state === 'string') return `state ${record.state}`;
   return null;
 }

@@ -3,8 +3,12 @@
  * why it waited, what the consumers saw, what it cost in calls, and whether
  * the scenario's expectations held.
  */
-import type { DemoReport } from './report.js';
+import type { AccountReport, DemoReport } from './report.js';
 import { formatDuration } from './scenario.js';
+import { plural, wrapText } from './text.js';
+
+/** Long reasons wrap at this width instead of being cut (they name what to fix). */
+const WRAP_WIDTH = 120;
 
 export function formatSummary(report: DemoReport): string {
   const lines: string[] = [];
@@ -14,24 +18,31 @@ export function formatSummary(report: DemoReport): string {
   lines.push('');
   lines.push('Accounts');
   const width = Math.max(...report.accounts.map((account) => account.name.length), 7);
+  const named = accountNamer(report.accounts);
   for (const account of report.accounts) {
+    const under = `  ${''.padEnd(width)}  `;
+    const detail = (text: string): void => {
+      lines.push(`${under}${wrapText(named(text), WRAP_WIDTH - under.length, '  ').replaceAll('\n', `\n${under}`)}`);
+    };
+    // When Azure finished each regeneration (the emulator's key generation time); the timeline says the same time.
     const regenerated = account.regenerations.length
-      ? account.regenerations.map((entry) => `${entry.keyKind} at +${formatDuration(entry.offsetMs)}`).join(', ')
-      : 'no key';
-    lines.push(`  ${account.name.padEnd(width)}  ${account.outcome.padEnd(14)} Key Vault holds ${account.activeKeyKind ?? 'nothing'}; regenerated ${regenerated}`);
+      ? `Azure finished regenerating ${account.regenerations.map((entry) => `${entry.keyKind} at +${formatDuration(entry.offsetMs)}`).join(', ')}`
+      : 'no key regenerated';
+    lines.push(`  ${account.name.padEnd(width)}  ${account.outcome.padEnd(14)} Key Vault holds ${account.activeKeyKind ?? 'nothing'}; ${regenerated}`);
     const runs = account.runs.length > 1 ? account.runs.map((run) => `${run.force ? 'forced ' : ''}${run.outcome}`).join(' -> ') : null;
-    if (runs) lines.push(`  ${''.padEnd(width)}  runs: ${runs}`);
-    for (const wait of account.waits) {
-      lines.push(`  ${''.padEnd(width)}  waited ${formatDuration(wait.hours * 3_600_000)} in ${wait.phase}: ${shorten(wait.reason, 150)}`);
-    }
+    if (runs) detail(`runs: ${runs}`);
+    for (const wait of account.waits) detail(`waited ${formatDuration(wait.durationMs)} in ${wait.phase}: ${wait.reason}`);
     const last = account.runs[account.runs.length - 1];
-    if (last?.message && account.outcome !== 'rotated') lines.push(`  ${''.padEnd(width)}  ${last.message}`);
+    if (last?.message && account.outcome !== 'rotated') detail(last.message);
     if (account.retries) {
-      const retries = Object.entries(account.retries)
-        .filter(([, count]) => count > 0)
-        .map(([name, count]) => `${count} ${name}`)
-        .join(', ');
-      if (retries) lines.push(`  ${''.padEnd(width)}  retries: ${retries}`);
+      const { blockedRegenerations, validationFailures, regenerationPolls, usageChecks } = account.retries;
+      const retries = [
+        blockedRegenerations ? plural(blockedRegenerations, 'refused regeneration') : '',
+        validationFailures ? plural(validationFailures, 'failed validation probe') : '',
+      ].filter(Boolean);
+      if (retries.length) detail(`retried after: ${retries.join(', ')}`);
+      const checks = [regenerationPolls ? plural(regenerationPolls, 'regeneration status poll') : '', usageChecks ? plural(usageChecks, 'usage check') : ''].filter(Boolean);
+      if (checks.length) detail(`routine checks: ${checks.join(', ')}`);
     }
   }
   lines.push('');
@@ -40,31 +51,32 @@ export function formatSummary(report: DemoReport): string {
     .map(([cause, count]) => `${count} ${cause}`)
     .join(', ');
   lines.push(
-    `Consumers    ${consumers.calls} data-plane calls, ${consumers.failures} failed${causes ? ` (${causes})` : ''}; ` +
-      `${consumers.keyVaultReads} Key Vault reads${consumers.keyVaultReadFailures ? `, ${consumers.keyVaultReadFailures} failed` : ''}`,
+    `Consumers    ${plural(consumers.calls, 'data-plane call')}, ${consumers.failures} failed${causes ? ` (${causes})` : ''}; ` +
+      `${plural(consumers.keyVaultReads, 'Key Vault read')}${consumers.keyVaultReadFailures ? `, ${consumers.keyVaultReadFailures} failed` : ''}`,
   );
   for (const consumer of consumers.byConsumer.filter((item) => item.failures > 0)) {
     const byCause = Object.entries(consumer.failuresByCause)
       .map(([cause, count]) => `${count} ${cause}`)
       .join(', ');
-    lines.push(`             ${consumer.name}: ${consumer.failures} of ${consumer.calls} calls failed (${byCause})`);
+    lines.push(`             ${consumer.name}: ${consumer.failures} of ${plural(consumer.calls, 'call')} failed (${byCause})`);
   }
-  lines.push(`ARM          ${report.arm.total} requests: ${operations(report.arm.byOperation)}`);
-  lines.push(`Key Vault    ${report.keyVault.total} requests (${report.keyVault.byConsumers} by consumers): ${operations(report.keyVault.byOperation)}`);
-  lines.push(`Cosmos DB    ${report.cosmosDataPlane.total} data-plane requests (consumers and validation probes)`);
+  lines.push(`ARM          ${plural(report.arm.total, 'request')}: ${operations(report.arm.byOperation)}`);
+  lines.push(`Key Vault    ${plural(report.keyVault.total, 'request')} (${report.keyVault.byConsumers} by consumers): ${operations(report.keyVault.byOperation)}`);
+  lines.push(`Cosmos DB    ${plural(report.cosmosDataPlane.total, 'data-plane request')} (consumers and validation probes)`);
   const durable = report.durable;
   lines.push(
-    `Durable      ${durable.instances} orchestration(s), ${durable.episodes} episodes, ${durable.historyEvents} history events, ` +
-      `${durable.activityCalls} activity calls, ${durable.timersCreated} timers${durable.crashes ? `, ${durable.crashes} host crash(es)` : ''}`,
+    `Durable      ${plural(durable.instances, 'orchestration')}, ${plural(durable.episodes, 'episode')}, ${plural(durable.historyEvents, 'history event')}, ` +
+      `${plural(durable.activityCalls, 'activity call')}, ${plural(durable.timersCreated, 'timer')}${durable.crashes ? `, ${plural(durable.crashes, 'host crash', 'host crashes')}` : ''}`,
   );
   const scanned = report.leaks.scanned;
   const scannedText =
-    `${scanned.histories} histories, ${scanned.customStatuses} custom statuses, ${scanned.outputs} outputs, ${scanned.logLines} log lines, ` +
-    `${scanned.httpResponses} HTTP responses, ${scanned.taskHubFiles} task hub files`;
+    `${plural(scanned.histories, 'history', 'histories')}, ${plural(scanned.customStatuses, 'custom status', 'custom statuses')}, ` +
+    `${plural(scanned.outputs, 'output')}, ${plural(scanned.logLines, 'log line')}, ${plural(scanned.httpResponses, 'HTTP response')}, ` +
+    `${plural(scanned.taskHubFiles, 'task hub file')}`;
   if (report.leaks.found.length === 0) {
-    lines.push(`Leaks        none: ${report.leaks.keyValuesChecked} key values searched for in ${scannedText}`);
+    lines.push(`Leaks        none: ${plural(report.leaks.keyValuesChecked, 'key value')} searched for in ${scannedText}`);
   } else {
-    lines.push(`Leaks        ${report.leaks.found.length} FOUND (${report.leaks.keyValuesChecked} key values, ${scannedText}):`);
+    lines.push(`Leaks        ${report.leaks.found.length} FOUND (${plural(report.leaks.keyValuesChecked, 'key value')}, ${scannedText}):`);
     for (const leak of report.leaks.found.slice(0, 10)) lines.push(`             ${leak.account} ${leak.keyKind} key in ${leak.where}`);
   }
   lines.push('');
@@ -85,7 +97,16 @@ function operations(byOperation: Record<string, number>): string {
   );
 }
 
-/** Long app messages (with resource IDs and ARM's own text) stay whole in the JSON report. */
-function shorten(text: string, maxLength: number): string {
-  return text.length <= maxLength ? text : `${text.slice(0, maxLength - 3)}...`;
+/**
+ * The app's messages name accounts by their full resource ID (right in a log);
+ * in the summary the account's name says the same in a tenth of the width.
+ * The JSON report keeps the messages as the app wrote them.
+ */
+function accountNamer(accounts: readonly AccountReport[]): (text: string) => string {
+  const byId = accounts.map((account) => ({ pattern: new RegExp(escapeRegExp(account.id), 'gi'), name: account.name }));
+  return (text) => byId.reduce((result, { pattern, name }) => result.replace(pattern, name), text);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

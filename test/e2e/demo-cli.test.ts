@@ -88,7 +88,7 @@ describe('the leak check', () => {
       leaks: { keyValuesChecked: 4, scanned: {}, found: [{ where: 'log line 3 (function publishKey)', account: 'orders', keyKind: 'secondary', current: true }] },
     } as unknown as DemoReport;
 
-    expect(checkExpectations(scenario, report)).toEqual(['key values leaked into 1 place(s): log line 3 (function publishKey)']);
+    expect(checkExpectations(scenario, report)).toEqual(['key values leaked into 1 place: log line 3 (function publishKey)']);
   });
 });
 

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../emulator/demo/runner.js';
 import { listScenarioFiles } from '../../emulator/demo/run-files.js';
-import { loadScenarioFile } from '../../emulator/demo/scenario.js';
+import { formatDuration, loadScenarioFile } from '../../emulator/demo/scenario.js';
 import type { AccountReport, DemoReport } from '../../emulator/demo/report.js';
 
 const HOUR_MS = 3_600_000;
@@ -54,6 +54,12 @@ describe('the shipped scenarios', () => {
       expect(item.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary', 'primary']);
       // The old key goes only after the consumers have left it for the 12-hour idle window.
       expect(regeneratedAtMs(report, item.name, 'primary')).toBeGreaterThanOrEqual(12 * HOUR_MS);
+      // The timeline says when Azure finished, as the summary does, even though it sees it at the orchestrator's next poll.
+      for (const entry of item.regenerations) {
+        const line = report.timeline.find((timelineEntry) => timelineEntry.account === item.name && timelineEntry.text.startsWith(`Azure finished regenerating the ${entry.keyKind} key`));
+        expect(line?.text).toContain(`at +${formatDuration(entry.offsetMs)} `);
+        expect(line!.offsetMs).toBeGreaterThanOrEqual(entry.offsetMs);
+      }
     }
     expect(report.consumers.calls).toBeGreaterThan(1000);
     expect(report.consumers.failures).toBe(0);
