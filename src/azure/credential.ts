@@ -2,7 +2,10 @@
  * The identity the rotator calls Azure with.
  * - default: DefaultAzureCredential (managed identity in Azure, developer sign-in locally);
  *   with AZURE_CLIENT_ID, the user-assigned identity of that client ID.
- * - managed-identity: only the managed identity (no fallback to other sign-ins).
+ * - managed-identity: only the managed identity (no fallback to other sign-ins). The
+ *   deployed app runs as a user-assigned identity, which Azure only picks with its
+ *   client ID: without it the token request asks for a system-assigned identity the app
+ *   does not have.
  * - emulator: a static token the local emulator accepts; refused without the
  *   emulator's CA, so it cannot be pointed at Azure by mistake.
  */
@@ -14,21 +17,39 @@ const EMULATOR_TOKEN_LIFETIME_IN_MS = 3_600_000;
 
 export type CredentialSettings = Pick<Config, 'azureCredential' | 'azureClientId' | 'emulatorCaCert'>;
 
-export function createCredential(config: CredentialSettings): TokenCredential {
+/** Which credential the settings ask for, decided without constructing it. */
+export interface CredentialPlan {
+  kind: 'default' | 'managed-identity' | 'emulator';
+  /** The user-assigned managed identity's client ID; null for a system-assigned identity (or the emulator). */
+  clientId: string | null;
+}
+
+export function credentialPlan(config: CredentialSettings): CredentialPlan {
   switch (config.azureCredential) {
     case 'default':
-      return new DefaultAzureCredential(config.azureClientId ? { managedIdentityClientId: config.azureClientId } : {});
     case 'managed-identity':
-      return config.azureClientId ? new ManagedIdentityCredential({ clientId: config.azureClientId }) : new ManagedIdentityCredential();
+      return { kind: config.azureCredential, clientId: config.azureClientId || null };
     case 'emulator':
       if (!config.emulatorCaCert) {
         throw new ConfigError([
           { setting: 'AZURE_CREDENTIAL', message: '"emulator" is only for the local emulator and requires EMULATOR_CA_CERT_PATH' },
         ]);
       }
-      return emulatorCredential();
+      return { kind: 'emulator', clientId: null };
     default:
       throw new ConfigError([{ setting: 'AZURE_CREDENTIAL', message: `unknown credential mode "${String(config.azureCredential)}"` }]);
+  }
+}
+
+export function createCredential(config: CredentialSettings): TokenCredential {
+  const plan = credentialPlan(config);
+  switch (plan.kind) {
+    case 'default':
+      return new DefaultAzureCredential(plan.clientId ? { managedIdentityClientId: plan.clientId } : {});
+    case 'managed-identity':
+      return plan.clientId ? new ManagedIdentityCredential({ clientId: plan.clientId }) : new ManagedIdentityCredential();
+    case 'emulator':
+      return emulatorCredential();
   }
 }
 
