@@ -43,7 +43,7 @@ export interface WaitEntry {
 
 export interface RegenerationEntry {
   keyKind: KeyKind;
-  /** The new key's generation time: when Azure finished the regeneration (the orchestrator sees it at its next poll). */
+  /** The new key's generation time: when Azure finished the regeneration (the orchestrator learns it at its next poll). */
   at: string;
   offsetMs: number;
 }

@@ -137,7 +137,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           if (previous !== undefined && previous !== key.generationTime) {
             const entry: RegenerationEntry = { keyKind, at: key.generationTime, offsetMs: Date.parse(key.generationTime) - startMs };
             listFor(regenerationsByAccount, name).push(entry);
-            // Seen now (the orchestrator's poll ran), said with the time Azure finished: the summary uses that time too.
+            // Seen at the runner's next look at the emulator (a consumer's call, the orchestrator's poll), so said with
+            // the time Azure finished: the summary uses that time too.
             say({
               account: name,
               source: 'rotation',
@@ -352,13 +353,17 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         case 'fault': {
           await addFault(emulator, action.fault);
           const fault = action.fault;
-          const what = [fault.status !== undefined ? `answer ${fault.status}${fault.retryAfterSeconds !== undefined ? ` (Retry-After ${fault.retryAfterSeconds}s)` : ''}` : '', fault.delayMs ? `are delayed ${fault.delayMs} ms` : '']
+          const one = fault.times === 1;
+          const what = [
+            fault.status !== undefined ? `${one ? 'answers' : 'answer'} ${fault.status}${fault.retryAfterSeconds !== undefined ? ` (Retry-After ${fault.retryAfterSeconds}s)` : ''}` : '',
+            fault.delayMs ? `${one ? 'is' : 'are'} delayed ${fault.delayMs} ms` : '',
+          ]
             .filter(Boolean)
             .join(' and ');
           say({
             account: null,
             source: 'fault',
-            text: `the next ${fault.times === 1 ? '' : `${fault.times} `}${serviceName(fault.service)} ${fault.times === 1 ? 'request' : 'requests'}${fault.method ? ` ${fault.method}` : ''}${fault.pathPattern ? ` matching ${fault.pathPattern}` : ''} ${what}`,
+            text: `the next ${one ? '' : `${fault.times} `}${serviceName(fault.service)} ${one ? 'request' : 'requests'}${fault.method ? ` ${fault.method}` : ''}${fault.pathPattern ? ` matching ${fault.pathPattern}` : ''} ${what}`,
           });
           return;
         }
