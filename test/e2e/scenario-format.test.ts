@@ -22,6 +22,10 @@ describe('scenario files', () => {
     expect(scenario.expect.noConsumerFailures).toBe(false);
   });
 
+  it('when a file names a JSON schema for its editor, then the runner accepts it and ignores it', () => {
+    expect(parseScenario({ $schema: './my-scenario.schema.json', ...minimal }, { source: 'scenario.json' }).name).toBe('minimal');
+  });
+
   it('when a field is misspelt, then the error names it and lists the allowed ones', () => {
     const problems = problemsOf({ ...minimal, consumers: [{ name: 'api', account: 'orders', refreshEvry: '1h' }] });
     expect(problems).toEqual([expect.stringMatching(/^consumers\[0\]\.refreshEvry: unknown field \(allowed: .*refreshEvery/)]);
