@@ -2,18 +2,22 @@
  * The Azure Resource Manager paths the emulator serves, matched the way ARM
  * does: path segments are case-insensitive, names keep the caller's case.
  */
-export type ArmOperation =
-  | 'listAccountsBySubscription'
-  | 'listAccountsByResourceGroup'
-  | 'getAccount'
-  | 'updateAccount'
-  | 'listKeys'
-  | 'listReadOnlyKeys'
-  | 'getReadOnlyKeys'
-  | 'listConnectionStrings'
-  | 'regenerateKey'
-  | 'getOperationStatus'
-  | 'getOperationResult';
+/** The operations, named as in request stats (and in the control API's RBAC deny list). */
+export const ARM_OPERATIONS = [
+  'listAccountsBySubscription',
+  'listAccountsByResourceGroup',
+  'getAccount',
+  'updateAccount',
+  'listKeys',
+  'listReadOnlyKeys',
+  'getReadOnlyKeys',
+  'listConnectionStrings',
+  'regenerateKey',
+  'getOperationStatus',
+  'getOperationResult',
+] as const;
+
+export type ArmOperation = (typeof ARM_OPERATIONS)[number];
 
 export interface ArmRoute {
   operation: ArmOperation;

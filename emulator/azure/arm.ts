@@ -10,6 +10,8 @@ import { matchArmRoute, type ArmRoute } from './arm-routes.js';
 import { armAccount, armConnectionStrings, armKeys, armReadOnlyKeys } from './arm-resources.js';
 import { actualLastUsage } from './key-usage.js';
 import { runningOperation } from './operations.js';
+import { takeOperationFailure } from './operation-failures.js';
+import { denial } from './rbac.js';
 
 /** api-versions of Microsoft.DocumentDB/databaseAccounts the emulator accepts (oldest first). */
 export const SUPPORTED_API_VERSIONS: readonly string[] = [
@@ -85,6 +87,8 @@ export async function handleArm(request: EmulatorRequest, context: ServiceContex
       ? armError(405, 'MethodNotAllowed', `The requested resource does not support http method '${request.method}'.`)
       : armError(404, 'NotFound', `The emulator serves no resource at '${request.url.pathname}'.`);
   }
+  const denied = denial(context.state.rbac, route.operation, request);
+  if (denied) return denied;
   const apiVersion = request.url.searchParams.get('api-version');
   if (!apiVersion) {
     return armError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
@@ -253,7 +257,8 @@ function regenerateKey({ request, context, apiVersion, now }: Exchange, accountK
     }
   }
   const operation = startOperation(context, account, { kind: 'regenerateKey', keyKind, now });
-  context.log(`arm: regenerating the ${keyKind} key of ${account.id} until ${operation.completesAt} (operation ${operation.id})`);
+  const planned = operation.plannedFailure ? `, to fail with ${operation.plannedFailure.code} as planned` : '';
+  context.log(`arm: regenerating the ${keyKind} key of ${account.id} until ${operation.completesAt} (operation ${operation.id}${planned})`);
   return {
     status: 202,
     headers: { ...operationHeaders(request, account, operation, apiVersion), 'retry-after': String(RETRY_AFTER_SECONDS) },
@@ -325,10 +330,11 @@ function startOperation(
     ...(options.keyKind ? { keyKind: options.keyKind } : {}),
     ...(options.patch ? { patch: options.patch } : {}),
   };
-  context.mutate((state) => {
-    state.operations[operation.id] = operation;
+  return context.mutate((state) => {
+    const failure = options.kind === 'regenerateKey' && options.keyKind ? takeOperationFailure(state, account.id, options.keyKind) : undefined;
+    state.operations[operation.id] = failure ? { ...operation, plannedFailure: failure } : operation;
+    return state.operations[operation.id]!;
   });
-  return operation;
 }
 
 function operationLocationSegment(account: AccountState): string {
@@ -368,7 +374,8 @@ function operationReply({ request, context, route, apiVersion }: Exchange): Repl
     return { status: 202, headers: account ? { location: operationHeaders(request, account, operation, apiVersion).location! } : {} };
   }
   if (operation.status === 'Failed') {
-    return armError(400, operation.error?.code ?? 'OperationFailed', operation.error?.message ?? 'The operation failed.');
+    // ARM's Location URL answers what the request would have answered had it run synchronously: the error.
+    return armError(operation.failureStatus ?? 400, operation.error?.code ?? 'OperationFailed', operation.error?.message ?? 'The operation failed.');
   }
   if (operation.kind === 'updateAccount' && account) {
     return { status: 200, body: armAccount(account, { apiVersion, now: context.clock.now(), provisioningState: provisioningStateOf(context.state, account) }) };

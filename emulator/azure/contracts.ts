@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ClockSnapshot, VirtualClock } from '../clock.js';
+import type { ArmOperation } from './arm-routes.js';
 
 export const KEY_KINDS = ['primary', 'secondary', 'primaryReadonly', 'secondaryReadonly'] as const;
 export type KeyKind = (typeof KEY_KINDS)[number];
@@ -65,6 +66,32 @@ export interface OperationState {
   /** For updateAccount: the properties applied on completion. */
   patch?: { capabilities?: string[]; disableLocalAuth?: boolean };
   error?: { code: string; message: string };
+  /** Set through the control API: the operation ends Failed with this error (key unchanged) instead of succeeding. */
+  plannedFailure?: OperationFailure;
+  /** HTTP status the Location (operationResults) URL answers once the operation Failed; 400 when absent. */
+  failureStatus?: number;
+}
+
+/** How an operation is made to fail: ARM's error and the status its Location URL then answers with. */
+export interface OperationFailure {
+  code: string;
+  message: string;
+  status: number;
+}
+
+/** Control `POST /operations/fail-next`: the next `times` regenerations started on the account fail. */
+export interface OperationFailureRule extends OperationFailure {
+  id: string;
+  accountId: string;
+  /** Only regenerations of this key; any key when absent. */
+  keyKind?: KeyKind;
+  /** How many regenerations it still fails. */
+  times: number;
+}
+
+/** Control `/rbac`: ARM operations (names as in stats) the caller is not authorized for. */
+export interface RbacState {
+  deny: ArmOperation[];
 }
 
 export interface SecretVersionState {
@@ -115,6 +142,10 @@ export interface EmulatorState {
     deleted: Record<string, DeletedSecretState>;
   };
   faults: FaultRule[];
+  /** Absent in state files written before regeneration failures could be planned. */
+  operationFailures?: OperationFailureRule[];
+  /** Absent (or an empty deny list): every ARM operation is authorized. */
+  rbac?: RbacState;
   /** Ports of the ARM/control and Key Vault servers, reused after a restart when free. */
   ports?: { arm: number; keyVault: number };
 }

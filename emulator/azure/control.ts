@@ -4,9 +4,22 @@
  * at it (state, request counts). Loopback only; JSON in and out.
  */
 import type { VirtualClock } from '../clock.js';
-import { KEY_KINDS, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type FaultRule, type KeyKind } from './contracts.js';
+import {
+  KEY_KINDS,
+  type EmulatorRequest,
+  type EmulatorResponse,
+  type EmulatorState,
+  type FaultRule,
+  type KeyKind,
+  type OperationFailure,
+  type OperationFailureRule,
+  type OperationState,
+  type RbacState,
+} from './contracts.js';
 import { InputError, type CreatedAccount } from './accounts.js';
 import { parseFaultInput } from './faults.js';
+import { parseFailNextInput, parseFailNowInput } from './operation-failures.js';
+import { parseRbacInput } from './rbac.js';
 import type { EmulatorStats } from './request-stats.js';
 
 export const CONTROL_PREFIX = '/_emulator';
@@ -20,12 +33,24 @@ export interface ControlDependencies {
   clearFaults(): number;
   stats(): EmulatorStats;
   resetStats(): void;
+  addOperationFailure(rule: OperationFailureRule): void;
+  clearOperationFailures(): number;
+  /** Marks an operation in flight to fail; throws NotFoundError (unknown id) or ConflictError (already ended). */
+  failOperation(operationId: string, failure: OperationFailure): OperationState;
+  setRbac(rbac: RbacState): void;
 }
 
 /** Thrown by control operations for a request that conflicts with the state (e.g. an existing account). */
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }
+
+/** Thrown by control operations for something that does not exist (e.g. an unknown operation id). */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+const FAIL_OPERATION_ROUTE = /^POST \/operations\/([^/]+)\/fail$/;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -48,6 +73,11 @@ export async function handleControl(
   const path = request.url.pathname.slice(CONTROL_PREFIX.length).replace(/\/+$/, '') || '/';
   const route = `${request.method} ${path}`;
   try {
+    const failOperation = FAIL_OPERATION_ROUTE.exec(route);
+    if (failOperation) {
+      const failure = parseFailNowInput(parseOptionalBody(request));
+      return reply(200, dependencies.failOperation(decodeURIComponent(failOperation[1]!), failure));
+    }
     switch (route) {
       case 'POST /accounts':
         return reply(201, await dependencies.createAccount(parseBody(request)));
@@ -72,6 +102,24 @@ export async function handleControl(
         return reply(200, { faults: dependencies.state().faults });
       case 'DELETE /faults':
         return reply(200, { removed: dependencies.clearFaults() });
+      case 'POST /operations/fail-next': {
+        const rule = parseFailNextInput(parseBody(request), dependencies.state());
+        dependencies.addOperationFailure(rule);
+        return reply(201, rule);
+      }
+      case 'GET /operations/fail-next':
+        return reply(200, { rules: dependencies.state().operationFailures ?? [] });
+      case 'DELETE /operations/fail-next':
+        return reply(200, { removed: dependencies.clearOperationFailures() });
+      case 'GET /rbac':
+        return reply(200, rbacBody(dependencies.state()));
+      case 'POST /rbac':
+      case 'PUT /rbac':
+        dependencies.setRbac(parseRbacInput(parseBody(request)));
+        return reply(200, rbacBody(dependencies.state()));
+      case 'DELETE /rbac':
+        dependencies.setRbac({ deny: [] });
+        return reply(200, rbacBody(dependencies.state()));
       case 'GET /stats':
         return reply(200, dependencies.stats());
       case 'DELETE /stats':
@@ -84,6 +132,7 @@ export async function handleControl(
     const name = (error as Error).name;
     if (name === 'InputError') return fail(400, 'BadRequest', (error as Error).message);
     if (name === 'ConflictError') return fail(409, 'Conflict', (error as Error).message);
+    if (name === 'NotFoundError') return fail(404, 'NotFound', (error as Error).message);
     throw error;
   }
 }
@@ -96,6 +145,15 @@ function parseBody(request: EmulatorRequest): unknown {
   } catch (error) {
     throw new InputError(`the body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** As parseBody, but an empty body is an empty object (every field optional). */
+function parseOptionalBody(request: EmulatorRequest): unknown {
+  return request.body.toString('utf8').trim() ? parseBody(request) : {};
+}
+
+function rbacBody(state: EmulatorState): RbacState {
+  return { deny: state.rbac?.deny ?? [] };
 }
 
 function clockBody(clock: VirtualClock): { now: string; mode: string } {

@@ -23,7 +23,7 @@ import {
 import { handleArm } from './arm.js';
 import { matchArmRoute } from './arm-routes.js';
 import { loadOrCreateCertificates } from './certificates.js';
-import { CONTROL_PREFIX, ConflictError, handleControl, parseKeyUseInput, type ControlDependencies } from './control.js';
+import { CONTROL_PREFIX, ConflictError, NotFoundError, handleControl, parseKeyUseInput, type ControlDependencies } from './control.js';
 import { handleCosmosDataPlane } from './cosmos-data-plane.js';
 import { faultMatches, faultResponse, takeFault, type ServiceName } from './faults.js';
 import { listen, type Listener, type TlsMaterial } from './https-server.js';
@@ -200,6 +200,29 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       }),
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
+    addOperationFailure: (rule) => store.mutate((state) => void (state.operationFailures ??= []).push(rule)),
+    clearOperationFailures: () =>
+      store.mutate((state) => {
+        const removed = state.operationFailures?.length ?? 0;
+        state.operationFailures = [];
+        return removed;
+      }),
+    failOperation: (operationId, failure) => {
+      // An operation already due has ended; settle first so that it is not failed after the fact.
+      settle();
+      return store.mutate((state) => {
+        const operation = state.operations[operationId];
+        if (!operation) throw new NotFoundError(`there is no operation ${operationId}`);
+        if (operation.status !== 'InProgress') throw new ConflictError(`operation ${operationId} has already ended (${operation.status})`);
+        operation.plannedFailure = failure;
+        log(`control: operation ${operationId} will fail with ${failure.code} at ${operation.completesAt}`);
+        return structuredClone(operation);
+      });
+    },
+    setRbac: (rbac) =>
+      store.mutate((state) => {
+        state.rbac = rbac;
+      }),
   };
 
   let unsubscribeClock: () => void = noLog;

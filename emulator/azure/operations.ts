@@ -44,6 +44,15 @@ function complete(state: EmulatorState, operation: OperationState): void {
     operation.error = { code: 'ResourceNotFound', message: `The account ${operation.accountId} no longer exists.` };
     return;
   }
+  if (operation.plannedFailure) {
+    // Failed as asked through the control API: nothing of the operation is applied.
+    const { code, message, status } = operation.plannedFailure;
+    operation.status = 'Failed';
+    operation.error = { code, message };
+    operation.failureStatus = status;
+    delete operation.plannedFailure;
+    return;
+  }
   if (operation.kind === 'regenerateKey' && operation.keyKind) {
     account.keys[operation.keyKind] = {
       value: newAccountKeyValue(),

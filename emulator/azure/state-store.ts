@@ -19,6 +19,8 @@ export function createFreshState(clock: VirtualClock): EmulatorState {
     operations: {},
     keyVault: { secrets: {}, deleted: {} },
     faults: [],
+    operationFailures: [],
+    rbac: { deny: [] },
   };
 }
 
@@ -52,6 +54,9 @@ function describeShapeProblem(value: unknown): string | undefined {
     return '"keyVault.secrets" or "keyVault.deleted" is not an object';
   }
   if (!Array.isArray(value.faults)) return '"faults" is not an array';
+  // Both are optional: files written before they existed lack them.
+  if (value.operationFailures !== undefined && !Array.isArray(value.operationFailures)) return '"operationFailures" is not an array';
+  if (value.rbac !== undefined && (!isObject(value.rbac) || !Array.isArray(value.rbac.deny))) return '"rbac.deny" is not an array';
   for (const [key, account] of Object.entries(value.accounts)) {
     if (!isObject(account) || typeof account.id !== 'string' || !isObject(account.keys) || typeof account.dataPlanePort !== 'number') {
       return `account "${key}" is incomplete`;

@@ -1,7 +1,8 @@
 /**
  * `dataDir`: the emulator's state survives a restart exactly (accounts, keys,
- * operations in flight, secrets, faults, clock, ports, CA), and a state file it
- * cannot use stops it with an error instead of a silent reset.
+ * operations in flight, secrets, faults, planned failures, RBAC deny list,
+ * clock, ports, CA), and a state file it cannot use stops it with an error
+ * instead of a silent reset.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,29 @@ describe('restarting with a data directory', () => {
     expect(readdirSync(dataDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('when the emulator restarts, then planned regeneration failures and the RBAC deny list still apply', async () => {
+    const first = await startTestEmulator({ dataDir });
+    running.push(first);
+    const account = await first.createAccount({ subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'rg-app', name: 'orders' });
+    await control(first, 'POST', '/operations/fail-next', { accountId: account.id, keyKind: 'primary', code: 'RegenerationFailed', message: 'Planned.' });
+    await control(first, 'POST', '/rbac', { deny: ['listConnectionStrings'] });
+    const keyBefore = first.state().accounts[account.id.toLowerCase()]!.keys.primary.value;
+    await stop(first);
+
+    const second = await startTestEmulator({ dataDir });
+    running.push(second);
+    const denied = await armClient(second).databaseAccounts.listConnectionStrings('rg-app', 'orders').catch((error: unknown) => error);
+    await armClient(second).databaseAccounts.beginRegenerateKey('rg-app', 'orders', { keyKind: 'primary' });
+    second.clock.advance(60_000);
+
+    expect((await control(second, 'GET', '/rbac')).body).toEqual({ deny: ['listConnectionStrings'] });
+    expect(denied).toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
+    expect(Object.values(second.state().operations)).toEqual([
+      expect.objectContaining({ status: 'Failed', error: { code: 'RegenerationFailed', message: 'Planned.' } }),
+    ]);
+    expect(second.state().accounts[account.id.toLowerCase()]!.keys.primary.value).toBe(keyBefore);
+  });
+
   it('when a caller passes a clock behind the saved time, then the clock is moved forward rather than time going back', async () => {
     const first = await startTestEmulator({ dataDir });
     running.push(first);
@@ -130,5 +154,30 @@ describe('a state file the emulator cannot use', () => {
     const failure = await start().catch((error: unknown) => error);
 
     expect((failure as Error).message).toContain('keyVault');
+  });
+
+  it('when state.json has an RBAC part that is not a deny list, then starting fails naming it', async () => {
+    const valid = { schemaVersion: 1, clock: { mode: 'manual', nowIso: TEST_START }, accounts: {}, operations: {}, keyVault: { secrets: {}, deleted: {} }, faults: [] };
+    writeFileSync(join(dataDir, 'state.json'), JSON.stringify({ ...valid, rbac: { deny: 'getOperationStatus' } }));
+
+    const failure = await start().catch((error: unknown) => error);
+
+    expect((failure as Error).message).toContain('rbac.deny');
+  });
+});
+
+describe('a state file written before failures and RBAC existed', () => {
+  it('when it lacks them, then the emulator starts with none, and both can be set', async () => {
+    const old = { schemaVersion: 1, clock: { mode: 'manual', nowIso: TEST_START }, accounts: {}, operations: {}, keyVault: { secrets: {}, deleted: {} }, faults: [] };
+    writeFileSync(join(dataDir, 'state.json'), JSON.stringify(old));
+    const emulator = await start();
+    const account = await emulator.createAccount({ subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'rg-app', name: 'orders' });
+
+    const rbac = await control(emulator, 'GET', '/rbac');
+    const planned = await control(emulator, 'POST', '/operations/fail-next', { accountId: account.id });
+
+    expect(rbac.body).toEqual({ deny: [] });
+    expect(planned.status).toBe(201);
+    expect(JSON.parse(readFileSync(join(dataDir, 'state.json'), 'utf8')).operationFailures).toHaveLength(1);
   });
 });
