@@ -3,6 +3,8 @@
  * real SDK's retry policy sees them) and request counts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../emulator/clock.js';
+import { handleControl, type ControlDependencies } from '../../emulator/azure/control.js';
 import type { AzureEmulator, EmulatorState } from '../../emulator/azure/index.js';
 import {
   SUBSCRIPTION_ID,
@@ -259,12 +261,17 @@ describe('faults', () => {
   });
 
   it('when a delay is injected, then the request is answered no sooner', async () => {
-    await control(emulator, 'POST', '/faults', { service: 'arm', delayMs: 300, times: 1 });
+    const delayMs = 40;
+    const client = armClient(emulator);
+    // A first call pays for the TLS handshake; warm, an undelayed read takes a few milliseconds.
+    await client.databaseAccounts.get('rg-app', 'orders');
+    await control(emulator, 'POST', '/faults', { service: 'arm', delayMs, times: 1 });
 
     const startedMs = performance.now();
-    await armClient(emulator).databaseAccounts.get('rg-app', 'orders');
+    await client.databaseAccounts.get('rg-app', 'orders');
 
-    expect(performance.now() - startedMs).toBeGreaterThanOrEqual(290);
+    // Node's timers count whole milliseconds, so a timer may fire up to 1 ms before performance.now() says it is due.
+    expect(performance.now() - startedMs).toBeGreaterThanOrEqual(delayMs - 1);
   });
 
   it('when faults are deleted, then none remain', async () => {
@@ -313,5 +320,45 @@ describe('stats', () => {
 
     expect(response.status).toBe(404);
     expect(errorMessage(response.body)).toContain('GET /nothing-here');
+  });
+});
+
+describe('who may call the control API', () => {
+  const request = { method: 'GET', url: new URL('https://127.0.0.1/_emulator/clock'), headers: {}, body: Buffer.alloc(0) };
+
+  function dependencies(): ControlDependencies {
+    const untouched = (): never => {
+      throw new Error('a refused caller must not reach the emulator');
+    };
+    return {
+      clock: new VirtualClock('manual', TEST_START),
+      state: untouched,
+      createAccount: untouched,
+      recordKeyUse: untouched,
+      addFault: untouched,
+      clearFaults: untouched,
+      stats: untouched,
+      resetStats: untouched,
+      addOperationFailure: untouched,
+      clearOperationFailures: untouched,
+      failOperation: untouched,
+      setRbac: untouched,
+    };
+  }
+
+  it.each([['10.0.0.7'], ['192.168.1.20'], ['::ffff:10.0.0.7'], ['fe80::1'], [undefined]])(
+    'when the caller\'s address is %s, then the control API answers 403',
+    async (remoteAddress) => {
+      const response = await handleControl(request, remoteAddress, dependencies());
+
+      expect(response.status).toBe(403);
+      expect(errorMessage(response.body)).toContain('loopback');
+    },
+  );
+
+  it.each([['127.0.0.1'], ['::1'], ['::ffff:127.0.0.1']])('when the caller\'s address is loopback %s, then it is served', async (remoteAddress) => {
+    const response = await handleControl(request, remoteAddress, dependencies());
+
+    expect(response).toEqual({ status: 200, body: { now: TEST_START, mode: 'manual' } });
   });
 });
