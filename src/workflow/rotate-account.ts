@@ -223,7 +223,7 @@ function* regenerate(run: RotationRun, keyKind: KeyKind, waitMaxInHours: number)
           `and that is past this phase's ${waitMaxInHours} h bound. Find the consumer still using ${keyKind}, or start a forced rotation if you are sure.`,
       );
     }
-    run.enterPhase(phase, `Azure's safe-rotation check refused to regenerate ${keyKind} (used ${begun.lastUsedAt ?? 'recently'}); retrying when it has been idle.`, {
+    run.enterPhase(phase, `Azure's safe-rotation check refused to regenerate ${keyKind} (refusal ${blocked}; used ${begun.lastUsedAt ?? 'recently'}); retrying at ${retryAt.toISOString()}, when it should have been idle.`, {
       nextCheckAt: retryAt,
     });
     yield* run.sleepUntil(retryAt, `regeneration of ${keyKind} blocked: ${begun.message}`);
