@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,6 +58,33 @@ function tempDir(): string {
   return directory;
 }
 
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A port N such that N and N + 1 are both free on loopback right now. */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const first = await listenOn(0);
+    const port = (first.address() as AddressInfo).port;
+    const second = port < 65_535 ? await listenOn(port + 1).catch(() => undefined) : undefined;
+    await close(first);
+    if (second) {
+      await close(second);
+      return port;
+    }
+  }
+  throw new Error('found no two adjacent free ports');
+}
+
 describe('the emulator CLI', () => {
   it('when started, then it prints exactly one ready line with its endpoints, serves them with its CA, and exits 0 on SIGTERM', async () => {
     const dataDir = tempDir();
@@ -99,6 +127,42 @@ describe('the emulator CLI', () => {
     expect(clock.mode).toBe('real');
     expect(Math.abs(Date.parse(clock.now) - Date.now())).toBeLessThan(60_000);
     expect((await run.exited).code).toBe(0);
+  });
+
+  it('when started with --port N, then ARM and the control API listen on N and Key Vault on N + 1', async () => {
+    const port = await freePortPair();
+    const run = runCli(['--manual-clock', '--port', String(port)]);
+
+    const ready = await readyLine(run);
+    const ca = readFileSync(ready.caCertPath!, 'utf8');
+    const clock = await httpsRequest(`https://127.0.0.1:${port}/_emulator/clock`, { ca });
+    const vault = await httpsRequest(`https://127.0.0.1:${port + 1}/secrets?api-version=7.5`, { ca });
+    run.child.kill('SIGTERM');
+
+    expect(ready.armEndpoint).toBe(`https://127.0.0.1:${port}`);
+    expect(ready.controlUrl).toBe(`https://127.0.0.1:${port}/_emulator`);
+    expect(ready.keyVaultUrl).toBe(`https://127.0.0.1:${port + 1}`);
+    expect(clock).toMatchObject({ status: 200, body: { mode: 'manual' } });
+    // Only Key Vault answers an unauthenticated request with its challenge.
+    expect(vault.status).toBe(401);
+    expect(vault.headers['www-authenticate']).toContain('resource="https://vault.azure.net"');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('when the port given with --port is taken, then it does not move elsewhere but exits 1 saying why', async () => {
+    const port = await freePortPair();
+    const taken = await listenOn(port);
+    try {
+      const run = runCli(['--port', String(port)]);
+
+      const exit = await run.exited;
+
+      expect(exit.code).toBe(1);
+      expect(run.stdout()).toBe('');
+      expect(run.stderr()).toMatch(/emulator: cannot start: .*EADDRINUSE/);
+    } finally {
+      await close(taken);
+    }
   });
 
   it.each([[['--bogus']], [['--port', 'eighty']], [['--port', '70000']], [['extra']]])(

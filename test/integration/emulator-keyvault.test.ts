@@ -124,6 +124,46 @@ describe('Key Vault: secrets and versions', () => {
     expect((await client.getSecret('updatable')).value).toBe('keep-me');
   });
 
+  it('when the validity dates of a version are updated, then notBefore and expiresOn round-trip and the other version keeps its own', async () => {
+    const client = secretClient(emulator);
+    const older = await client.setSecret('validity', 'first', { expiresOn: new Date('2026-06-01T00:00:00Z') });
+    const newer = await client.setSecret('validity', 'second');
+    const notBefore = new Date('2026-05-01T07:00:00Z');
+    const expiresOn = new Date('2026-07-30T08:00:00Z');
+
+    const updated = await client.updateSecretProperties('validity', newer.properties.version!, { notBefore, expiresOn });
+    const moved = await client.updateSecretProperties('validity', newer.properties.version!, { expiresOn: new Date('2026-08-01T00:00:00Z') });
+    const read = await client.getSecret('validity');
+    const versions = await collect(client.listPropertiesOfSecretVersions('validity'));
+
+    expect(updated.notBefore?.toISOString()).toBe('2026-05-01T07:00:00.000Z');
+    expect(updated.expiresOn?.toISOString()).toBe('2026-07-30T08:00:00.000Z');
+    expect(moved.notBefore?.toISOString()).toBe('2026-05-01T07:00:00.000Z');
+    expect(moved.expiresOn?.toISOString()).toBe('2026-08-01T00:00:00.000Z');
+    expect(read.value).toBe('second');
+    expect(read.properties.notBefore?.toISOString()).toBe('2026-05-01T07:00:00.000Z');
+    expect(read.properties.expiresOn?.toISOString()).toBe('2026-08-01T00:00:00.000Z');
+    expect(versions.map((version) => [version.version, version.notBefore?.toISOString(), version.expiresOn?.toISOString()])).toEqual([
+      [older.properties.version, undefined, '2026-06-01T00:00:00.000Z'],
+      [newer.properties.version, '2026-05-01T07:00:00.000Z', '2026-08-01T00:00:00.000Z'],
+    ]);
+  });
+
+  it('when validity dates are removed with null, then the version has none', async () => {
+    const client = secretClient(emulator);
+    const set = await client.setSecret('unbounded', 'value', { notBefore: new Date('2026-05-01T07:00:00Z'), expiresOn: new Date('2026-06-01T00:00:00Z') });
+
+    const response = await vaultRequest('PATCH', `/secrets/unbounded/${set.properties.version}`, { body: { attributes: { nbf: null, exp: null } } });
+    const read = await client.getSecret('unbounded');
+
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ attributes: { enabled: true } });
+    expect((response.body as { attributes: Record<string, unknown> }).attributes).not.toHaveProperty('nbf');
+    expect((response.body as { attributes: Record<string, unknown> }).attributes).not.toHaveProperty('exp');
+    expect(read.properties.notBefore).toBeUndefined();
+    expect(read.properties.expiresOn).toBeUndefined();
+  });
+
   it('when a version is disabled, then reading it gets 403 Forbidden (SecretDisabled), and enabling it again restores it', async () => {
     const client = secretClient(emulator);
     const older = await client.setSecret('toggled', 'old');
