@@ -171,6 +171,22 @@ describe('a regeneration set to fail', () => {
     expect((await client.databaseAccounts.listKeys('rg-app', 'orders')).primaryMasterKey).toBe(before.primaryMasterKey);
   });
 
+  it('when an account update in flight is set to fail, then the SDK rejects and the patch is not applied', async () => {
+    const done = client.databaseAccounts
+      .beginUpdateAndWait('rg-app', 'orders', { disableLocalAuth: true }, { updateIntervalInMs: 5 })
+      .catch((error: unknown) => error);
+    await vi.waitFor(() => expect(operations()).toHaveLength(1));
+
+    await control(emulator, 'POST', `/operations/${operations()[0]!.id}/fail`, { code: 'UpdateFailed', message: 'No.' });
+    emulator.clock.advance(REGENERATION_MS);
+    const failure = await done;
+    const account = await client.databaseAccounts.get('rg-app', 'orders');
+
+    expect((failure as Error).message).toBe('The long-running operation has failed. UpdateFailed. No.');
+    expect(account.disableLocalAuth).toBe(false);
+    expect(account.provisioningState).toBe('Succeeded');
+  });
+
   it('when an operation to fail does not exist or has ended, then 404 or 409 says so', async () => {
     await regenerateRaw('primary');
     const [operation] = operations();
