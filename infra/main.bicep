@@ -160,7 +160,13 @@ var overriddenAccountIds = map(rotationTargetOverrides, target => toLower(target
 var listedWithoutOverrides = filter(union(listedAccountIds, []), id => !contains(overriddenAccountIds, toLower(id)))
 var rotationTargets = concat(map(listedWithoutOverrides, id => { resourceId: id }), rotationTargetOverrides)
 var targetAccountIds = map(rotationTargets, target => target.resourceId)
-var targetSubscriptionIds = map(targetAccountIds, id => '/subscriptions/${toLower(split(id, '/')[2])}')
+var targetSubscriptionGuids = union(map(targetAccountIds, id => toLower(split(id, '/')[2])), [])
+var targetSubscriptionIds = map(targetSubscriptionGuids, id => '/subscriptions/${id}')
+
+// Whether any target publishes a connection-string secret, by the rule src/config.ts applies
+// to each target: its own publishConnectionString, else whether it names a connection-string
+// secret, else PUBLISH_CONNECTION_STRING. Only then may the rotator list connection strings.
+var connectionStringsPublished = !empty(filter(rotationTargets, target => target.?publishConnectionString ?? (target.?connectionStringSecretName != null || publishConnectionString)))
 
 var useExistingKeyVault = !empty(existingKeyVaultResourceId)
 var existingKeyVaultIdParts = split(existingKeyVaultResourceId, '/')
@@ -234,6 +240,7 @@ module rotatorRole 'app/rotator-role.bicep' = {
     roleName: 'Cosmos DB Key Rotator (${environmentName}, ${resourceToken})'
     roleSeed: resourceToken
     assignableSubscriptionIds: union([subscription().id], targetSubscriptionIds)
+    publishConnectionString: connectionStringsPublished
   }
 }
 
@@ -246,6 +253,18 @@ module cosmosAccountAccess 'app/cosmos-account-access.bicep' = [
       accountName: last(split(accountId, '/'))
       principalId: identity.outputs.principalId
       rotatorRoleDefinitionName: rotatorRole.outputs.roleDefinitionName
+    }
+  }
+]
+
+// Regeneration status lives outside the accounts: one assignment per subscription holding targets.
+module operationStatusAccess 'app/operation-status-access.bicep' = [
+  for subscriptionGuid in targetSubscriptionGuids: {
+    name: 'rotator-operation-status-${uniqueString(subscriptionGuid, resourceToken)}'
+    scope: subscription(subscriptionGuid)
+    params: {
+      principalId: identity.outputs.principalId
+      operationStatusRoleDefinitionName: rotatorRole.outputs.operationStatusRoleDefinitionName
     }
   }
 ]
@@ -311,5 +330,6 @@ output KEY_VAULT_URL string = keyVaultAccess.outputs.vaultUri
 output KEY_VAULT_RBAC_AUTHORIZATION bool = keyVaultAccess.outputs.rbacAuthorizationEnabled
 output ROTATOR_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output ROTATOR_ROLE_DEFINITION_NAME string = rotatorRole.outputs.roleDefinitionName
+output ROTATOR_OPERATION_STATUS_ROLE_DEFINITION_NAME string = rotatorRole.outputs.operationStatusRoleDefinitionName
 output ROTATION_TARGET_ACCOUNT_IDS string = join(targetAccountIds, ',')
 output ENABLE_SAFE_KEY_ROTATION bool = enableSafeKeyRotation

@@ -1,5 +1,5 @@
 /**
- * `npm run infra:build`: writes the custom role's action list from the code, then
+ * `npm run infra:build`: writes the custom roles' action lists from the code, then
  * compiles the Bicep templates when a Bicep compiler is installed.
  *
  * The compiler is optional: no npm package ships it, and this workplace cannot
@@ -10,15 +10,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROTATOR_ROLE_ACTIONS } from '../src/azure/permissions.js';
+import { ROLE_ACTIONS_FILE, type RoleActionsFile } from '../src/azure/permissions.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ROLE_ACTIONS_PATH = join(REPO_ROOT, 'infra', 'app', 'rotator-role-actions.json');
 const MAIN_TEMPLATE_PATH = join(REPO_ROOT, 'infra', 'main.bicep');
 
-/** The file infra/app/rotator-role.bicep loads: the code's list, one action a line. */
-export function renderRoleActions(actions: readonly string[]): string {
-  return `${JSON.stringify(actions, null, 2)}\n`;
+/** The file infra/app/rotator-role.bicep loads: the code's lists, one action a line. */
+export function renderRoleActions(file: RoleActionsFile): string {
+  return `${JSON.stringify(file, null, 2)}\n`;
 }
 
 type Compiler = { command: string; args: (templatePath: string, outputDirectory: string) => string[] };
@@ -41,7 +41,7 @@ function findCompiler(): Compiler | null {
 }
 
 function main(): number {
-  const rendered = renderRoleActions(ROTATOR_ROLE_ACTIONS);
+  const rendered = renderRoleActions(ROLE_ACTIONS_FILE);
   let current = '';
   try {
     current = readFileSync(ROLE_ACTIONS_PATH, 'utf8');

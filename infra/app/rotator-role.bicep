@@ -1,19 +1,28 @@
-// The custom role the rotator holds on each Cosmos DB account: exactly the ARM
-// actions the adapters perform. rotator-role-actions.json is written from
-// src/azure/permissions.ts (npm run infra:build) and a unit test fails when the
-// two differ, so the role can neither lag behind nor exceed the code.
+// The custom roles the rotator holds: exactly the ARM actions it performs.
+// rotator-role-actions.json is written from src/azure/permissions.ts
+// (npm run infra:build); unit tests fail when the two differ, and an integration
+// test fails when the roles differ from what the adapters are served, so the roles
+// can neither lag behind nor exceed the code.
+//
+// Two roles, because Cosmos DB serves the status of a key regeneration outside
+// the account (/subscriptions/{id}/providers/Microsoft.DocumentDB/locations/...):
+// the account role is assigned on each target account, the operation-status role
+// on each subscription that holds one, and it can read nothing but operation status.
 targetScope = 'subscription'
 
-@description('Display name of the role; unique in the tenant.')
+@description('Display name of the account role; unique in the tenant. The operation-status role is named after it.')
 param roleName string
 
-@description('Deterministic seed for the role definition ID, so a redeployment updates the same role.')
+@description('Deterministic seed for the role definition IDs, so a redeployment updates the same roles.')
 param roleSeed string
 
-@description('Subscription IDs (/subscriptions/{id}) where the role may be assigned: this subscription and every subscription holding a target account.')
+@description('Subscription IDs (/subscriptions/{id}) where the roles may be assigned: this subscription and every subscription holding a target account.')
 param assignableSubscriptionIds array
 
-var rotatorRoleActions = loadJsonContent('rotator-role-actions.json')
+@description('Whether some target publishes a connection-string secret: only then may the account role list connection strings.')
+param publishConnectionString bool
+
+var roleActions = loadJsonContent('rotator-role-actions.json')
 
 resource rotatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, roleSeed, 'cosmos-key-rotator')
@@ -23,7 +32,25 @@ resource rotatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
     type: 'CustomRole'
     permissions: [
       {
-        actions: rotatorRoleActions
+        actions: concat(roleActions.accountActions, publishConnectionString ? roleActions.connectionStringActions : [])
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+    assignableScopes: assignableSubscriptionIds
+  }
+}
+
+resource operationStatusRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, roleSeed, 'cosmos-key-rotator-operation-status')
+  properties: {
+    roleName: '${roleName} - operation status'
+    description: 'Read the status of Cosmos DB long-running operations (the key regenerations the Cosmos DB key rotator starts), and nothing else.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: roleActions.operationStatusActions
         notActions: []
         dataActions: []
         notDataActions: []
@@ -34,3 +61,4 @@ resource rotatorRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
 }
 
 output roleDefinitionName string = rotatorRole.name
+output operationStatusRoleDefinitionName string = operationStatusRole.name

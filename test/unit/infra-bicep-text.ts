@@ -161,3 +161,69 @@ export function stringVariables(file: BicepFile): Map<string, string> {
   }
   return found;
 }
+
+/** The actions of the rotator's two custom roles as Azure would create them. */
+export interface DeployedRotatorRoles {
+  /** The role assigned on each target account. */
+  accountActions: string[];
+  /** The role assigned on each subscription holding a target account. */
+  operationStatusActions: string[];
+}
+
+/**
+ * Reads infra/app/rotator-role.bicep and the JSON it loads, and evaluates each
+ * role's `actions:` expression for the given parameter value. Only the forms the
+ * template uses are understood (`roleActions.NAME`, `concat(a, b)`,
+ * `publishConnectionString ? a : b`, `[]`): anything else fails loudly, so the
+ * integration test that compares these with what the adapters are served can
+ * never compare against a guess.
+ */
+export function deployedRotatorRoles(options: { publishConnectionString: boolean }): DeployedRotatorRoles {
+  const template = bicepFile('infra/app/rotator-role.bicep');
+  const text = withoutComments(template.text);
+  const load = /^var roleActions = loadJsonContent\('([\w.-]+)'\)$/m.exec(text);
+  if (!load) throw new Error(`${template.path}: no "var roleActions = loadJsonContent('...')" line`);
+  const lists = JSON.parse(readRepoFile(`infra/app/${load[1]}`)) as Record<string, unknown>;
+  const actionsOf = (symbol: string): string[] => {
+    const role = resources(template).find((resource) => resource.symbol === symbol && resource.type === 'Microsoft.Authorization/roleDefinitions');
+    if (!role) throw new Error(`${template.path}: no role definition ${symbol}`);
+    const lines = role.body.filter((line) => /^\s+actions: /.test(line));
+    if (lines.length !== 1) throw new Error(`${template.path}: ${symbol} must have exactly one "actions:" line`);
+    return evaluateActions(lines[0]!.trim().slice('actions: '.length), { lists, publishConnectionString: options.publishConnectionString });
+  };
+  return { accountActions: actionsOf('rotatorRole'), operationStatusActions: actionsOf('operationStatusRole') };
+}
+
+function evaluateActions(expression: string, scope: { lists: Record<string, unknown>; publishConnectionString: boolean }): string[] {
+  const text = expression.trim();
+  if (text === '[]') return [];
+  const list = /^roleActions\.(\w+)$/.exec(text);
+  if (list) {
+    const value = scope.lists[list[1]!];
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new Error(`roleActions.${list[1]} is not a list of actions`);
+    return value as string[];
+  }
+  const conditional = /^publishConnectionString \? (.+) : (.+)$/.exec(text);
+  if (conditional) return evaluateActions(scope.publishConnectionString ? conditional[1]! : conditional[2]!, scope);
+  const concat = /^concat\((.+)\)$/.exec(text);
+  if (concat) return splitArguments(concat[1]!).flatMap((argument) => evaluateActions(argument, scope));
+  throw new Error(`cannot evaluate the role actions expression "${text}"`);
+}
+
+/** Top-level comma-separated arguments (commas inside brackets or parentheses stay). */
+function splitArguments(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const character = text[index];
+    if (character === '(' || character === '[') depth += 1;
+    else if (character === ')' || character === ']') depth -= 1;
+    else if (character === ',' && depth === 0) {
+      parts.push(text.slice(start, index));
+      start = index + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}

@@ -1,13 +1,24 @@
 /**
  * Least privilege, checked on the templates without Azure: what the rotator's
- * identity may do is the custom role (the adapters' own action list) on each
- * target account, and a short list of built-in data roles on its own resources.
+ * identity may do is the custom account role (the code's action list) on each
+ * target account, the custom operation-status role on each subscription holding
+ * one, and a short list of built-in data roles on its own resources.
+ * (test/integration/adapter-permissions.test.ts checks that the custom roles equal
+ * what the adapters are served.)
  */
 import { describe, expect, it } from 'vitest';
-import { ROTATOR_ROLE_ACTIONS } from '../../src/azure/permissions.js';
+import {
+  ACCOUNT_ROLE_ACTIONS,
+  COSMOS_ACTIONS,
+  OPERATION_STATUS_ROLE_ACTIONS,
+  ROLE_ACTIONS_FILE,
+  publishesConnectionStrings,
+  rotatorRoleActions,
+} from '../../src/azure/permissions.js';
+import { loadConfig } from '../../src/config.js';
 import { ROLE_ACTIONS_PATH, renderRoleActions } from '../../scripts/infra-build.js';
 import { readFileSync } from 'node:fs';
-import { bicepFile, bicepFiles, outputs, property, resources, stringVariables, withoutComments } from './infra-bicep-text.js';
+import { bicepFile, bicepFiles, deployedRotatorRoles, outputs, property, resources, stringVariables, withoutComments } from './infra-bicep-text.js';
 
 /** Built-in roles the template may grant, each for a reason the README deployment section gives. */
 const ALLOWED_BUILT_IN_ROLES: Record<string, string> = {
@@ -36,32 +47,64 @@ const roleAssignments = bicepFiles().flatMap((file) =>
     .map((resource) => ({ file, resource })),
 );
 
-describe('the custom rotator role', () => {
-  const roleTemplate = bicepFile('infra/app/rotator-role.bicep');
+/** The one assignment above resource level: the operation-status role, on a subscription holding target accounts. */
+const OPERATION_STATUS_ACCESS = 'infra/app/operation-status-access.bicep';
 
-  it('when the adapters\' action list changes, then the role\'s action file must be regenerated (npm run infra:build) to match it exactly', () => {
+const isSubscriptionTemplate = (text: string): boolean => /^targetScope = 'subscription'$/m.test(withoutComments(text));
+
+describe('the custom rotator roles', () => {
+  const roleTemplate = bicepFile('infra/app/rotator-role.bicep');
+  const roleDefinitions = resources(roleTemplate).filter((resource) => resource.type === 'Microsoft.Authorization/roleDefinitions');
+
+  it('when the code\'s action lists change, then the roles\' action file must be regenerated (npm run infra:build) to match it exactly', () => {
     const onDisk = readFileSync(ROLE_ACTIONS_PATH, 'utf8');
 
-    expect(JSON.parse(onDisk)).toEqual([...ROTATOR_ROLE_ACTIONS]);
-    expect(onDisk).toBe(renderRoleActions(ROTATOR_ROLE_ACTIONS));
+    expect(JSON.parse(onDisk)).toEqual(JSON.parse(JSON.stringify(ROLE_ACTIONS_FILE)));
+    expect(onDisk).toBe(renderRoleActions(ROLE_ACTIONS_FILE));
   });
 
-  it('when the role is defined, then its actions are that file and nothing else: no wildcard, no data action, no other permission entry', () => {
-    const [role] = resources(roleTemplate).filter((resource) => resource.type === 'Microsoft.Authorization/roleDefinitions');
+  it('when the roles are defined, then their actions come from that file and nothing else: no wildcard, no data action, no other permission entry', () => {
     const text = withoutComments(roleTemplate.text);
 
-    expect(role).toBeDefined();
-    expect(text).toContain("var rotatorRoleActions = loadJsonContent('rotator-role-actions.json')");
-    expect(role!.body.filter((line) => /^\s+actions: /.test(line))).toEqual(['        actions: rotatorRoleActions']);
-    expect(role!.body.filter((line) => /^\s+(notActions|dataActions|notDataActions): /.test(line)).map((line) => line.trim())).toEqual([
-      'notActions: []',
-      'dataActions: []',
-      'notDataActions: []',
-    ]);
-    expect(ROTATOR_ROLE_ACTIONS.every((action) => !action.includes('*'))).toBe(true);
+    expect(text).toContain("var roleActions = loadJsonContent('rotator-role-actions.json')");
+    expect(roleDefinitions.map((role) => role.symbol)).toEqual(['rotatorRole', 'operationStatusRole']);
+    for (const role of roleDefinitions) {
+      expect(role.body.filter((line) => /^\s+actions: /.test(line)).every((line) => /actions: [\w.?:,() [\]]+$/.test(line) && !line.includes("'"))).toBe(true);
+      expect(role.body.filter((line) => /^\s+(notActions|dataActions|notDataActions): /.test(line)).map((line) => line.trim())).toEqual([
+        'notActions: []',
+        'dataActions: []',
+        'notDataActions: []',
+      ]);
+    }
+    const everyAction = Object.values(ROLE_ACTIONS_FILE).flat();
+    expect(everyAction.every((action) => !action.includes('*'))).toBe(true);
+    expect(new Set(everyAction).size).toBe(everyAction.length);
   });
 
-  it('when a Cosmos DB account is a target, then the identity gets the custom role on that account only', () => {
+  it('when no target publishes a connection string, then the account role cannot list connection strings', () => {
+    const deployed = deployedRotatorRoles({ publishConnectionString: false });
+
+    expect(deployed.accountActions).toEqual([...ACCOUNT_ROLE_ACTIONS]);
+    expect(deployed.accountActions).not.toContain(COSMOS_ACTIONS.listConnectionStrings);
+    expect(deployed.accountActions).toEqual([...rotatorRoleActions({ publishConnectionString: false })]);
+  });
+
+  it('when some target publishes a connection string, then the account role may also list connection strings, and nothing else changes', () => {
+    const deployed = deployedRotatorRoles({ publishConnectionString: true });
+
+    expect(deployed.accountActions).toEqual([...ACCOUNT_ROLE_ACTIONS, COSMOS_ACTIONS.listConnectionStrings]);
+    expect(deployed.accountActions).toEqual([...rotatorRoleActions({ publishConnectionString: true })]);
+    expect(deployed.operationStatusActions).toEqual(deployedRotatorRoles({ publishConnectionString: false }).operationStatusActions);
+  });
+
+  it('when the operation-status role is defined, then it can only read the status of Cosmos DB operations', () => {
+    const { operationStatusActions } = deployedRotatorRoles({ publishConnectionString: true });
+
+    expect(operationStatusActions).toEqual([...OPERATION_STATUS_ROLE_ACTIONS]);
+    for (const action of operationStatusActions) expect(action).toMatch(/^Microsoft\.DocumentDB\/locations\/operationsStatus\/read$/);
+  });
+
+  it('when a Cosmos DB account is a target, then the identity gets the account role on that account only', () => {
     const access = bicepFile('infra/app/cosmos-account-access.bicep');
     const [assignment] = resources(access).filter((resource) => resource.type === 'Microsoft.Authorization/roleAssignments');
     const [account] = resources(access).filter((resource) => resource.type === 'Microsoft.DocumentDB/databaseAccounts');
@@ -73,21 +116,61 @@ describe('the custom rotator role', () => {
       "var rotatorRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', rotatorRoleDefinitionName)",
     );
   });
+
+  it('when targets live in several subscriptions, then the operation-status role is assigned once on each of them and nowhere else', () => {
+    const main = withoutComments(bicepFile('infra/main.bicep').text);
+
+    expect(main).toContain("var targetSubscriptionGuids = union(map(targetAccountIds, id => toLower(split(id, '/')[2])), [])");
+    expect(main).toMatch(/module operationStatusAccess 'app\/operation-status-access\.bicep' = \[\n\s+for subscriptionGuid in targetSubscriptionGuids: \{\n.*\n\s+scope: subscription\(subscriptionGuid\)\n/);
+    expect(main).toContain('operationStatusRoleDefinitionName: rotatorRole.outputs.operationStatusRoleDefinitionName');
+  });
+});
+
+describe('which deployments may list connection strings (main.bicep, checked against src/config.ts)', () => {
+  const main = withoutComments(bicepFile('infra/main.bicep').text);
+  const rule = /^var connectionStringsPublished = !empty\(filter\(rotationTargets, (\w+) => ([\w.?()!=| ]+)\)\)$/m.exec(main);
+  /** main.bicep's own per-target predicate, run as JavaScript: Bicep's `.?` is JavaScript's `?.`, and `??`, `||`, `!=` null mean the same. */
+  const bicepPredicate = rule ? (new Function(rule[1]!, 'publishConnectionString', `return ${rule[2]!.replaceAll('.?', '?.')};`) as (target: object, publish: boolean) => boolean) : undefined;
+  const ACCOUNT = (name: string): string => `/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/${name}`;
+
+  it('when the rotator role module is deployed, then its publishConnectionString is the rule computed over every rotation target', () => {
+    expect(bicepPredicate).toBeDefined();
+    expect(main).toMatch(/module rotatorRole 'app\/rotator-role\.bicep' = \{\n(?: {2}.*\n)*? {4}publishConnectionString: connectionStringsPublished\n/);
+  });
+
+  // rotationTargets is what main.bicep writes into ROTATION_TARGETS; the app decides per target from it and PUBLISH_CONNECTION_STRING.
+  it.each([
+    ['no target publishes (the default)', [{ resourceId: ACCOUNT('orders-db') }], false],
+    ['PUBLISH_CONNECTION_STRING is true', [{ resourceId: ACCOUNT('orders-db') }, { resourceId: ACCOUNT('billing-db') }], true],
+    ['one override sets publishConnectionString', [{ resourceId: ACCOUNT('orders-db') }, { resourceId: ACCOUNT('billing-db'), publishConnectionString: true }], false],
+    ['one override names a connection-string secret', [{ resourceId: ACCOUNT('orders-db') }, { resourceId: ACCOUNT('billing-db'), connectionStringSecretName: 'billing-connection' }], false],
+    ['every target opts out although PUBLISH_CONNECTION_STRING is true', [{ resourceId: ACCOUNT('orders-db'), publishConnectionString: false }], true],
+    ['one target of two opts out of PUBLISH_CONNECTION_STRING', [{ resourceId: ACCOUNT('orders-db'), publishConnectionString: false }, { resourceId: ACCOUNT('billing-db') }], true],
+  ] as const)('when %s, then the role may list connection strings exactly when the app would publish one', (_case, rotationTargets, publishConnectionString) => {
+    const config = loadConfig({
+      KEY_VAULT_URL: 'https://kv-abc.vault.azure.net',
+      ROTATION_TARGETS: JSON.stringify(rotationTargets),
+      PUBLISH_CONNECTION_STRING: String(publishConnectionString),
+    });
+    const bicepDecides = rotationTargets.some((target) => bicepPredicate!(target, publishConnectionString));
+
+    expect(bicepDecides).toBe(publishesConnectionStrings(config.targets));
+  });
 });
 
 describe('role assignments', () => {
-  it('when the templates are read, then there are role assignments to check (storage x3, telemetry, vault, Cosmos DB account)', () => {
-    expect(roleAssignments).toHaveLength(6);
+  it('when the templates are read, then there are role assignments to check (storage x3, telemetry, vault, Cosmos DB account, operation status)', () => {
+    expect(roleAssignments).toHaveLength(7);
   });
 
   it.each(roleAssignments.map(({ file, resource }) => [`${file.path} ${resource.symbol}`, resource] as const))(
     'when %s is deployed twice, then its name is the same deterministic guid(scope, principal, role)',
     (_label, resource) => {
-      expect(property(resource, 'name')).toMatch(/^guid\(\w+\.id, principalId, \w+\)$/);
+      expect(property(resource, 'name')).toMatch(/^guid\((?:\w+\.id|subscription\(\)\.id), principalId, \w+\)$/);
     },
   );
 
-  it.each(roleAssignments.map(({ file, resource }) => [`${file.path} ${resource.symbol}`, file, resource] as const))(
+  it.each(roleAssignments.filter(({ file }) => file.path !== OPERATION_STATUS_ACCESS).map(({ file, resource }) => [`${file.path} ${resource.symbol}`, file, resource] as const))(
     'when %s is deployed, then it is scoped to one resource declared in the same template, never a resource group or subscription',
     (_label, file, resource) => {
       const scope = property(resource, 'scope');
@@ -98,6 +181,21 @@ describe('role assignments', () => {
       expect(resource.body.map((line) => line.trim())).toContain("principalType: 'ServicePrincipal'");
     },
   );
+
+  it('when the one subscription-level assignment is deployed, then it grants the operation-status role and nothing else', () => {
+    const file = bicepFile(OPERATION_STATUS_ACCESS);
+    const assignments = roleAssignments.filter((entry) => entry.file.path === OPERATION_STATUS_ACCESS);
+    const subscriptionLevel = roleAssignments.filter(({ file: candidate, resource }) => property(resource, 'scope') === undefined && isSubscriptionTemplate(candidate.text));
+
+    expect(subscriptionLevel.map((entry) => entry.file.path)).toEqual([OPERATION_STATUS_ACCESS]);
+    expect(assignments).toHaveLength(1);
+    expect(assignments[0]!.resource.body.map((line) => line.trim())).toEqual(
+      expect.arrayContaining(['roleDefinitionId: operationStatusRoleId', "principalType: 'ServicePrincipal'"]),
+    );
+    expect(withoutComments(file.text)).toContain(
+      "var operationStatusRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', operationStatusRoleDefinitionName)",
+    );
+  });
 
   it('when any template is read, then nothing makes a name from the clock or randomness (newGuid, utcNow)', () => {
     for (const file of bicepFiles()) {
@@ -123,8 +221,9 @@ describe('role assignments', () => {
     const grants = roleAssignments.map(({ file, resource }) => {
       const roleVariable = /roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\)/.exec(resource.body.join('\n'))?.[1];
       const roleId = roleVariable ? stringVariables(file).get(roleVariable) : undefined;
-      const scopeType = resources(file).find((candidate) => candidate.symbol === property(resource, 'scope'))?.type;
-      return `${roleId ? ALLOWED_BUILT_IN_ROLES[roleId] : 'custom rotator role'} on ${scopeType}`;
+      const scopeType = resources(file).find((candidate) => candidate.symbol === property(resource, 'scope'))?.type ?? (isSubscriptionTemplate(file.text) ? 'subscription' : 'resource group');
+      const custom = file.path === OPERATION_STATUS_ACCESS ? 'custom operation-status role' : 'custom rotator role';
+      return `${roleId ? ALLOWED_BUILT_IN_ROLES[roleId] : custom} on ${scopeType}`;
     });
 
     expect(grants.sort()).toEqual([
@@ -133,6 +232,7 @@ describe('role assignments', () => {
       'Storage Blob Data Owner on Microsoft.Storage/storageAccounts',
       'Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
       'Storage Table Data Contributor on Microsoft.Storage/storageAccounts',
+      'custom operation-status role on subscription',
       'custom rotator role on Microsoft.DocumentDB/databaseAccounts',
     ]);
   });
