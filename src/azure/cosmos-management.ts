@@ -231,6 +231,11 @@ export class CosmosManagementAdapter {
       );
       return { pollerState: portablePollerState(poller.toString()), status: statusOf(poller.getOperationState().status) };
     } catch (error) {
+      if (isStatusReadRefused(error)) {
+        // ARM accepted the regeneration; only its first status poll was refused: it runs.
+        const message = redactSecrets((error as Error).message);
+        return { pollerState: JSON.stringify({ state: { status: 'running', config: {}, statusUnreadable: true, failureMessage: message } }), status: 'InProgress' };
+      }
       if (isOperationFailure(error)) {
         const message = redactSecrets((error as Error).message);
         return { pollerState: JSON.stringify({ state: { status: 'failed', config: {}, failureMessage: message } }), status: 'Failed', message };
@@ -258,6 +263,13 @@ export class CosmosManagementAdapter {
     // A finished state needs no request (and core-lro would throw the stored, unserialisable error).
     if (stored.status === 'succeeded') return { status: 'Succeeded' };
     if (stored.status === 'failed' || stored.status === 'canceled') return { status: 'Failed', message: stored.failureMessage ?? `the regeneration ended ${stored.status}` };
+    if (stored.statusUnreadable) {
+      throw new PermanentError(`Not allowed to read the status of the ${keyKind} key regeneration of ${accountId}: ${stored.failureMessage ?? 'refused'}`, {
+        statusCode: 403,
+        operation: 'read the regeneration status',
+        resource: accountId,
+      });
+    }
     const { client, resourceGroup, accountName } = this.#target(accountId);
     const operation = `read the status of the ${keyKind} key regeneration`;
     performedActions.add(COSMOS_ACTIONS.regenerateKey);
@@ -267,6 +279,13 @@ export class CosmosManagementAdapter {
       return { status: statusOf(poller.getOperationState().status) };
     } catch (error) {
       if (isOperationFailure(error)) return { status: 'Failed', message: redactSecrets((error as Error).message) };
+      if (isStatusReadRefused(error)) {
+        throw new PermanentError(`Not allowed to read the status of the ${keyKind} key regeneration of ${accountId}: ${redactSecrets((error as Error).message)}`, {
+          statusCode: 403,
+          operation,
+          resource: accountId,
+        });
+      }
       throw classifyAzureError(error, { operation, resource: accountId, service: 'arm', action: COSMOS_ACTIONS.regenerateKey });
     }
   }
@@ -393,11 +412,25 @@ function portablePollerState(serialised: string): string {
   return JSON.stringify({ state });
 }
 
-function readPollerState(pollerState: string): { status: string; failureMessage?: string } | undefined {
-  const parsed = parseJson(pollerState) as { state?: { status?: unknown; config?: unknown; failureMessage?: unknown } } | undefined;
+function readPollerState(pollerState: string): { status: string; failureMessage?: string; statusUnreadable?: true } | undefined {
+  const parsed = parseJson(pollerState) as { state?: { status?: unknown; config?: unknown; failureMessage?: unknown; statusUnreadable?: unknown } } | undefined;
   const state = parsed?.state;
   if (typeof state?.status !== 'string' || !state.config) return undefined;
-  return { status: state.status, ...(typeof state.failureMessage === 'string' ? { failureMessage: state.failureMessage } : {}) };
+  return {
+    status: state.status,
+    ...(typeof state.failureMessage === 'string' ? { failureMessage: state.failureMessage } : {}),
+    ...(state.statusUnreadable === true ? { statusUnreadable: true as const } : {}),
+  };
+}
+
+/**
+ * A 401/403 on a long-running operation's status or result URL. Those URLs are
+ * subscription-level: an identity whose role is assigned on the account alone
+ * may start a regeneration it cannot then poll.
+ */
+function isStatusReadRefused(error: unknown): boolean {
+  const { statusCode, request } = (error ?? {}) as { statusCode?: unknown; request?: { url?: unknown } };
+  return (statusCode === 401 || statusCode === 403) && typeof request?.url === 'string' && /\/(operationsStatus|operationResults)\//i.test(request.url);
 }
 
 function parseJson(text: string | undefined): unknown {

@@ -124,3 +124,37 @@ describe('every wait is bounded', () => {
     expect(result.customStatus.message).toMatch(/busy with another operation for 24 h/);
   });
 });
+
+describe('when Azure says no', () => {
+  let harness: RotationHarness;
+  afterEach(async () => harness?.close());
+
+  it('when Azure reports a regeneration as Failed, then the rotation fails with Azure\'s reason and nothing is published', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    const keysBefore = { primary: harness.key('orders', 'primary'), secondary: harness.key('orders', 'secondary') };
+    await control(harness.emulator, 'POST', '/operations/fail-next', { accountId: harness.accountId('orders'), message: 'Internal error while regenerating keys.' });
+
+    await harness.startRotation('orders');
+    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+
+    expect(result.runtimeStatus).toBe('Failed');
+    expect(result.customStatus).toMatchObject({ phase: 'failed' });
+    expect(result.customStatus.message).toMatch(/failed to regenerate secondary: .*Internal error while regenerating keys.*re-running the rotation is safe/);
+    expect({ primary: harness.key('orders', 'primary'), secondary: harness.key('orders', 'secondary') }).toEqual(keysBefore);
+    expect(await harness.secretVersions('orders-key')).toHaveLength(1);
+  });
+
+  it('when the identity may not read operation status (an account-scoped role), then the rotation follows the key generation times and completes', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    await control(harness.emulator, 'POST', '/rbac', { deny: ['getOperationStatus', 'getOperationResult'] });
+
+    await harness.startRotation('orders');
+    const result = await harness.runRotation('orders', { eachStep: async () => void (await harness.useKeyFromKeyVault('orders')) });
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
+    expect(harness.logLines.some((line) => /not allowed to read the regeneration's status/.test(line))).toBe(true);
+  });
+});
