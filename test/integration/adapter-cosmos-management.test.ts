@@ -11,7 +11,7 @@ import { createHttpHeaders, createPipelineRequest, type PipelineRequest, type Pi
 import { USED_COSMOS_ACTIONS, performedCosmosActions, skipUsageCheckPolicy } from '../../src/azure/cosmos-management.js';
 import type { CosmosManagementAdapter } from '../../src/azure/cosmos-management.js';
 import { control, accountPath } from '../helpers/emulator.js';
-import { HOUR_IN_MS, MINUTE_IN_MS, SAFE_CHECK, startRotatorFixture, type RotatorFixture } from './adapter-fixtures.js';
+import { HOUR_IN_MS, MINUTE_IN_MS, SAFE_CHECK, caught, startRotatorFixture, type RotatorFixture } from './adapter-fixtures.js';
 
 let fixture: RotatorFixture;
 let arm: CosmosManagementAdapter;
@@ -30,15 +30,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await fixture.close();
 });
-
-async function caught(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('getAccount', () => {
   it('when keys were used, then the approximate last-use times come back parsed, with generation times, capabilities and the endpoint', async () => {

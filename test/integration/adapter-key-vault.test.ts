@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SecretValue } from '../../src/azure/secret-value.js';
 import type { KeyVaultAdapter } from '../../src/azure/key-vault.js';
 import { control, secretClient } from '../helpers/emulator.js';
-import { startRotatorFixture, type RotatorFixture } from './adapter-fixtures.js';
+import { caught, startRotatorFixture, type RotatorFixture } from './adapter-fixtures.js';
 
 let fixture: RotatorFixture;
 let vault: KeyVaultAdapter;
@@ -23,15 +23,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await fixture.close();
 });
-
-async function caught(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Key Vault adapter', () => {
   it('when the secret does not exist yet, then its latest properties are null', async () => {
