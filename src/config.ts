@@ -20,24 +20,29 @@ export interface RotationTarget extends AccountRotationSettings {
   name: string;
 }
 
-export interface Config {
+/** The defaults every target's own settings start from. */
+type RotationDefaults = Pick<
+  AccountRotationSettings,
+  | 'rotationIntervalInDays'
+  | 'idleWindowInHours'
+  | 'usageMarginInMinutes'
+  | 'validationProbeCount'
+  | 'validationSpreadInMinutes'
+  | 'standbyWaitMaxInHours'
+  | 'consumerWaitMaxInHours'
+  | 'consumerCheckIntervalInMinutes'
+  | 'rotateReadOnlyKeys'
+  | 'secretExpiryInDays'
+>;
+
+export interface Config extends RotationDefaults {
   keyVaultUrl: string;
   targets: RotationTarget[];
   rotationSchedule: string;
-  rotationIntervalInDays: number;
-  idleWindowInHours: number;
-  usageMarginInMinutes: number;
-  validationProbeCount: number;
-  validationSpreadInMinutes: number;
-  standbyWaitMaxInHours: number;
-  consumerWaitMaxInHours: number;
-  consumerCheckIntervalInMinutes: number;
-  rotateReadOnlyKeys: boolean;
   publishConnectionString: boolean;
   secretNameTemplate: string;
   readOnlySecretNameTemplate: string;
   connectionStringSecretNameTemplate: string;
-  secretExpiryInDays: number;
   armEndpoint: string;
   azureCredential: CredentialMode;
   azureClientId: string | null;
