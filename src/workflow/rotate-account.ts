@@ -298,8 +298,15 @@ function* waitForConsumers(
   const deadline = new Date(run.now().getTime() + run.settings.consumerWaitMaxInHours * HOUR_MS);
   // One event task for the whole wait: a new one per check would leave earlier ones unanswered.
   const operatorSaysMoved = run.context.df.waitForExternalEvent(CONSUMERS_MOVED_EVENT);
+  const confirmed = (): 'operator' => {
+    const event = operatorSaysMoved.result as ConsumersMovedEvent | undefined;
+    run.operatorConfirmations.push({ at: run.now().toISOString(), by: event?.by ?? null });
+    return 'operator';
+  };
   for (;;) {
     const facts = yield* run.inspect(secretName);
+    // The event may have come while that inspection ran; Task.any does not look at a task already done.
+    if (operatorSaysMoved.isCompleted) return confirmed();
     const lastUsedAt = oldKeyInUseUntil(facts.keys[oldKey].lastUsedAt, publishedAt);
     if (isIdle(lastUsedAt, run.now(), run.idleRule)) return 'idle';
     if (run.now() >= deadline) {
@@ -319,9 +326,7 @@ function* waitForConsumers(
     run.waits.push({ pair: run.pair, phase: 'waitingForConsumers', reason: `old key ${oldKey} in use until at least ${lastUsedAt}`, from, until: run.now().toISOString() });
     if (winner === operatorSaysMoved) {
       if (!timer.isCompleted) timer.cancel();
-      const event = operatorSaysMoved.result as ConsumersMovedEvent | undefined;
-      run.operatorConfirmations.push({ at: run.now().toISOString(), by: event?.by ?? null });
-      return 'operator';
+      return confirmed();
     }
     run.retries.usageChecks += 1;
   }

@@ -202,3 +202,52 @@ describe('a rotation waits for keys to be idle', () => {
     expect(harness.driver.counters(harness.instanceId('orders'))!.activityCalls.validateKey).toBe(5);
   });
 });
+
+describe('an operator confirmation is never lost', () => {
+  let harness: RotationHarness;
+  afterEach(async () => harness?.close());
+
+  it('when consumers-moved arrives together with a usage check, then the rotation still takes it and goes on at once', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.useKey('orders', 'primary');
+    await harness.startRotation('orders');
+    await harness.runUntil(new Date(harness.clock.nowMs() + HOUR_MS));
+    const waiting = await harness.result('orders');
+    expect(waiting.customStatus.phase).toBe('waitingForConsumers');
+
+    // The check comes due and the operator's event lands in the same batch: the timer wins the race.
+    harness.clock.set(waiting.customStatus.nextCheckAt!);
+    await harness.useKey('orders', 'primary');
+    await harness.driver.raiseEvent(harness.instanceId('orders'), 'ConsumersMoved', { by: 'operator@example.com' });
+    const confirmedAt = harness.clock.nowMs();
+    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.pairs[0]!.consumersMoved).toBe('operator');
+    expect(Date.parse(result.output.finishedAt) - confirmedAt).toBeLessThan(HOUR_MS);
+  });
+
+  it('when consumers-moved arrives while the rotation is re-inspecting the old key, then the rotation still takes it', async () => {
+    let inspections = 0;
+    let confirm: (() => void) | undefined;
+    harness = await RotationHarness.start({
+      accounts: [{ name: 'orders' }],
+      // Not a crash: a window into the moment an activity has run and its result is not yet recorded.
+      crashAfterActivity: (activity) => {
+        if (activity.name === 'inspectAccount' && ++inspections === 3) confirm?.();
+        return false;
+      },
+    });
+    confirm = () => void harness.driver.raiseEvent(harness.instanceId('orders'), 'ConsumersMoved', { by: 'operator@example.com' });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.startRotation('orders');
+
+    // Inspections: 1 at the start, 2 when the wait begins, 3 at the first usage check (12.5 h later).
+    const result = await harness.runRotation('orders', { eachStep: async () => void (await harness.useKey('orders', 'primary')) });
+
+    expect(inspections).toBeGreaterThanOrEqual(3);
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.pairs[0]!.consumersMoved).toBe('operator');
+  });
+});
