@@ -39,8 +39,10 @@ export const ADAPTER_ACTIONS = {
   getAccount: [COSMOS_ACTIONS.readAccount],
   listKeys: [COSMOS_ACTIONS.listKeys, COSMOS_ACTIONS.listReadOnlyKeys],
   getConnectionString: [COSMOS_ACTIONS.listConnectionStrings],
-  beginRegenerateKey: [COSMOS_ACTIONS.regenerateKey, COSMOS_ACTIONS.readAccount],
-  getRegenerationStatus: [COSMOS_ACTIONS.regenerateKey],
+  // The SDK polls once right after starting; on a refusal the account is re-read.
+  beginRegenerateKey: [COSMOS_ACTIONS.regenerateKey, COSMOS_ACTIONS.readOperationStatus, COSMOS_ACTIONS.readAccount],
+  // The status URL while it runs, then the result URL once it is done.
+  getRegenerationStatus: [COSMOS_ACTIONS.readOperationStatus, COSMOS_ACTIONS.readOperationResult],
 } as const satisfies Record<string, readonly CosmosAction[]>;
 
 /** Every ARM action some adapter call performs. */
@@ -221,7 +223,7 @@ export class CosmosManagementAdapter {
   async beginRegenerateKey(accountId: string, keyKind: KeyKind, options: BeginRegenerateKeyOptions): Promise<RegenerationStarted> {
     const { client, resourceGroup, accountName } = this.#target(accountId);
     const operation = `regenerate the ${keyKind} key`;
-    performedActions.add(COSMOS_ACTIONS.regenerateKey);
+    for (const action of ADAPTER_ACTIONS.beginRegenerateKey) performedActions.add(action);
     try {
       const poller = await client.databaseAccounts.beginRegenerateKey(
         resourceGroup,
@@ -272,7 +274,7 @@ export class CosmosManagementAdapter {
     }
     const { client, resourceGroup, accountName } = this.#target(accountId);
     const operation = `read the status of the ${keyKind} key regeneration`;
-    performedActions.add(COSMOS_ACTIONS.regenerateKey);
+    for (const action of ADAPTER_ACTIONS.getRegenerationStatus) performedActions.add(action);
     try {
       // Resuming polls exactly once (the SDK's begin* polls after creating the poller).
       const poller = await client.databaseAccounts.beginRegenerateKey(resourceGroup, accountName, { keyKind }, { resumeFrom: pollerState });
