@@ -168,6 +168,9 @@ const TLS_CODES = new Set([
 
 const TRANSIENT_STATUS = new Set([408, 409, 429, 500, 502, 503, 504]);
 
+/** Token failures that say the identity endpoint was unreachable or overloaded, not that the identity is wrong. */
+const TRANSIENT_TOKEN_FAILURE = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|socket hang up|timed? ?out|status code (429|5\d\d)|\b(429|500|502|503|504)\b/i;
+
 interface ErrorFacts {
   name?: string;
   message: string;
@@ -223,6 +226,10 @@ export function classifyAzureError(error: unknown, context: ClassifyContext): Tr
     return new PermanentError(`${what}: the host name does not resolve (${detail}). Fix: check ${context.service === 'keyVault' ? 'KEY_VAULT_URL' : context.service === 'arm' ? 'ARM_ENDPOINT' : 'the account\'s documentEndpoint'}.`, base);
   }
   if (facts.name === 'CredentialUnavailableError' || facts.name === 'AggregateAuthenticationError' || facts.name === 'AuthenticationError') {
+    // The managed identity endpoint is a local service that can blip; a retry a few seconds later usually gets the token.
+    if (TRANSIENT_TOKEN_FAILURE.test(detail)) {
+      return new TransientError(`${what}: the identity endpoint did not answer (${facts.name}: ${detail}); retrying.`, base);
+    }
     return new PermanentError(
       `${what}: no token could be obtained (${facts.name}: ${detail}). Fix: check AZURE_CREDENTIAL and AZURE_CLIENT_ID, and that the function app's managed identity is enabled.`,
       base,

@@ -111,6 +111,13 @@ describe('classifyAzureError: permanent, with the fix', () => {
     expect(classifyAzureError(error, ARM).message).toMatch(/AZURE_CREDENTIAL and AZURE_CLIENT_ID/);
   });
 
+  it('when the managed identity endpoint is briefly unreachable or overloaded, then the error is transient, so Durable retries it', () => {
+    const unreachable = Object.assign(new Error('ManagedIdentityCredential: Network unreachable. connect ECONNREFUSED 169.254.169.254:80'), { name: 'CredentialUnavailableError' });
+    const overloaded = Object.assign(new Error('ManagedIdentityCredential authentication failed. Status code: 503'), { name: 'AuthenticationError' });
+    expect(classifyAzureError(unreachable, ARM).name).toBe('TransientError');
+    expect(classifyAzureError(overloaded, ARM).name).toBe('TransientError');
+  });
+
   it('when a host name does not resolve, then the fix names the setting holding it', () => {
     expect(classifyAzureError(Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }), VAULT).message).toMatch(/check KEY_VAULT_URL/);
   });
