@@ -22,20 +22,20 @@ export async function getRegenerationStatus(
       // state may not resume: the key's generation time still tells whether it was regenerated.
       if (!isPermanentError(error)) throw error;
       const generationTime = await generatedSince(runtime, input);
-      if (generationTime) {
-        context.warn(`getRegenerationStatus: the operation could not be read (${error.message}), but the ${input.keyKind} key was regenerated at ${generationTime}`);
-        return { status: 'Succeeded', generationTime };
-      }
+      if (!generationTime) throw error;
+      context.warn(`getRegenerationStatus: the operation could not be read (${error.message}), but the ${input.keyKind} key was regenerated at ${generationTime}`);
+      return { status: 'Succeeded', generationTime };
+    }
+    if (progress.status === 'Unreadable') {
       // The operation status URL is subscription-level; an identity whose role is assigned on the
       // account alone may not read it. The key's generation time still shows when it is done.
-      if (error.statusCode === 401 || error.statusCode === 403) {
-        context.warn(
-          `getRegenerationStatus: not allowed to read the regeneration's status (${error.message}); following the ${input.keyKind} key's generation time instead. ` +
-            `Granting Microsoft.DocumentDB/locations/operationsStatus/read on the subscription makes failures visible sooner.`,
-        );
-        return { status: 'InProgress' };
-      }
-      throw error;
+      const generationTime = await generatedSince(runtime, input);
+      if (generationTime) return { status: 'Succeeded', generationTime };
+      context.warn(
+        `getRegenerationStatus: not allowed to read the regeneration's status (${progress.message}); following the ${input.keyKind} key's generation time instead. ` +
+          `Granting Microsoft.DocumentDB/locations/operationsStatus/read on the subscription makes failures visible sooner.`,
+      );
+      return { status: 'InProgress' };
     }
     if (progress.status === 'InProgress') return { status: 'InProgress' };
     if (progress.status === 'Failed') {

@@ -68,8 +68,12 @@ export interface RegenerationStarted {
 }
 
 export interface RegenerationProgress {
-  status: RegenerationStatus;
-  /** Why it failed, when Failed. */
+  /**
+   * Unreadable: the identity may not read the operation's status (a role
+   * assigned on the account alone); the key's generation time must tell.
+   */
+  status: RegenerationStatus | 'Unreadable';
+  /** Why it failed, or why the status could not be read. */
   message?: string;
 }
 
@@ -265,13 +269,7 @@ export class CosmosManagementAdapter {
     // A finished state needs no request (and core-lro would throw the stored, unserialisable error).
     if (stored.status === 'succeeded') return { status: 'Succeeded' };
     if (stored.status === 'failed' || stored.status === 'canceled') return { status: 'Failed', message: stored.failureMessage ?? `the regeneration ended ${stored.status}` };
-    if (stored.statusUnreadable) {
-      throw new PermanentError(`Not allowed to read the status of the ${keyKind} key regeneration of ${accountId}: ${stored.failureMessage ?? 'refused'}`, {
-        statusCode: 403,
-        operation: 'read the regeneration status',
-        resource: accountId,
-      });
-    }
+    if (stored.statusUnreadable) return { status: 'Unreadable', message: stored.failureMessage ?? 'the status read was refused' };
     const { client, resourceGroup, accountName } = this.#target(accountId);
     const operation = `read the status of the ${keyKind} key regeneration`;
     for (const action of ADAPTER_ACTIONS.getRegenerationStatus) performedActions.add(action);
@@ -281,13 +279,7 @@ export class CosmosManagementAdapter {
       return { status: statusOf(poller.getOperationState().status) };
     } catch (error) {
       if (isOperationFailure(error)) return { status: 'Failed', message: redactSecrets((error as Error).message) };
-      if (isStatusReadRefused(error)) {
-        throw new PermanentError(`Not allowed to read the status of the ${keyKind} key regeneration of ${accountId}: ${redactSecrets((error as Error).message)}`, {
-          statusCode: 403,
-          operation,
-          resource: accountId,
-        });
-      }
+      if (isStatusReadRefused(error)) return { status: 'Unreadable', message: redactSecrets((error as Error).message) };
       throw classifyAzureError(error, { operation, resource: accountId, service: 'arm', action: COSMOS_ACTIONS.regenerateKey });
     }
   }
