@@ -10,7 +10,8 @@ import type { DurableClient, DurableOrchestrationStatus } from 'durable-function
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
 import type { InspectAccountInput, InspectAccountResult } from '../activities/contracts.js';
 import { SECRET_TAGS } from '../activities/secret-format.js';
-import { isKeyKind, type KeyKind, type KeyPairName } from '../domain/keys.js';
+import { isKeyKind, type KeyKind } from '../domain/keys.js';
+import { rotatedPairs } from '../domain/settings.js';
 import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
 import { mapLimited } from '../schedule/map-limited.js';
 import { describe } from '../schedule/run-schedule.js';
@@ -185,10 +186,7 @@ export const getRotation: Operation = async (request, client, deps) => {
 export const getRotationPlan: Operation = async (request, client, deps) => {
   const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
   const now = deps.now();
-  const pairs: { pair: KeyPairName; secretName: string }[] = [
-    { pair: 'readWrite', secretName: target.secretName },
-    ...(target.rotateReadOnlyKeys ? [{ pair: 'readOnly' as const, secretName: target.readOnlySecretName }] : []),
-  ];
+  const pairs = rotatedPairs(target);
   const [status, facts] = await Promise.all([
     getRotationInstance(client, instanceIdOf(target)),
     Promise.all(pairs.map(async ({ pair, secretName }): Promise<PairFacts> => ({ pair, secretName, facts: await deps.inspectAccount({ accountId: target.accountId, pair, secretName }) }))),
@@ -284,7 +282,7 @@ interface SecretFacts extends SecretAge {
 }
 
 async function secretAges(target: RotationTarget, deps: ApiDependencies): Promise<SecretFacts[]> {
-  const names = [target.secretName, ...(target.rotateReadOnlyKeys ? [target.readOnlySecretName] : [])];
+  const names = rotatedPairs(target).map(({ secretName }) => secretName);
   return Promise.all(
     names.map(async (secretName) => {
       const properties = await deps.getLatestSecretProperties(secretName);

@@ -3,6 +3,7 @@
  * (src/config.ts) and passed to the orchestrator as input: plain JSON, no
  * secrets, so an orchestrator never reads the environment.
  */
+import type { KeyPairName } from './keys.js';
 export interface AccountRotationSettings {
   /** ARM resource ID of the Cosmos DB account. */
   accountId: string;
@@ -25,4 +26,18 @@ export interface AccountRotationSettings {
   consumerWaitMaxInHours: number;
   consumerCheckIntervalInMinutes: number;
   secretExpiryInDays: number;
+}
+
+/** A key pair a rotation of this account rotates, with the secret consumers read it from. */
+export interface RotatedPair {
+  pair: KeyPairName;
+  secretName: string;
+}
+
+/** The pairs a rotation of this account rotates, in order: read-write, then read-only when configured. */
+export function rotatedPairs(settings: Pick<AccountRotationSettings, 'secretName' | 'readOnlySecretName' | 'rotateReadOnlyKeys'>): RotatedPair[] {
+  return [
+    { pair: 'readWrite', secretName: settings.secretName },
+    ...(settings.rotateReadOnlyKeys ? [{ pair: 'readOnly' as const, secretName: settings.readOnlySecretName }] : []),
+  ];
 }

@@ -6,6 +6,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { rotatedPairs } from '../domain/settings.js';
 import { redactSecrets } from '../errors.js';
 import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
 import { ROTATION_ORCHESTRATOR, type RotationInput } from '../workflow/rotation-types.js';
@@ -87,9 +88,8 @@ async function readFacts(target: RotationTarget, options: RunScheduleOptions): P
   try {
     const status = await getRotationInstance(options.client, instanceIdOf(target));
     const lastRotation = lastRotationOf(status);
-    const secretNames = [target.secretName, ...(target.rotateReadOnlyKeys ? [target.readOnlySecretName] : [])];
     const secrets: SecretAge[] = [];
-    for (const secretName of secretNames) {
+    for (const { secretName } of rotatedPairs(target)) {
       const properties = await options.secrets.getLatestSecretProperties(secretName);
       secrets.push({ secretName, createdOn: isoOrNull(properties?.createdOn) });
     }

@@ -35,7 +35,7 @@ import {
   validationIntervalInMs,
   type IdleRule,
 } from '../domain/rotation-plan.js';
-import type { AccountRotationSettings } from '../domain/settings.js';
+import { rotatedPairs, type AccountRotationSettings } from '../domain/settings.js';
 import {
   CONSUMERS_MOVED_EVENT,
   type ConsumersMovedEvent,
@@ -81,10 +81,9 @@ export function* rotateAccountOrchestrator(context: OrchestrationContext): Gener
   const input = context.df.getInput<RotationInput>();
   const settings = input.settings;
   const run = new RotationRun(context, input);
-  const pairs: KeyPairName[] = settings.rotateReadOnlyKeys ? ['readWrite', 'readOnly'] : ['readWrite'];
   try {
-    for (const pair of pairs) {
-      run.outcomes.push(yield* rotatePair(run, pair));
+    for (const { pair, secretName } of rotatedPairs(settings)) {
+      run.outcomes.push(yield* rotatePair(run, pair, secretName));
     }
   } catch (error) {
     if (error instanceof NeedsAttention) return run.finish('needsAttention', error.message);
@@ -95,9 +94,8 @@ export function* rotateAccountOrchestrator(context: OrchestrationContext): Gener
   return run.finish('rotated');
 }
 
-function* rotatePair(run: RotationRun, pair: KeyPairName): Generator<Yielded, PairOutcome, unknown> {
+function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): Generator<Yielded, PairOutcome, unknown> {
   const { settings, force } = run;
-  const secretName = pair === 'readWrite' ? settings.secretName : settings.readOnlySecretName;
   run.pair = pair;
 
   run.enterPhase('inspecting', `Reading the keys of ${settings.accountName} and what Key Vault holds.`);
