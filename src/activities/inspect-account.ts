@@ -12,7 +12,7 @@ import type { SecretValue } from '../azure/secret-value.js';
 import type { Runtime } from '../runtime.js';
 import type { ActivityResult, InspectAccountInput, InspectAccountResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
-import { SECRET_TAGS } from './secret-format.js';
+import { SECRET_TAGS, isTaggedForAnotherAccount } from './secret-format.js';
 
 export async function inspectAccount(input: InspectAccountInput, context: InvocationContext): Promise<ActivityResult<InspectAccountResult>> {
   return runActivity('inspectAccount', context, async (runtime) => {
@@ -32,11 +32,9 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
   const { cosmosManagement, keyVault } = runtime.adapters;
   const [facts, latestSecret] = await Promise.all([cosmosManagement.getAccount(input.accountId), keyVault.getLatestSecret(input.secretName)]);
   const latest = latestSecret?.info ?? null;
-  const taggedAccount = latest?.tags[SECRET_TAGS.cosmosAccount];
-  const foreign = taggedAccount !== undefined && taggedAccount.toLowerCase() !== input.accountId.toLowerCase();
+  const foreign = latest !== null && isTaggedForAnotherAccount(latest.tags, input.accountId);
   if (foreign) {
-    // Someone else's secret under our name: its tags say nothing about this account's keys.
-    context?.warn(`inspectAccount: secret ${input.secretName} is tagged for ${taggedAccount}, not ${input.accountId}: ignoring its tags`);
+    context?.warn(`inspectAccount: secret ${input.secretName} is tagged for ${latest.tags[SECRET_TAGS.cosmosAccount]}, not ${input.accountId}: ignoring its tags`);
   }
   const tags = latest && !foreign ? latest.tags : {};
   const keyKindTag = tags[SECRET_TAGS.keyKind];

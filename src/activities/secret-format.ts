@@ -16,3 +16,12 @@ export const SECRET_TAGS = {
 
 export const KEY_CONTENT_TYPE = 'application/vnd.cosmos-key';
 export const CONNECTION_STRING_CONTENT_TYPE = 'application/vnd.cosmos-connection-string';
+
+/**
+ * Whether a secret version's tags belong to another account: someone else's
+ * secret under our name says nothing about this account's keys.
+ */
+export function isTaggedForAnotherAccount(tags: Readonly<Record<string, string>>, accountId: string): boolean {
+  const tagged = tags[SECRET_TAGS.cosmosAccount];
+  return tagged !== undefined && tagged.toLowerCase() !== accountId.toLowerCase();
+}

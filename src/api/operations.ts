@@ -9,7 +9,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
 import type { InspectAccountInput, InspectAccountResult } from '../activities/contracts.js';
-import { SECRET_TAGS } from '../activities/secret-format.js';
+import { SECRET_TAGS, isTaggedForAnotherAccount } from '../activities/secret-format.js';
 import { isKeyKind, type KeyKind } from '../domain/keys.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
@@ -287,9 +287,7 @@ async function secretAges(target: RotationTarget, deps: ApiDependencies): Promis
     names.map(async (secretName) => {
       const properties = await deps.getLatestSecretProperties(secretName);
       const tags = properties?.tags ?? {};
-      // A secret tagged for another account says nothing about this one's keys.
-      const foreign = tags[SECRET_TAGS.cosmosAccount] !== undefined && tags[SECRET_TAGS.cosmosAccount]!.toLowerCase() !== target.accountId.toLowerCase();
-      const keyKind = foreign ? undefined : tags[SECRET_TAGS.keyKind];
+      const keyKind = isTaggedForAnotherAccount(tags, target.accountId) ? undefined : tags[SECRET_TAGS.keyKind];
       return { secretName, createdOn: toIso(properties?.createdOn ?? null), keyKind: isKeyKind(keyKind) ? keyKind : null };
     }),
   );
