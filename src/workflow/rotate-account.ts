@@ -99,7 +99,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
   run.pair = pair;
 
   run.enterPhase('inspecting', `Reading the keys of ${settings.accountName} and what Key Vault holds.`);
-  let facts = yield* run.inspect(secretName);
+  const facts = yield* run.inspect(secretName);
   if (facts.disableLocalAuth) {
     throw new RotationFailure(
       `Account ${settings.accountName} has local (key) authentication disabled: no consumer can use its keys, so there is nothing to rotate. Remove it from ROTATION_TARGETS.`,
@@ -109,7 +109,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
   run.activeKeyKind = plan.activeKeyKind;
   run.standbyKeyKind = plan.standbyKeyKind;
 
-  if (!force) facts = yield* waitForStandbyIdle(run, plan.standbyKeyKind, facts, secretName);
+  if (!force) yield* waitForStandbyIdle(run, plan.standbyKeyKind, facts, secretName);
 
   run.enterPhase('regeneratingStandby', `Regenerating the standby key ${plan.standbyKeyKind}.`);
   yield* regenerate(run, plan.standbyKeyKind, settings.standbyWaitMaxInHours);
@@ -151,7 +151,7 @@ function* waitForStandbyIdle(
   standby: KeyKind,
   facts: InspectAccountResult,
   secretName: string,
-): Generator<Yielded, InspectAccountResult, unknown> {
+): Generator<Yielded, void, unknown> {
   const deadline = new Date(run.now().getTime() + run.settings.standbyWaitMaxInHours * HOUR_MS);
   let current = facts;
   while (!isIdle(current.keys[standby].lastUsedAt, run.now(), run.idleRule)) {
@@ -171,7 +171,6 @@ function* waitForStandbyIdle(
     run.retries.usageChecks += 1;
     current = yield* run.inspect(secretName);
   }
-  return current;
 }
 
 /**
