@@ -230,16 +230,16 @@ describe('an operator confirmation is never lost', () => {
 
   it('when consumers-moved arrives while the rotation is re-inspecting the old key, then the rotation still takes it', async () => {
     let inspections = 0;
-    let confirm: (() => void) | undefined;
     harness = await RotationHarness.start({
       accounts: [{ name: 'orders' }],
       // Not a crash: a window into the moment an activity has run and its result is not yet recorded.
       crashAfterActivity: (activity) => {
-        if (activity.name === 'inspectAccount' && ++inspections === 3) confirm?.();
+        if (activity.name === 'inspectAccount' && ++inspections === 3) {
+          void harness.driver.raiseEvent(harness.instanceId('orders'), 'ConsumersMoved', { by: 'operator@example.com' });
+        }
         return false;
       },
     });
-    confirm = () => void harness.driver.raiseEvent(harness.instanceId('orders'), 'ConsumersMoved', { by: 'operator@example.com' });
     await harness.seedSecretByHand('orders', 'primary');
     await harness.startRotation('orders');
 
