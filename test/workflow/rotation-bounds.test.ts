@@ -60,6 +60,22 @@ describe('validation is strict', () => {
     expect(probeTimes(harness, 'orders')).toHaveLength(5);
   });
 
+  it('when the data plane is unavailable during validation, then the probe is retried and not counted against the new key', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    await harness.startRotation('orders');
+    await runUntilStatus(harness, 'orders', /passed 1 of 3/);
+    // More 503s than the Cosmos client retries by itself.
+    await control(harness.emulator, 'POST', '/faults', { service: 'cosmos', status: 503, times: 4 });
+
+    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.retries.validationFailures).toBe(0);
+    const failedProbes = harness.driver.history(harness.instanceId('orders'))!.filter((event) => event.EventType === EventType.TaskFailed);
+    expect(failedProbes.length).toBeGreaterThanOrEqual(1);
+  });
+
   it('when validating, then the probes are spread over VALIDATION_SPREAD_IN_MINUTES', async () => {
     harness = await RotationHarness.start({ accounts: [{ name: 'orders' }], settings: { VALIDATION_PROBE_COUNT: '4', VALIDATION_SPREAD_IN_MINUTES: '9' } });
     await harness.seedSecretByHand('orders', 'primary');
