@@ -45,14 +45,18 @@ describe('validation is strict', () => {
     expect(await harness.findLeaks()).toEqual([]);
   });
 
-  it('when one probe fails between successes, then counting starts again: 3 consecutive successes are needed after it', async () => {
+  /** Starts a rotation, lets the first validation probe pass, then makes the data plane answer `status` `times` times. */
+  async function rotateWithFaultAfterFirstProbe(fault: { status: number; times: number }) {
     harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
     await harness.seedSecretByHand('orders', 'primary');
     await harness.startRotation('orders');
     await runUntilStatus(harness, 'orders', /passed 1 of 3/);
-    await control(harness.emulator, 'POST', '/faults', { service: 'cosmos', status: 401, times: 1 });
+    await control(harness.emulator, 'POST', '/faults', { service: 'cosmos', ...fault });
+    return harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+  }
 
-    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+  it('when one probe fails between successes, then counting starts again: 3 consecutive successes are needed after it', async () => {
+    const result = await rotateWithFaultAfterFirstProbe({ status: 401, times: 1 });
 
     expect(result.output.outcome).toBe('rotated');
     expect(result.output.retries.validationFailures).toBe(1);
@@ -61,14 +65,8 @@ describe('validation is strict', () => {
   });
 
   it('when the data plane is unavailable during validation, then the probe is retried and not counted against the new key', async () => {
-    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
-    await harness.seedSecretByHand('orders', 'primary');
-    await harness.startRotation('orders');
-    await runUntilStatus(harness, 'orders', /passed 1 of 3/);
     // More 503s than the Cosmos client retries by itself.
-    await control(harness.emulator, 'POST', '/faults', { service: 'cosmos', status: 503, times: 4 });
-
-    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS });
+    const result = await rotateWithFaultAfterFirstProbe({ status: 503, times: 4 });
 
     expect(result.output.outcome).toBe('rotated');
     expect(result.output.retries.validationFailures).toBe(0);
