@@ -183,7 +183,8 @@ function* regenerate(run: RotationRun, keyKind: KeyKind, waitMaxInHours: number)
   const deadline = run.now().getTime() + waitMaxInHours * HOUR_MS;
   const busyUntil = run.now().getTime() + MAX_REGENERATION_HOURS * HOUR_MS;
   let blocked = 0;
-  for (let busy = 0; ; ) {
+  let busy = 0;
+  for (;;) {
     const begun = yield* run.call<BeginRegenerateKeyInput, BeginRegenerateKeyResult>(ACTIVITY_NAMES.beginRegenerateKey, {
       accountId: run.settings.accountId,
       keyKind,
