@@ -5,7 +5,7 @@ import {
   idleFrom,
   isIdle,
   nextUsageCheck,
-  oldKeyInUseUntil,
+  keyCountsAsUsedUntil,
   planPair,
   regenerationPollDelayInSeconds,
   rotationIdFor,
@@ -68,14 +68,14 @@ describe('idle rules', () => {
   });
 });
 
-describe('oldKeyInUseUntil', () => {
+describe('keyCountsAsUsedUntil', () => {
   it('when the usage report is older than the publication, then the old key counts as used until it was published', () => {
-    expect(oldKeyInUseUntil('2026-01-01T00:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
-    expect(oldKeyInUseUntil(null, '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
+    expect(keyCountsAsUsedUntil('2026-01-01T00:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
+    expect(keyCountsAsUsedUntil(null, '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
   });
 
   it('when consumers used the old key after the publication, then that later use counts', () => {
-    expect(oldKeyInUseUntil('2026-01-01T05:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T05:00:00Z');
+    expect(keyCountsAsUsedUntil('2026-01-01T05:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T05:00:00Z');
   });
 });
 
