@@ -375,6 +375,14 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           crashesPending.push(action.afterActivity);
           say({ account: null, source: 'host', text: `the Functions host will crash after the next ${action.afterActivity ? `${action.afterActivity} activity` : 'activity'} it runs` });
           return;
+        case 'failRegeneration': {
+          const body = { accountId: seeded.get(action.account)!.id, times: action.times, ...(action.keyKind ? { keyKind: action.keyKind } : {}), ...(action.message ? { message: action.message } : {}) };
+          const answer = await controlRequest(emulator, 'POST', '/operations/fail-next', body);
+          if (answer.status !== 201) throw new Error(`the emulator refused to fail regenerations: ${JSON.stringify(answer.body)}`);
+          const what = `${action.times === 1 ? 'the next regeneration' : `the next ${action.times} regenerations`}${action.keyKind ? ` of ${action.keyKind}` : ''}`;
+          say({ account: action.account, source: 'fault', text: `${what} will run, then Azure reports ${action.times === 1 ? 'it' : 'them'} Failed` });
+          return;
+        }
         case 'fault': {
           const added = await addFault(emulator, action.fault);
           if (action.forMs !== null) faultsEnding.push({ atMs: nowMs + action.forMs, id: added.id });
@@ -679,7 +687,7 @@ function regenerationSecondsOf(scenario: Scenario, name: string): number {
   return scenario.accounts.find((account) => account.name === name)?.regenerationSeconds ?? 0;
 }
 
-function httpRequestOf(action: Exclude<ScenarioAction, { type: 'timer' | 'crash' | 'fault' }>): {
+function httpRequestOf(action: Exclude<ScenarioAction, { type: 'timer' | 'crash' | 'fault' | 'failRegeneration' }>): {
   method: 'GET' | 'POST';
   path: string;
   body: unknown;

@@ -35,6 +35,8 @@ export interface ScenarioAccount {
   initialActiveKeyKind: 'primary' | 'secondary' | null;
   /** How old the seeded secrets are at the start, in ms (the timer starts rotations for old ones). */
   secretAgeMs: number;
+  /** untagged: the secrets hold the key as a person put it there, with no tags (the app adopts them by value). */
+  initialSecret: 'tagged' | 'untagged';
 }
 
 export interface ScenarioConsumer {
@@ -68,7 +70,9 @@ export type ScenarioAction =
   /** forMs: the fault lasts this long (virtual time) instead of a count; the runner removes it then. */
   | { atMs: number; type: 'fault'; fault: FaultInput; forMs: number | null }
   /** afterActivity: the crash waits for that activity (e.g. publishKey) instead of the next one. */
-  | { atMs: number; type: 'crash'; afterActivity: string | null };
+  | { atMs: number; type: 'crash'; afterActivity: string | null }
+  /** The next `times` regenerations of the account's key (any key when null) run, then Azure reports them Failed. */
+  | { atMs: number; type: 'failRegeneration'; account: string; keyKind: KeyKind | null; times: number; message: string | null };
 
 export type ExpectedOutcome = 'rotated' | 'needsAttention' | 'failed' | 'cancelled' | 'running' | 'notStarted';
 export const EXPECTED_OUTCOMES: readonly ExpectedOutcome[] = ['rotated', 'needsAttention', 'failed', 'cancelled', 'running', 'notStarted'];
@@ -301,10 +305,10 @@ function describe(value: unknown): string {
 }
 
 const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'accounts', 'consumers', 'actions', 'expect'] as const;
-const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge'] as const;
+const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
 const CONSUMER_FIELDS = ['name', 'account', 'count', 'access', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
-const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash'] as const;
+const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash', 'failRegeneration'] as const;
 const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = {
   timer: [],
   start: ['account', 'force', 'reason', 'expectStatus'],
@@ -314,6 +318,7 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   http: ['method', 'path', 'body', 'expectStatus'],
   fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times', 'for'],
   crash: ['afterActivity'],
+  failRegeneration: ['account', 'keyKind', 'times', 'message'],
 };
 const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'consumers', 'accounts'] as const;
 const ACCOUNT_EXPECT_FIELDS = ['outcome', 'activeKeyKind', 'regenerated', 'phasesInclude', 'phasesExclude', 'runs', 'secretVersions', 'notRegeneratedBefore', 'waitEndings'] as const;
@@ -423,11 +428,13 @@ function readAccounts(read: Reader, top: Record<string, unknown>): ScenarioAccou
     if (record.initialActiveKeyKind === null) initialActiveKeyKind = null;
     else initialActiveKeyKind = read.oneOf(record, path, 'initialActiveKeyKind', ['primary', 'secondary'] as const) ?? 'primary';
     const secretAgeMs = read.duration(record, path, 'secretAge') ?? 0;
+    const initialSecret = read.oneOf(record, path, 'initialSecret', ['tagged', 'untagged'] as const) ?? 'tagged';
+    if (initialActiveKeyKind === null && record.initialSecret !== undefined) read.problem(`${path}.initialSecret`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
     if (initialActiveKeyKind === null && record.secretAge !== undefined) {
       read.problem(`${path}.secretAge`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
     }
     if (name !== undefined) {
-      accounts.push({ name, subscriptionId, resourceGroup, capabilities, regenerationSeconds, usageLagSeconds, configured, target, initialActiveKeyKind, secretAgeMs });
+      accounts.push({ name, subscriptionId, resourceGroup, capabilities, regenerationSeconds, usageLagSeconds, configured, target, initialActiveKeyKind, secretAgeMs, initialSecret });
     }
   });
   return accounts;
@@ -498,6 +505,14 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
       case 'timer':
         actions.push({ atMs, type });
         break;
+      case 'failRegeneration': {
+        const name = account();
+        const keyKind = read.oneOf(record, path, 'keyKind', KEY_KINDS) ?? null;
+        const times = read.integer(record, path, 'times', { min: 1, max: 10_000 }) ?? 1;
+        const message = read.string(record, path, 'message') ?? null;
+        if (name !== undefined) actions.push({ atMs, type, account: name, keyKind, times, message });
+        break;
+      }
       case 'crash': {
         const afterActivity = read.oneOf(record, path, 'afterActivity', ACTIVITY_NAME_LIST) ?? null;
         actions.push({ atMs, type, afterActivity });

@@ -106,10 +106,11 @@ export async function seedAccount(
       [names.secretName, readWrite],
       [names.readOnlySecretName, readOnly],
     ] as const) {
-      await secrets.setSecret(secretName, keys[keyKind].value, {
-        contentType: KEY_CONTENT_TYPE,
-        tags: { [SECRET_TAGS.cosmosAccount]: created.id, [SECRET_TAGS.keyKind]: keyKind },
-      });
+      await secrets.setSecret(
+        secretName,
+        keys[keyKind].value,
+        account.initialSecret === 'untagged' ? {} : { contentType: KEY_CONTENT_TYPE, tags: { [SECRET_TAGS.cosmosAccount]: created.id, [SECRET_TAGS.keyKind]: keyKind } },
+      );
     }
   }
   return { name: account.name, id: created.id, documentEndpoint: created.documentEndpoint, ...names };

@@ -78,6 +78,16 @@ describe('scenario files', () => {
     expect(problems).toEqual([expect.stringMatching(/^actions\[0\]\.times: cannot be given with "for"/), expect.stringMatching(/^actions\[1\]\.afterActivity: must be one of inspectAccount/)]);
   });
 
+  it('when an account seeds an untagged secret and an action fails the next regeneration, then both are read with their defaults', () => {
+    const scenario = parseScenario(
+      { ...minimal, accounts: [{ name: 'orders', initialSecret: 'untagged' }], actions: [{ at: '0m', type: 'failRegeneration', account: 'orders' }] },
+      { source: 'scenario.json' },
+    );
+    expect(scenario.accounts[0]).toMatchObject({ initialSecret: 'untagged' });
+    expect(scenario.actions).toEqual([{ atMs: 0, type: 'failRegeneration', account: 'orders', keyKind: null, times: 1, message: null }]);
+    expect(problemsOf({ ...minimal, accounts: [{ name: 'orders', initialActiveKeyKind: null, initialSecret: 'untagged' }] })).toEqual([expect.stringMatching(/^accounts\[0\]\.initialSecret: has no meaning/)]);
+  });
+
   it('when expectations name runs, secret versions, a time before which a key must stay, and how waits ended, then they are read; a wrong wait ending is refused', () => {
     const expect_ = { accounts: { orders: { runs: ['cancelled', 'rotated'], secretVersions: 2, notRegeneratedBefore: { primary: '12h30m' }, waitEndings: ['consumers:operator'] } } };
     expect(parseScenario({ ...minimal, expect: expect_ }, { source: 'scenario.json' }).expect.accounts.orders).toEqual({

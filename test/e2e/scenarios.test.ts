@@ -171,8 +171,9 @@ describe('the shipped scenarios', () => {
     expect(plan?.text).toMatch(/-> 200/);
   });
 
-  it('issue 10 story 3: when Key Vault throttles publishing for 20 minutes and ARM answers 503 for 40 minutes when the old key is due, then both are waited out and one version is written', async () => {
+  it('issue 10 story 3: when Azure reports a regeneration Failed, Key Vault throttles publishing for 20 minutes and ARM answers 503 for 40 minutes when the old key is due, then all are waited out and one version is written', async () => {
     const report = await run('09-keyvault-throttled-while-publishing.json');
+    expect(report.timeline.some((entry) => /reported the regeneration of secondary as failed; the key is unchanged/.test(entry.text))).toBe(true);
     const orders = account(report, 'orders');
     expect(orders.outcome).toBe('rotated');
     expect(orders.secretVersions).toBe(2);
