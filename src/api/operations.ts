@@ -159,7 +159,7 @@ async function summarize(request: HttpRequest, target: RotationTarget, client: A
       if (isActive(status) && custom?.pair === 'readWrite' && custom.activeKeyKind) summary.activeKeyKind = custom.activeKeyKind;
     }
   } catch (error) {
-    problems.push(`the rotation status could not be read (${describe(error)})`);
+    problems.push(`the rotation status could not be read (${describe(error, { withoutName: true })})`);
   }
   try {
     const secrets = await secretAges(target, deps);
@@ -168,7 +168,7 @@ async function summarize(request: HttpRequest, target: RotationTarget, client: A
     summary.activeKeyKind ??= readWrite?.keyKind ?? null;
     summary.due = dueState(target, secrets, now);
   } catch (error) {
-    problems.push(`Key Vault could not be read (${describe(error)})`);
+    problems.push(`Key Vault could not be read (${describe(error, { withoutName: true })})`);
   }
   summary.problem = problems.length ? problems.join('; ') : null;
   return summary;
