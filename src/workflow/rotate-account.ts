@@ -2,6 +2,9 @@
  * The rotation of one Cosmos DB account, as a durable orchestration. It reads
  * like the runbook: inspect, wait while the standby is in use, regenerate the
  * standby, validate it, publish it, wait for consumers, regenerate the old key.
+ * A rotation that stopped after publishing (cancelled, failed, needs
+ * attention) is resumed at the consumer wait, never reversed; Azure trouble
+ * is waited out with durable timers within each step's bound.
  *
  * Replay rules: this code runs again from the top on every episode. It reads
  * time only from context.df.currentUtcDateTime, does I/O only through
@@ -122,37 +125,11 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
   run.activeKeyKind = plan.activeKeyKind;
   run.standbyKeyKind = plan.standbyKeyKind;
 
-  let publishedAt: string;
-  let secretVersion: string | null = null;
-  let resumed: ResumedRotation | undefined;
-  if (stopped.from === 'waitingForConsumers') {
-    resumed = { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt };
-    publishedAt = stopped.publishedAt;
-  } else {
-    if (!force) yield* waitForStandbyIdle(run, plan.standbyKeyKind, facts, secretName);
-
-    run.enterPhase('regeneratingStandby', `Regenerating the standby key ${plan.standbyKeyKind}.`);
-    yield* regenerate(run, plan.standbyKeyKind, {
-      notRegeneratedSince: run.startedAt,
-      generationTimeBefore: facts.keys[plan.standbyKeyKind].generationTime,
-      waitMaxInHours: settings.standbyWaitMaxInHours,
-    });
-
-    run.enterPhase('validating', `Checking that the new ${plan.standbyKeyKind} key is accepted by the data plane.`);
-    yield* validate(run, plan.standbyKeyKind);
-
-    run.enterPhase('publishing', `Publishing ${plan.standbyKeyKind} to Key Vault secret ${secretName}.`);
-    const published = yield* run.call<PublishKeyInput, PublishKeyResult>(ACTIVITY_NAMES.publishKey, {
-      accountId: settings.accountId,
-      keyKind: plan.standbyKeyKind,
-      rotationId: run.rotationId,
-      secretName,
-      connectionStringSecretName: pair === 'readWrite' ? settings.connectionStringSecretName : null,
-      expiresInDays: settings.secretExpiryInDays,
-    });
-    publishedAt = published.publishedAt;
-    secretVersion = published.secretVersion;
-  }
+  const resumed: ResumedRotation | undefined =
+    stopped.from === 'waitingForConsumers' ? { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt } : undefined;
+  const { publishedAt, secretVersion } = resumed
+    ? { publishedAt: resumed.publishedAt, secretVersion: null }
+    : yield* bringInStandby(run, plan.standbyKeyKind, facts, secretName);
 
   const consumersMoved = force
     ? run.endWait('consumers', 'forced')
@@ -177,6 +154,38 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     consumersMoved,
     ...(resumed ? { resumed } : {}),
   };
+}
+
+/** Wait while the standby is in use, regenerate it, validate it, publish it: consumers can move to it from here. */
+function* bringInStandby(
+  run: RotationRun,
+  standby: KeyKind,
+  facts: InspectAccountResult,
+  secretName: string,
+): Generator<Yielded, { publishedAt: string; secretVersion: string }, unknown> {
+  const { settings } = run;
+  if (!run.force) yield* waitForStandbyIdle(run, standby, facts, secretName);
+
+  run.enterPhase('regeneratingStandby', `Regenerating the standby key ${standby}.`);
+  yield* regenerate(run, standby, {
+    notRegeneratedSince: run.startedAt,
+    generationTimeBefore: facts.keys[standby].generationTime,
+    waitMaxInHours: settings.standbyWaitMaxInHours,
+  });
+
+  run.enterPhase('validating', `Checking that the new ${standby} key is accepted by the data plane.`);
+  yield* validate(run, standby);
+
+  run.enterPhase('publishing', `Publishing ${standby} to Key Vault secret ${secretName}.`);
+  const published = yield* run.call<PublishKeyInput, PublishKeyResult>(ACTIVITY_NAMES.publishKey, {
+    accountId: settings.accountId,
+    keyKind: standby,
+    rotationId: run.rotationId,
+    secretName,
+    connectionStringSecretName: run.pair === 'readWrite' ? settings.connectionStringSecretName : null,
+    expiresInDays: settings.secretExpiryInDays,
+  });
+  return { publishedAt: published.publishedAt, secretVersion: published.secretVersion };
 }
 
 /**
