@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     benchmark: { include: ['bench/**/*.bench.ts'] },
     // The Functions host's core module must be stood in for before @azure/functions
     // is first loaded: it caches a failed lookup.
