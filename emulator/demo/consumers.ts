@@ -110,44 +110,93 @@ function secretNameOf(spec: ScenarioConsumer, env: ConsumerEnvironment): string 
   return spec.access === 'readOnly' ? account.readOnlySecretName : account.secretName;
 }
 
-/** A keyInHand consumer: reads Key Vault every refreshEvery and calls with the key it holds. */
-class ConsumerInstance implements FleetMember {
+/** What every consumer instance has: its spec, its place among its siblings, and its call bookkeeping. */
+abstract class InstanceBase implements FleetMember {
   readonly label: string;
-  nextCallMs: number;
-  nextRefreshMs: number;
+  protected nextCallMs: number;
+  protected readonly appStartMs: number;
+  protected readonly outcomes: CallOutcomes;
+  protected stopped = false;
+
+  constructor(
+    protected readonly spec: ScenarioConsumer,
+    protected readonly index: number,
+    protected readonly startMs: number,
+    protected readonly env: ConsumerEnvironment,
+    protected readonly agent: Agent,
+    protected readonly stats: ConsumerStats,
+    protected readonly emit: (event: ConsumerEvent) => void,
+  ) {
+    this.label = labelOf(spec, index);
+    this.outcomes = new CallOutcomes(this.label, spec.account, stats, emit);
+    this.appStartMs = startMs + spec.startAtMs;
+    // Instances are spread over the interval so that they do not all call in the same instant.
+    this.nextCallMs = this.appStartMs + Math.floor((spec.callEveryMs * index) / spec.count);
+  }
+
+  abstract nextDueMs(): number | null;
+  abstract runDue(nowMs: number): Promise<void>;
+  abstract dispose(): void;
+
+  protected stopAtMs(): number | null {
+    return this.spec.stopAtMs === null ? null : this.startMs + this.spec.stopAtMs;
+  }
+
+  /** The client to call with and how to name its key, or null when the app has no key yet. */
+  protected abstract heldKey(): HeldKey | null;
+  protected abstract readonly noKeyMessage: string;
+
+  protected async call(nowMs: number): Promise<void> {
+    this.stats.calls += 1;
+    const held = this.heldKey();
+    if (!held) {
+      this.outcomes.failed(nowMs, 'noKey', this.noKeyMessage);
+      return;
+    }
+    try {
+      await callDataPlane(held.client, this.spec, this.label, this.stats.calls, nowMs);
+      this.outcomes.succeeded(nowMs, held.keyKind());
+    } catch (error) {
+      const cause = causeOf(error);
+      this.outcomes.failed(nowMs, cause, `${describeCause(cause)} with ${held.described()}`);
+    }
+  }
+}
+
+interface HeldKey {
+  client: CosmosClient;
+  /** Which key signed the call, asked after it. */
+  keyKind(): KeyKind | null;
+  described(): string;
+}
+
+/** A keyInHand consumer: reads Key Vault every refreshEvery and calls with the key it holds. */
+class ConsumerInstance extends InstanceBase {
+  protected readonly noKeyMessage = 'has no key yet (no secret in Key Vault)';
+  private nextRefreshMs: number;
   private key: KeyInHand | null = null;
-  private readonly outcomes: CallOutcomes;
-  private stopped = false;
   private refreshes = 0;
   /** The pin ended and the fixed app has started (once, even when that first Key Vault read fails). */
   private redeployed = false;
 
   constructor(
-    private readonly spec: ScenarioConsumer,
-    private readonly index: number,
-    private readonly startMs: number,
-    private readonly env: ConsumerEnvironment,
+    spec: ScenarioConsumer,
+    index: number,
+    startMs: number,
+    env: ConsumerEnvironment,
     private readonly secrets: SecretClient,
-    private readonly agent: Agent,
-    private readonly stats: ConsumerStats,
-    private readonly emit: (event: ConsumerEvent) => void,
+    agent: Agent,
+    stats: ConsumerStats,
+    emit: (event: ConsumerEvent) => void,
   ) {
-    this.label = labelOf(spec, index);
-    this.outcomes = new CallOutcomes(this.label, spec.account, stats, emit);
-    const appStartMs = startMs + spec.startAtMs;
-    // Instances are spread over the interval so that they do not all call in the same instant.
-    this.nextCallMs = appStartMs + Math.floor((spec.callEveryMs * index) / spec.count);
+    super(spec, index, startMs, env, agent, stats, emit);
     // The first read is at app start.
-    this.nextRefreshMs = appStartMs;
+    this.nextRefreshMs = this.appStartMs;
   }
 
   nextDueMs(): number | null {
     if (this.stopped) return null;
     return Math.min(this.nextCallMs, this.nextRefreshMs, this.stopAtMs() ?? Infinity, this.pinEndDueMs() ?? Infinity);
-  }
-
-  private stopAtMs(): number | null {
-    return this.spec.stopAtMs === null ? null : this.startMs + this.spec.stopAtMs;
   }
 
   /** When the fixed app (redeployed with its Key Vault reference) starts, while it still holds the copied key. */
@@ -259,22 +308,21 @@ class ConsumerInstance implements FleetMember {
     this.key = { value, version, client };
   }
 
-  private async call(nowMs: number): Promise<void> {
-    this.stats.calls += 1;
-    if (!this.key) {
-      this.outcomes.failed(nowMs, 'noKey', 'has no key yet (no secret in Key Vault)');
-      return;
-    }
-    try {
-      await callDataPlane(this.key.client, this.spec, this.label, this.stats.calls, nowMs);
-      const kind = this.env.identifyKey(this.spec.account, this.key.value);
-      this.outcomes.succeeded(nowMs, kind === 'regenerated' ? null : kind);
-    } catch (error) {
-      const cause = causeOf(error);
-      const kind = this.env.identifyKey(this.spec.account, this.key.value);
-      const keyText = kind === 'regenerated' ? 'a key that has since been regenerated' : `the ${kind} key`;
-      this.outcomes.failed(nowMs, cause, `${describeCause(cause)} with ${keyText}${this.key.version === 'pinned' ? ' (copied from the portal)' : ''}`);
-    }
+  protected heldKey(): HeldKey | null {
+    const key = this.key;
+    if (!key) return null;
+    const kindNow = (): KeyKind | 'regenerated' => this.env.identifyKey(this.spec.account, key.value);
+    return {
+      client: key.client,
+      keyKind: () => {
+        const kind = kindNow();
+        return kind === 'regenerated' ? null : kind;
+      },
+      described: () => {
+        const kind = kindNow();
+        return `${kind === 'regenerated' ? 'a key that has since been regenerated' : `the ${kind} key`}${key.version === 'pinned' ? ' (copied from the portal)' : ''}`;
+      },
+    };
   }
 
   dispose(): void {
@@ -333,42 +381,24 @@ class CallOutcomes {
  * on the virtual clock (the fleet fires them when due). It re-reads Key Vault every
  * refreshEvery and whenever Cosmos DB answers 401, and then retries the call.
  */
-class RotatingClientInstance implements FleetMember {
-  readonly label: string;
-  private nextCallMs: number;
+class RotatingClientInstance extends InstanceBase {
+  protected readonly noKeyMessage = 'has no key yet (its first Key Vault read failed)';
   /** When the app (re)tries to start: it needs its first Key Vault read to have a client at all. */
   private startDueMs: number;
   private handle: RotatingCosmosClient | null = null;
   private timer: { dueMs: number; callback: () => unknown } | null = null;
-  private readonly outcomes: CallOutcomes;
   private readonly secretName: string;
-  private stopped = false;
 
-  constructor(
-    private readonly spec: ScenarioConsumer,
-    private readonly index: number,
-    private readonly startMs: number,
-    private readonly env: ConsumerEnvironment,
-    private readonly agent: Agent,
-    private readonly stats: ConsumerStats,
-    private readonly emit: (event: ConsumerEvent) => void,
-  ) {
-    this.label = labelOf(spec, index);
-    this.outcomes = new CallOutcomes(this.label, spec.account, stats, emit);
-    this.secretName = secretNameOf(spec, env);
-    const appStartMs = startMs + spec.startAtMs;
-    this.nextCallMs = appStartMs + Math.floor((spec.callEveryMs * index) / spec.count);
-    this.startDueMs = appStartMs;
+  constructor(...args: ConstructorParameters<typeof InstanceBase>) {
+    super(...args);
+    this.secretName = secretNameOf(this.spec, this.env);
+    this.startDueMs = this.appStartMs;
   }
 
   nextDueMs(): number | null {
     if (this.stopped) return null;
     const readDue = this.handle ? (this.timer?.dueMs ?? Infinity) : this.startDueMs;
     return Math.min(this.nextCallMs, readDue, this.stopAtMs() ?? Infinity);
-  }
-
-  private stopAtMs(): number | null {
-    return this.spec.stopAtMs === null ? null : this.startMs + this.spec.stopAtMs;
   }
 
   async runDue(nowMs: number): Promise<void> {
@@ -449,20 +479,15 @@ class RotatingClientInstance implements FleetMember {
     });
   }
 
-  private async call(nowMs: number): Promise<void> {
-    this.stats.calls += 1;
-    if (!this.handle) {
-      this.outcomes.failed(nowMs, 'noKey', 'has no key yet (its first Key Vault read failed)');
-      return;
-    }
-    try {
-      await callDataPlane(this.handle.client, this.spec, this.label, this.stats.calls, nowMs);
-      const kind = this.handle.keyKind;
-      this.outcomes.succeeded(nowMs, (KEY_KINDS as readonly string[]).includes(kind ?? '') ? (kind as KeyKind) : null);
-    } catch (error) {
-      const cause = causeOf(error);
-      this.outcomes.failed(nowMs, cause, `${describeCause(cause)} with secret version ${this.handle.secretVersion.slice(0, 8)} (${this.handle.keyKind ?? 'untagged'} key)`);
-    }
+  protected heldKey(): HeldKey | null {
+    const handle = this.handle;
+    if (!handle) return null;
+    return {
+      client: handle.client,
+      // After the call: a 401 it answered with a new key shows as the new key.
+      keyKind: () => ((KEY_KINDS as readonly string[]).includes(handle.keyKind ?? '') ? (handle.keyKind as KeyKind) : null),
+      described: () => `secret version ${handle.secretVersion.slice(0, 8)} (${handle.keyKind ?? 'untagged'} key)`,
+    };
   }
 
   dispose(): void {

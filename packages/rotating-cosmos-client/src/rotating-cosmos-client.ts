@@ -256,7 +256,8 @@ class RotatingHandle implements RotatingCosmosClient {
     this.#failedReads = 0;
     const previous = this.#current;
     const changed = !previous || previous.credential.version !== credential.version || previous.credential.key !== credential.key;
-    if (changed) this.#swapTo(credential, endpoint);
+    // A read that finishes after close() builds no client nobody would dispose.
+    if (changed && !this.#closed) this.#swapTo(credential, endpoint);
     const event = {
       type: 'keyLoaded',
       reason,
