@@ -5,6 +5,7 @@
  */
 import { inspect } from 'node:util';
 import type { PluginConfig } from '@azure/cosmos';
+import { AzureLogger, getLogLevel, setLogLevel, type AzureLogLevel } from '@azure/logger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { control } from '../../../test/helpers/emulator.js';
 import { CONNECTION_STRING_CONTENT_TYPE, DEFAULT_REFRESH_INTERVAL_IN_MS, SecretFormatError, type RotatingCosmosClient } from '../src/index.js';
@@ -337,12 +338,31 @@ describe('Key Vault down during a refresh', () => {
 });
 
 describe('no key in any log line', () => {
-  it('when a whole rotation, a 401, a Key Vault outage and bad secrets happen, then no log line, telemetry event, error or inspection shows a key', async () => {
+  let sdkLines: string[];
+  let levelBefore: AzureLogLevel | undefined;
+  const logBefore = AzureLogger.log;
+
+  beforeEach(() => {
+    // The Azure SDKs' own logging, at its most talkative, is searched too.
+    sdkLines = [];
+    levelBefore = getLogLevel();
+    AzureLogger.log = (...args: unknown[]) => sdkLines.push(args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg, { depth: 4 }))).join(' '));
+    setLogLevel('verbose');
+  });
+
+  afterEach(() => {
+    AzureLogger.log = logBefore;
+    // No level turns logging off again.
+    setLogLevel(levelBefore);
+  });
+
+  it('when a whole rotation, a 401, a Key Vault outage and bad secrets happen, then no log line of the library or the SDKs, telemetry event, error or inspection shows a key', async () => {
     await fixture.publishKey('primary');
     const handle: RotatingCosmosClient = await fixture.open();
     const errors: string[] = [];
     await rotateToSecondary();
     await readSeed(handle);
+    await handle.client.database('app').container('items').items.query('SELECT * FROM c').fetchAll();
     await control(fixture.emulator, 'POST', '/faults', { service: 'keyvault', method: 'GET', status: 503, times: 1 });
     await fixture.timers.fireNext();
     await fixture.publish(`AccountEndpoint=${fixture.account.documentEndpoint};AccountKey=${fixture.keyValue('secondary')};Bad`, { contentType: 'application/vnd.cosmos-key' });
@@ -350,9 +370,10 @@ describe('no key in any log line', () => {
     await fixture.regenerate('secondary');
     await readSeed(handle).catch((error: Error) => errors.push(`${error.name}: ${error.message}`));
 
-    const seen = [...fixture.logLines, ...fixture.telemetry.map((event) => JSON.stringify(event)), ...errors, inspect(handle, { depth: 5 }), JSON.stringify(handle)];
+    const seen = [...fixture.logLines, ...sdkLines, ...fixture.telemetry.map((event) => JSON.stringify(event)), ...errors, inspect(handle, { depth: 5 }), JSON.stringify(handle)];
 
     expect(fixture.logLines.length).toBeGreaterThan(2);
+    expect(sdkLines.length).toBeGreaterThan(20);
     expect(errors.length).toBe(2);
     for (const key of fixture.issuedKeys) {
       for (const text of seen) {
