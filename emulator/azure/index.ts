@@ -32,6 +32,7 @@ import { recordKeyUse } from './key-usage.js';
 import { needsSettling, settleDue } from './operations.js';
 import { RequestStats, cosmosOperationName, keyVaultOperationName, type EmulatorStats } from './request-stats.js';
 import { StateStore, createFreshState, readStateFile } from './state-store.js';
+import { Throttler, azureThrottling, mergeThrottling, type ThrottleDecision } from './throttling.js';
 
 export type { CreateAccountInput, CreatedAccount } from './accounts.js';
 export type { EmulatorStats } from './request-stats.js';
@@ -50,6 +51,12 @@ export interface AzureEmulatorOptions {
   dataDir?: string;
   host?: '127.0.0.1';
   log?: (line: string) => void;
+  /**
+   * ARM and Key Vault throttling: absent, Azure's published numbers (on by
+   * default, as in Azure); `false` turns both off; a partial object changes them
+   * (see throttling.ts). The control API's PUT /throttling changes it at run time.
+   */
+  throttling?: false | Parameters<typeof mergeThrottling>[1];
 }
 
 export interface AzureEmulator {
@@ -87,6 +94,11 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   const certificateDir = dataDir ?? mkdtempSync(join(tmpdir(), 'azure-emulator-'));
   const certificates = await loadOrCreateCertificates(certificateDir);
   const stats = new RequestStats();
+  const throttler = new Throttler(
+    options.throttling === false
+      ? mergeThrottling(azureThrottling(), { arm: { enabled: false }, keyVault: { enabled: false } })
+      : mergeThrottling(azureThrottling(), options.throttling ?? {}),
+  );
   const listeners = new Map<string, Listener>();
   let closed = false;
 
@@ -115,9 +127,13 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       : undefined;
     if (fault?.delayMs) await sleep(fault.delayMs);
     let response: EmulatorResponse;
+    const throttle = fault?.status === undefined ? throttleDecision(service, request) : undefined;
     if (fault?.status !== undefined) {
       response = faultResponse(service, { ...fault, status: fault.status });
       log(`${service} ${operation}: injected ${fault.status} (fault ${fault.id})`);
+    } else if (throttle && !throttle.allowed) {
+      response = throttle.response;
+      log(`${service} ${operation}: throttled (429, retry after ${throttle.response.headers?.['retry-after']} s)`);
     } else {
       try {
         settle();
@@ -128,8 +144,16 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
         response = { status: 500, body: service === 'cosmos' ? { code: 'InternalServerError', message } : { error: { code: 'InternalServerError', message } } };
       }
     }
+    if (throttle?.allowed) response = { ...response, headers: { ...(response.headers ?? {}), ...throttle.headers } };
     log(`${service} ${request.method} ${request.url.pathname} -> ${response.status}`);
     return withRequestId(service, request, response);
+  }
+
+  function throttleDecision(service: ServiceName, request: EmulatorRequest): ThrottleDecision | undefined {
+    const nowMs = clock.nowMs();
+    if (service === 'arm') return throttler.arm(request, /^\/subscriptions\/([^/]+)/i.exec(request.url.pathname)?.[1], nowMs);
+    if (service === 'keyvault') return throttler.keyVault(request, nowMs);
+    return undefined;
   }
 
   const tls: TlsMaterial = certificates;
@@ -223,6 +247,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       store.mutate((state) => {
         state.rbac = rbac;
       }),
+    throttling: () => throttler.settings(),
+    setThrottling: (input) => {
+      throttler.set(mergeThrottling(throttler.settings(), input));
+      log(`control: throttling is now ${JSON.stringify(throttler.settings())}`);
+      return throttler.settings();
+    },
   };
 
   let unsubscribeClock: () => void = noLog;

@@ -20,4 +20,10 @@ export interface AccountFacts {
   safeRotationCheckEnabled: boolean;
   disableLocalAuth: boolean;
   keys: Record<KeyKind, KeyFacts>;
+  /**
+   * False when the api-version in use reports no usage times (the stable
+   * 2026-03-15): every lastUsedAt is then null because ARM does not say, not
+   * because the key is unused.
+   */
+  usageReported?: boolean;
 }

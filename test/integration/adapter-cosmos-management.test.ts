@@ -127,17 +127,18 @@ describe('regeneration', () => {
     expect((await arm.getAccount(orders)).keys.secondary.generationTime).toBe(new Date(fixture.emulator.clock.nowMs() - 1_000).toISOString());
   });
 
-  it('when another operation holds the account, then a second regeneration is a transient error', async () => {
+  // Sources: azure-rest-api-specs issue 703, terraform-provider-azurerm issue 15842: Cosmos DB answers 412 while busy.
+  it('when another operation holds the account (Cosmos DB answers 412 PreconditionFailed), then a second regeneration is a transient error, not a permanent one', async () => {
     await arm.beginRegenerateKey(orders, 'secondary', RULE);
     const error = await caught(arm.beginRegenerateKey(orders, 'primary', RULE));
-    expect(error).toMatchObject({ name: 'TransientError', statusCode: 409 });
+    expect(error).toMatchObject({ name: 'TransientError', statusCode: 412 });
     expect(error.message).toMatch(/another operation holds the resource/);
   });
 
   it('when another operation holds the account and the key was also used recently, then it is still a transient conflict, not a 12-hour block', async () => {
     fixture.emulator.recordKeyUse(guarded, 'secondary', fixture.hoursAgo(1));
     await arm.beginRegenerateKey(guarded, 'primary', RULE);
-    expect(await caught(arm.beginRegenerateKey(guarded, 'secondary', RULE))).toMatchObject({ name: 'TransientError', statusCode: 409 });
+    expect(await caught(arm.beginRegenerateKey(guarded, 'secondary', RULE))).toMatchObject({ name: 'TransientError', statusCode: 412 });
   });
 
   it('when the key was used 3 hours ago on an account with the safe-rotation check, then it is blocked until last use + 12 h + margin', async () => {

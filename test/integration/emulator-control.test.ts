@@ -343,6 +343,8 @@ describe('who may call the control API', () => {
       clearOperationFailures: untouched,
       failOperation: untouched,
       setRbac: untouched,
+      throttling: untouched,
+      setThrottling: untouched,
     };
   }
 
