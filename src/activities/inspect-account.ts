@@ -47,7 +47,8 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
   const publishedAt = latest?.createdOn ?? null;
   const now = runtime.now();
   const target = runtime.config.targets.find((candidate) => candidate.accountId.toLowerCase() === input.accountId.toLowerCase()) ?? runtime.config;
-  const keys = withAssumedUsage(facts.keys, { ...facts, publishedKeyKind, publishedAt }, target, now);
+  const publishedRotationId = tags[SECRET_TAGS.rotationId] ?? null;
+  const keys = withAssumedUsage(facts.keys, { ...facts, publishedKeyKind, publishedAt, publishedRotationId }, target, now);
   if (keys !== facts.keys) {
     context?.log(`inspectAccount: ${input.accountId} reports no key usage times (its api-version); the key the secret replaced counts as in use until consumers-moved or the consumer wait bound`);
   }
@@ -61,7 +62,7 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
     keys,
     ...(facts.usageReported === false ? { usageReported: false } : {}),
     publishedKeyKind,
-    publishedRotationId: tags[SECRET_TAGS.rotationId] ?? null,
+    publishedRotationId,
     publishedAt,
     inspectedAt: now.toISOString(),
   };

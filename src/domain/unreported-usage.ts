@@ -40,14 +40,19 @@ export function assumedLastUseWithoutUsageReports(
   return new Date(assumedMs).toISOString();
 }
 
-/** The keys with the assumption applied to the key the latest version replaced; unchanged when usage is reported. */
+/**
+ * The keys with the assumption applied to the key the latest version replaced;
+ * unchanged when usage is reported. Only a version a rotation published
+ * (`publishedRotationId`) replaced a key: a secret a person put there by hand
+ * has no predecessor the rotation knows of.
+ */
 export function withAssumedUsage(
   keys: Record<KeyKind, KeyFacts>,
-  facts: { usageReported?: boolean; publishedKeyKind: KeyKind | null; publishedAt: string | null },
+  facts: { usageReported?: boolean; publishedKeyKind: KeyKind | null; publishedAt: string | null; publishedRotationId: string | null },
   rule: UnreportedUsageRule,
   now: Date,
 ): Record<KeyKind, KeyFacts> {
-  if (facts.usageReported !== false || facts.publishedKeyKind === null || facts.publishedAt === null) return keys;
+  if (facts.usageReported !== false || facts.publishedKeyKind === null || facts.publishedAt === null || facts.publishedRotationId === null) return keys;
   const previous = otherKeyOf(facts.publishedKeyKind);
   const lastUsedAt = assumedLastUseWithoutUsageReports(keys[previous], { publishedAt: facts.publishedAt }, rule, now);
   return { ...keys, [previous]: { ...keys[previous], lastUsedAt } };
