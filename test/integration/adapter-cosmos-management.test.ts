@@ -183,6 +183,24 @@ describe('regeneration', () => {
     expect(sent?.headers.has('x-cosmos-key-rotation-skip-usage-check')).toBe(false);
   });
 
+  // Source: the spec's examples/2026-04-01-preview/CosmosDBDatabaseAccountRegenerateKey.json spells the flag
+  // skipAccountKeysLastUsageCheck; which casing the service honours is not public, nor is its refusal's code.
+  it('when ARM refuses a forced regeneration anyway, then the usage is re-read and the permanent error says Azure refused even with skipAccountKeysLastUsageCheck', async () => {
+    const lastUse = fixture.hoursAgo(2);
+    fixture.emulator.recordKeyUse(guarded, 'secondary', lastUse);
+    await control(fixture.emulator, 'POST', '/faults', { service: 'arm', method: 'POST', pathPattern: 'regenerateKey$', status: 400, times: 1 });
+    fixture.emulator.resetStats();
+
+    const error = await caught(arm.beginRegenerateKey(guarded, 'secondary', { ...RULE, skipUsageCheck: true }));
+
+    expect(error).toMatchObject({ name: 'PermanentError', statusCode: 400 });
+    expect(error.message).toMatch(/Azure refused to regenerate the secondary key .* even with skipAccountKeysLastUsageCheck: true/);
+    expect(error.message).toContain(`the last use ARM reports for it is ${lastUse}`);
+    expect(error.message).toMatch(/safe-rotation check is enabled/);
+    expect(fixture.emulator.stats().arm).toMatchObject({ regenerateKey: 1, getAccount: 1 });
+    expect(Object.values(fixture.emulator.state().operations)).toEqual([]);
+  });
+
   it('when ARM refuses with 400 but the usage it reports is old (a lagging use), then the key is blocked for a short while, not failed', async () => {
     fixture.emulator.recordKeyUse(guarded, 'secondary', fixture.hoursAgo(20));
     await control(fixture.emulator, 'POST', '/faults', { service: 'arm', method: 'POST', pathPattern: 'regenerateKey$', status: 400, times: 1 });
