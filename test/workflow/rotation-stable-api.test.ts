@@ -60,7 +60,7 @@ describe('a rotation on the stable api-version 2026-03-15 (no approximateLastUsa
     const result = await harness.runRotation('orders');
 
     expect(result.runtimeStatus).toBe('Failed');
-    expect(JSON.stringify(result.raw.output)).toMatch(/COSMOS_ARM_API_VERSION/);
+    expect(JSON.stringify((result.raw as { output?: unknown }).output)).toMatch(/COSMOS_ARM_API_VERSION/);
     expect(harness.regenerations('orders')).toEqual({});
   });
 });
