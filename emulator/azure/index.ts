@@ -16,6 +16,7 @@ import {
   documentEndpointOf,
   newAccountState,
   parseCreateAccountInput,
+  regionsOf,
   accountResourceId,
   type CreateAccountInput,
   type CreatedAccount,
@@ -159,14 +160,24 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   const tls: TlsMaterial = certificates;
   const onServerError = (error: unknown): void => log(`server error: ${(error as Error).stack ?? String(error)}`);
 
-  async function startDataPlane(accountKey: string, preferredPort: number): Promise<Listener> {
+  /** Region 0 is the account's global endpoint (its first region); 1.. are its additional regions. */
+  async function startDataPlane(accountKey: string, preferredPort: number, regionIndex = 0): Promise<Listener> {
     const listener = await listen(
       tls,
-      (request) => dispatch('cosmos', cosmosOperationName(request), request, (r, c) => handleCosmosDataPlane(accountKey, r, c)),
+      (request) => dispatch('cosmos', cosmosOperationName(request), request, (r, c) => handleCosmosDataPlane(accountKey, r, c, regionIndex)),
       { preferredPort, fallbackToFreePort: true, onError: onServerError },
     );
-    listeners.set(`cosmos:${accountKey}`, listener);
+    listeners.set(regionIndex === 0 ? `cosmos:${accountKey}` : `cosmos:${accountKey}:${regionIndex}`, listener);
     return listener;
+  }
+
+  async function closeDataPlanes(accountKey: string): Promise<void> {
+    for (const [name, listener] of [...listeners]) {
+      if (name === `cosmos:${accountKey}` || name.startsWith(`cosmos:${accountKey}:`)) {
+        listeners.delete(name);
+        await listener.close();
+      }
+    }
   }
 
   async function createAccount(input: unknown): Promise<CreatedAccount> {
@@ -176,17 +187,19 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     if (store.state.accounts[accountKey]) throw new ConflictError(`the account ${accountResourceId(parsed)} already exists`);
     const listener = await startDataPlane(accountKey, 0);
     try {
+      const regionPorts: number[] = [];
+      for (let index = 0; index < parsed.additionalRegions.length; index += 1) regionPorts.push((await startDataPlane(accountKey, 0, index + 1)).port);
       const account = store.mutate((state) => {
         if (state.accounts[accountKey]) throw new ConflictError(`the account ${accountResourceId(parsed)} already exists`);
-        const created = newAccountState(parsed, { dataPlanePort: listener.port, now: clock.now() });
+        const created = newAccountState(parsed, { dataPlanePort: listener.port, regionPorts, now: clock.now() });
         state.accounts[accountKey] = created;
         return created;
       });
-      log(`control: created account ${account.id} with its data plane at ${documentEndpointOf(account)}`);
-      return { id: account.id, documentEndpoint: documentEndpointOf(account) };
+      const regionalEndpoints = regionsOf(account).map(({ location, documentEndpoint }) => ({ location, documentEndpoint }));
+      log(`control: created account ${account.id} with its data plane at ${regionalEndpoints.map((region) => `${region.documentEndpoint} (${region.location})`).join(', ')}`);
+      return { id: account.id, documentEndpoint: documentEndpointOf(account), regionalEndpoints };
     } catch (error) {
-      listeners.delete(`cosmos:${accountKey}`);
-      await listener.close();
+      await closeDataPlanes(accountKey);
       throw error;
     }
   }
@@ -286,6 +299,15 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
         store.mutate((state) => {
           state.accounts[accountKey]!.dataPlanePort = listener.port;
         });
+      }
+      for (const [index, region] of (account.regions ?? []).entries()) {
+        const regional = await startDataPlane(accountKey, region.dataPlanePort, index + 1);
+        if (regional.port !== region.dataPlanePort) {
+          log(`control: port ${region.dataPlanePort} of ${account.id} (${region.location}) is taken; it moved to ${regional.port}`);
+          store.mutate((state) => {
+            state.accounts[accountKey]!.regions![index]!.dataPlanePort = regional.port;
+          });
+        }
       }
     }
     store.mutate((state) => {

@@ -14,7 +14,7 @@ import { CosmosDBManagementClient } from '@azure/arm-cosmosdb';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { parseAccountId } from '../config.js';
-import type { AccountFacts, KeyFacts } from '../domain/account-facts.js';
+import type { AccountFacts, KeyFacts, RegionEndpoint } from '../domain/account-facts.js';
 import { KEY_KINDS, KEY_PAIRS, KEYS_METADATA_PROPERTY, type KeyKind, type KeyPairName } from '../domain/keys.js';
 import { BlockedError, PermanentError, classifyAzureError, isBusyStatus, redactSecrets } from '../errors.js';
 import { COSMOS_ACTIONS, type CosmosAction } from './permissions.js';
@@ -184,6 +184,7 @@ export class CosmosManagementAdapter {
       disableLocalAuth: account.disableLocalAuth === true,
       keys,
       usageReported: reportsKeyUsage(this.#apiVersion),
+      regionEndpoints: regionEndpointsOf(account.readLocations ?? account.locations ?? []),
     };
   }
 
@@ -492,6 +493,16 @@ function isoTime(value: unknown): string | null {
   const text = /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(value) ? `${value}Z` : value;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** The regional endpoints ARM reports, each once, in failover order. */
+function regionEndpointsOf(locations: ReadonlyArray<{ locationName?: string; documentEndpoint?: string; failoverPriority?: number }>): RegionEndpoint[] {
+  const seen = new Set<string>();
+  return [...locations]
+    .sort((a, b) => (a.failoverPriority ?? 0) - (b.failoverPriority ?? 0))
+    .filter((location): location is { locationName?: string; documentEndpoint: string } => typeof location.documentEndpoint === 'string' && location.documentEndpoint !== '')
+    .filter((location) => !seen.has(location.documentEndpoint.toLowerCase()) && Boolean(seen.add(location.documentEndpoint.toLowerCase())))
+    .map((location) => ({ locationName: location.locationName ?? location.documentEndpoint, documentEndpoint: location.documentEndpoint }));
 }
 
 function firstLine(text: string): string {

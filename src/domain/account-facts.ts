@@ -26,4 +26,15 @@ export interface AccountFacts {
    * because the key is unused.
    */
   usageReported?: boolean;
+  /**
+   * Each region's data-plane endpoint as ARM reports it (readLocations), the
+   * first the write region. A new key reaches regions at different times:
+   * validation probes every one of them. Absent: only documentEndpoint is known.
+   */
+  regionEndpoints?: RegionEndpoint[];
+}
+
+export interface RegionEndpoint {
+  locationName: string;
+  documentEndpoint: string;
 }
