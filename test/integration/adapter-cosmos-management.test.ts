@@ -128,6 +128,33 @@ describe('regeneration', () => {
   });
 
   // Sources: azure-rest-api-specs issue 703, terraform-provider-azurerm issue 15842: Cosmos DB answers 412 while busy.
+  // Source: the spec's examples/2026-03-15 and 2026-04-01-preview CosmosDBDatabaseAccountRegenerateKey.json
+  // (200 when done at once, else 202 polled at operationsStatus) and the poll statuses Enqueued, Dequeued, InProgress,
+  // Succeeded (with "error": {}) and Failed.
+  it('when ARM answers 200 (done at once), then the regeneration is Succeeded without a poll', async () => {
+    const instant = await fixture.createAccount('instant-db', { regenerationSeconds: 0 });
+    const before = fixture.keyValue(instant, 'secondary');
+    fixture.emulator.resetStats();
+
+    const started = await arm.beginRegenerateKey(instant, 'secondary', RULE);
+
+    expect(started.status).toBe('Succeeded');
+    expect(await arm.getRegenerationStatus(instant, 'secondary', started.pollerState)).toEqual({ status: 'Succeeded' });
+    expect(fixture.keyValue(instant, 'secondary')).not.toBe(before);
+    expect(fixture.emulator.stats().arm.getOperationStatus ?? 0).toBe(0);
+  });
+
+  it('when the operation is Enqueued, then Dequeued, then InProgress, then Succeeded with an empty error, then the adapter reports InProgress until it reports Succeeded', async () => {
+    const started = await arm.beginRegenerateKey(orders, 'secondary', RULE);
+    const seen = [started.status];
+    for (const stepMs of [6_000, 6_000, 120_000]) {
+      fixture.emulator.clock.advance(stepMs);
+      seen.push((await arm.getRegenerationStatus(orders, 'secondary', started.pollerState)).status);
+    }
+
+    expect(seen).toEqual(['InProgress', 'InProgress', 'InProgress', 'Succeeded']);
+  });
+
   it('when another operation holds the account (Cosmos DB answers 412 PreconditionFailed), then a second regeneration is a transient error, not a permanent one', async () => {
     await arm.beginRegenerateKey(orders, 'secondary', RULE);
     const error = await caught(arm.beginRegenerateKey(orders, 'primary', RULE));
