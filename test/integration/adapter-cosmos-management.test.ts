@@ -146,7 +146,7 @@ describe('regeneration', () => {
 
   it('when the operation is Enqueued, then Dequeued, then InProgress, then Succeeded with an empty error, then the adapter reports InProgress until it reports Succeeded', async () => {
     const started = await arm.beginRegenerateKey(orders, 'secondary', RULE);
-    const seen = [started.status];
+    const seen: string[] = [started.status];
     for (const stepMs of [6_000, 6_000, 120_000]) {
       fixture.emulator.clock.advance(stepMs);
       seen.push((await arm.getRegenerationStatus(orders, 'secondary', started.pollerState)).status);

@@ -31,7 +31,7 @@ describe('durable timers of a rotation', () => {
     await harness.seedSecretByHand('orders', 'primary');
     await harness.startRotation('orders');
     const startedAt = harness.clock.nowMs();
-    await harness.runRotation('orders', { maxMs: 4 * DAY_MS, eachStep: async () => void (await harness.useKey('orders', 'primary')) });
+    await harness.runRotation('orders', { stepMs: 6 * HOUR_MS, maxMs: 4 * DAY_MS, eachStep: async () => void (await harness.useKey('orders', 'primary')) });
     expect((await harness.result('orders')).customStatus.phase).toBe('waitingForConsumers');
     expect(harness.clock.nowMs()).toBeGreaterThan(startedAt + 3 * DAY_MS);
 
