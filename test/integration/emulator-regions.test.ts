@@ -6,6 +6,9 @@
  * key takes a while to be accepted everywhere (Microsoft Learn, "Rotate keys for Azure Cosmos DB for NoSQL");
  * how long per region is not public, so each region's delay is a setting of the emulated account.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AzureEmulator, CreatedAccount } from '../../emulator/azure/index.js';
 import { armClient, cosmosClient, startTestEmulator, SUBSCRIPTION_ID } from '../helpers/emulator.js';
@@ -30,9 +33,9 @@ beforeEach(async () => {
 
 afterEach(async () => emulator?.close());
 
-async function status(endpoint: string, key: string): Promise<number> {
+async function status(endpoint: string, key: string, on: AzureEmulator = emulator): Promise<number> {
   try {
-    await cosmosClient(endpoint, key, emulator).databases.readAll().fetchAll();
+    await cosmosClient(endpoint, key, on).databases.readAll().fetchAll();
     return 200;
   } catch (error) {
     return (error as { code?: number }).code ?? 0;
@@ -74,5 +77,27 @@ describe('a multi-region account', () => {
     await expect(
       emulator.createAccount({ subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'rg-app', name: 'bad', additionalRegions: [{ location: 'West US' }] }),
     ).rejects.toThrow(/additionalRegions\[0\]\.location "West US" is already a region/);
+  });
+
+  it('when the emulator restarts with a data directory, then every region answers again at its endpoint with the same keys', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'emulator-regions-'));
+    try {
+      const first = await startTestEmulator({ dataDir });
+      const created = await first.createAccount({ subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'rg-app', name: 'stored', additionalRegions: [{ location: 'East US' }] });
+      await first.close();
+      const second = await startTestEmulator({ dataDir });
+      try {
+        const key = second.state().accounts[created.id.toLowerCase()]!.keys.primary.value;
+        const regions = (await armClient(second).databaseAccounts.get('rg-app', 'stored')).readLocations ?? [];
+        const answers = await Promise.all(regions.map((region) => status(region.documentEndpoint!, key, second)));
+
+        expect(regions.map((region) => region.locationName)).toEqual(['West US', 'East US']);
+        expect(answers).toEqual([200, 200]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
