@@ -290,6 +290,7 @@ var rotationAppSettings = {
   CONNECTION_STRING_SECRET_NAME_TEMPLATE: connectionStringSecretNameTemplate
   SECRET_EXPIRY_IN_DAYS: string(secretExpiryInDays)
   ARM_ENDPOINT: environment().resourceManager
+  COSMOS_ARM_API_VERSION: '2026-04-01-preview'
   AZURE_CREDENTIAL: 'managed-identity'
   AZURE_CLIENT_ID: identity.outputs.clientId
   MAX_STARTS_PER_RUN: string(maxStartsPerRun)

@@ -44,6 +44,8 @@ export interface Config extends RotationDefaults {
   readOnlySecretNameTemplate: string;
   connectionStringSecretNameTemplate: string;
   armEndpoint: string;
+  /** api-version of Microsoft.DocumentDB the adapters send; only 2026-04-01-preview reports key usage times. */
+  cosmosArmApiVersion: string;
   azureCredential: CredentialMode;
   azureClientId: string | null;
   emulatorCaCertPath: string | null;
@@ -108,6 +110,15 @@ function httpsUrl(raw: string): string {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** ARM api-versions are dates, previews end in -preview: `2026-03-15`, `2026-04-01-preview`. */
+function armApiVersion(raw: string): string {
+  const value = raw.trim();
+  if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(value) || Number.isNaN(Date.parse(value.slice(0, 10)))) {
+    throw new InvalidSetting([`expected an ARM api-version such as 2026-04-01-preview or 2026-03-15, got ${JSON.stringify(raw)}`]);
+  }
+  return value;
+}
 
 function guid(raw: string): string {
   if (!GUID.test(raw)) throw new InvalidSetting([`expected a GUID (the identity's client ID), got "${raw}"`]);
@@ -441,6 +452,13 @@ export const SETTINGS = {
     example: 'https://127.0.0.1:8443',
     parse: httpsUrl,
   }),
+  cosmosArmApiVersion: setting({
+    env: 'COSMOS_ARM_API_VERSION',
+    doc: 'api-version of the Cosmos DB resource provider (Microsoft.DocumentDB). Only `2026-04-01-preview` reports when each key was last used; on the stable `2026-03-15` the old key counts as in use until an operator confirms consumers moved or `CONSUMER_WAIT_MAX_IN_HOURS` has passed since publishing',
+    default: '2026-04-01-preview',
+    example: '2026-04-01-preview',
+    parse: armApiVersion,
+  }),
   azureCredential: setting({
     env: 'AZURE_CREDENTIAL',
     doc: '"default" (DefaultAzureCredential), "managed-identity", or "emulator" (a static token; only with EMULATOR_CA_CERT_PATH)',
@@ -558,6 +576,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connectionStringSecretNameTemplate: complete.connectionStringSecretNameTemplate,
     secretExpiryInDays: complete.secretExpiryInDays,
     armEndpoint: complete.armEndpoint,
+    cosmosArmApiVersion: complete.cosmosArmApiVersion,
     azureCredential: complete.azureCredential,
     azureClientId: values.azureClientId ?? null,
     emulatorCaCertPath: values.emulatorCaCert?.path ?? null,

@@ -19,8 +19,10 @@ import { SAFE_CHECK, startRotatorFixture, type RotatorFixture } from './adapter-
  * serves, and the scope it checks it at (Azure's resource provider operations list
  * for Microsoft.DocumentDB). The status of a long-running operation is served at
  * /subscriptions/{id}/providers/Microsoft.DocumentDB/locations/{region}/operationsStatus/{operation},
- * outside the account, so a role on the account cannot allow it; its final result
- * (the Location URL) Cosmos DB serves under the account.
+ * outside the account, so a role on the account cannot allow it; regenerateKey's
+ * Location points there too (the spec's 2026-03-15 and 2026-04-01-preview
+ * CosmosDBDatabaseAccountRegenerateKey.json examples), so the account's
+ * operationResults are never read.
  */
 const RBAC_ACTION_OF: Readonly<Record<ArmOperation, { action: string; scope: 'account' | 'subscription' }>> = {
   listAccountsBySubscription: { action: 'Microsoft.DocumentDB/databaseAccounts/read', scope: 'subscription' },
@@ -77,7 +79,7 @@ describe('the adapters against the deployed roles', () => {
 
     const served = fixture.emulator.stats().arm;
     expect(Object.keys(served).sort()).toEqual(
-      ['getAccount', 'getOperationResult', 'getOperationStatus', 'listConnectionStrings', 'listKeys', 'listReadOnlyKeys', 'regenerateKey'].sort(),
+      ['getAccount', 'getOperationStatus', 'listConnectionStrings', 'listKeys', 'listReadOnlyKeys', 'regenerateKey'].sort(),
     );
     expect(performedActions(served)).toEqual(sorted(deployedRotatorRoles({ publishConnectionString: true })));
   });

@@ -325,6 +325,7 @@ describe('config: the settings table', () => {
       'CONNECTION_STRING_SECRET_NAME_TEMPLATE',
       'SECRET_EXPIRY_IN_DAYS',
       'ARM_ENDPOINT',
+      'COSMOS_ARM_API_VERSION',
       'AZURE_CREDENTIAL',
       'AZURE_CLIENT_ID',
       'EMULATOR_CA_CERT_PATH',
