@@ -173,8 +173,9 @@ var existingKeyVaultIdParts = split(existingKeyVaultResourceId, '/')
 var appResourceGroupName = !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
 var keyVaultSubscriptionId = useExistingKeyVault ? existingKeyVaultIdParts[2] : subscription().subscriptionId
 var keyVaultResourceGroupName = useExistingKeyVault ? existingKeyVaultIdParts[4] : appResourceGroupName
+var keyVaultName = useExistingKeyVault ? existingKeyVaultIdParts[8] : 'kv-${resourceToken}'
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: appResourceGroupName
   location: location
   tags: tags
@@ -218,20 +219,24 @@ module keyVault 'app/key-vault.bicep' = if (!useExistingKeyVault) {
   name: 'key-vault'
   scope: rg
   params: {
-    name: 'kv-${resourceToken}'
+    name: keyVaultName
     location: location
     tags: tags
   }
 }
 
 // The vault may live in another resource group or subscription when it already exists.
+// Its name is known before deployment either way; the new vault must exist first.
 module keyVaultAccess 'app/key-vault-access.bicep' = {
   name: 'key-vault-access-${resourceToken}'
   scope: resourceGroup(keyVaultSubscriptionId, keyVaultResourceGroupName)
   params: {
-    vaultName: useExistingKeyVault ? existingKeyVaultIdParts[8] : keyVault.outputs.name
+    vaultName: keyVaultName
     principalId: identity.outputs.principalId
   }
+  dependsOn: [
+    keyVault
+  ]
 }
 
 module rotatorRole 'app/rotator-role.bicep' = {
