@@ -74,6 +74,14 @@ export function moduleOf(armTemplate: ArmTemplate, symbol: string): ArmResource 
   return found as ReturnType<typeof moduleOf>;
 }
 
+/**
+ * What a module is given, evaluated: each entry is `{ value }`, or (for a value that
+ * depends on a condition) an expression that yields one.
+ */
+export function moduleParameters(module: ReturnType<typeof moduleOf>, scope: Scope): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(module.properties.parameters).map(([name, entry]) => [name, (evaluate(entry, scope) as { value: unknown }).value]));
+}
+
 /** Values a deployment would see for the functions that depend on where it runs. */
 export interface Deployment {
   subscriptionId: string;
@@ -283,9 +291,27 @@ class Evaluator {
       case 'tenant':
         return { tenantId: this.deployment.tenantId };
       case 'environment':
-        return { name: 'AzureCloud', resourceManager: 'https://management.azure.com/', suffixes: { keyvaultDns: '.vault.azure.net', storage: 'core.windows.net' } };
-      case 'resourceId':
-        return `/subscriptions/${sub}/resourceGroups/${this.deployment.resourceGroup}/providers/${resourcePath(args.map(String))}`;
+        return {
+          name: 'AzureCloud',
+          resourceManager: 'https://management.azure.com/',
+          authentication: { loginEndpoint: 'https://login.microsoftonline.com/' },
+          suffixes: { keyvaultDns: '.vault.azure.net', storage: 'core.windows.net' },
+        };
+      case 'resourceId': {
+        // resourceId([subscriptionId], [resourceGroupName], resourceType, name...): the type is the first argument with a '/'.
+        const parts = args.map(String);
+        const typeAt = parts.findIndex((part) => part.includes('/'));
+        const [subscription, group] = typeAt === 2 ? parts : typeAt === 1 ? [sub, parts[0]] : [sub, this.deployment.resourceGroup];
+        return `/subscriptions/${subscription}/resourceGroups/${group}/providers/${resourcePath(parts.slice(typeAt))}`;
+      }
+      case 'cidrSubnet': {
+        // cidrSubnet(network, newCIDR, subnetIndex), IPv4: the subnetIndex-th block of size newCIDR.
+        const [address, bits] = String(args[0]).split('/');
+        const base = address!.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+        const start = base + Number(args[2]) * 2 ** (32 - Number(args[1]));
+        if (Number(args[1]) < Number(bits)) throw new Error(`cidrSubnet: /${String(args[1])} is larger than ${String(args[0])}`);
+        return `${[24, 16, 8, 0].map((shift) => Math.floor(start / 2 ** shift) % 256).join('.')}/${String(args[1])}`;
+      }
       case 'subscriptionResourceId':
         return `/subscriptions/${sub}/providers/${resourcePath(args.map(String))}`;
       case 'extensionResourceId':

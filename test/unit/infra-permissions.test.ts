@@ -29,6 +29,7 @@ const ALLOWED_BUILT_IN_ROLES: Record<string, string> = {
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
+  '0ad04412-c4d5-4796-b79c-f76d14c8d402': 'Durable Task Data Contributor',
 };
 
 /** Broad roles that must never appear, whatever the reason. */
@@ -159,8 +160,8 @@ describe.runIf(bicepAvailable)('least privilege in the compiled templates', () =
   });
 
   describe('role assignments', () => {
-    it('when the templates are compiled, then there are role assignments to check (storage x3, telemetry, vault, Cosmos DB account, operation status)', () => {
-      expect(roleAssignments).toHaveLength(7);
+    it('when the templates are compiled, then there are role assignments to check (storage x3, telemetry, vault, Cosmos DB account, operation status, Durable Task Scheduler)', () => {
+      expect(roleAssignments).toHaveLength(8);
     });
 
     it('when an assignment is deployed twice, then its name is the same deterministic guid(scope, principal, role), and no template reads the clock or randomness', () => {
@@ -230,6 +231,7 @@ describe.runIf(bicepAvailable)('least privilege in the compiled templates', () =
       });
 
       expect(grants.sort()).toEqual([
+        'Durable Task Data Contributor on Microsoft.DurableTask/schedulers',
         'Key Vault Secrets Officer on Microsoft.KeyVault/vaults',
         'Monitoring Metrics Publisher on Microsoft.Insights/components',
         'Storage Blob Data Owner on Microsoft.Storage/storageAccounts',

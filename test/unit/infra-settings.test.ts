@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, SETTING_NAMES, loadConfig } from '../../src/config.js';
 import { bicepSources } from '../../scripts/bicep-cli.js';
-import { TEST_DEPLOYMENT, bicepAvailable, evaluate, moduleOf, placeholderParameters, resourcesOf, template, type ArmTemplate } from '../helpers/arm.js';
+import { TEST_DEPLOYMENT, bicepAvailable, evaluate, moduleOf, moduleParameters, placeholderParameters, resourcesOf, template, type ArmTemplate } from '../helpers/arm.js';
 import { REPO_ROOT, readRepoFile, readmeSection } from '../helpers/repo-files.js';
 
 const ACCOUNT_ID = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/orders';
@@ -20,8 +20,10 @@ const IDENTITY_CLIENT_ID = '11111111-2222-3333-4444-555555555555';
 const MODULE_OUTPUTS: Record<string, Record<string, unknown>> = {
   identity: { id: '/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x', clientId: IDENTITY_CLIENT_ID, principalId: '99999999-0000-0000-0000-000000000000' },
   keyVaultAccess: { vaultUri: 'https://kv-abc.vault.azure.net/', rbacAuthorizationEnabled: true },
-  storage: { name: 'stabc', blobEndpoint: 'https://stabc.blob.core.windows.net/' },
+  storage: { id: '/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.Storage/storageAccounts/stabc', name: 'stabc', blobEndpoint: 'https://stabc.blob.core.windows.net/' },
   monitoring: { name: 'appi-abc' },
+  network: { appSubnetId: '/subnets/app', privateEndpointSubnetId: '/subnets/private-endpoints', blobZoneId: '/zones/blob', queueZoneId: '/zones/queue', tableZoneId: '/zones/table', vaultZoneId: '/zones/vault' },
+  durableTaskScheduler: { endpoint: 'https://dts-abc.westeurope.durabletask.io', taskHubName: 'cosmoskeyrotation' },
   rotatorRole: { roleDefinitionName: 'r', operationStatusRoleDefinitionName: 'o' },
   functionApp: { name: 'func-abc', uri: 'https://func-abc.azurewebsites.net' },
 };
@@ -73,24 +75,17 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
   const functionAppModule = moduleOf(main, 'functionApp');
 
   /** The settings the app's own src/config.ts reads, as main.bicep passes them to the Function App module. */
-  const rotationAppSettings = (parameters: Record<string, unknown> = {}): Record<string, string> =>
-    evaluate(functionAppModule.properties.parameters.appSettings!.value, {
-      template: main,
-      parameters: { ...REQUIRED_PARAMETERS, ...parameters },
-      deployment: { ...TEST_DEPLOYMENT, references: references() },
-    }) as Record<string, string>;
+  const mainScope = (parameters: Record<string, unknown> = {}) => ({ template: main, parameters: { ...REQUIRED_PARAMETERS, ...parameters }, deployment: { ...TEST_DEPLOYMENT, references: references() } });
+  const rotationAppSettings = (parameters: Record<string, unknown> = {}): Record<string, string> => moduleParameters(functionAppModule, mainScope(parameters)).appSettings as Record<string, string>;
 
   /** Every app setting the Function App gets: the module's appsettings resource, evaluated with what main.bicep passes it. */
   const deployedAppSettings = (parameters: Record<string, unknown> = {}): Record<string, string> => {
-    const moduleParameters = evaluate(
-      Object.fromEntries(Object.entries(functionAppModule.properties.parameters).map(([name, entry]) => [name, entry.value])),
-      { template: main, parameters: { ...REQUIRED_PARAMETERS, ...parameters }, deployment: { ...TEST_DEPLOYMENT, references: references() } },
-    ) as Record<string, unknown>;
+    const given = moduleParameters(functionAppModule, mainScope(parameters));
     const settings = resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites/config' && String(resource.name).includes("'appsettings'"));
-    const insightsId = `/subscriptions/${TEST_DEPLOYMENT.subscriptionId}/resourceGroups/${TEST_DEPLOYMENT.resourceGroup}/providers/Microsoft.Insights/components/${String(moduleParameters.applicationInsightsName)}`;
+    const insightsId = `/subscriptions/${TEST_DEPLOYMENT.subscriptionId}/resourceGroups/${TEST_DEPLOYMENT.resourceGroup}/providers/Microsoft.Insights/components/${String(given.applicationInsightsName)}`;
     return evaluate(settings!.properties, {
       template: functionAppTemplate,
-      parameters: moduleParameters,
+      parameters: given,
       deployment: { ...TEST_DEPLOYMENT, references: { [insightsId]: { ConnectionString: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope.in.applicationinsights.azure.com/' } } },
     }) as Record<string, string>;
   };
@@ -132,7 +127,8 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
 
       for (const spec of Object.values(SETTINGS)) {
         // Settings fed by a parameter of main.bicep; the others are decided by the template (ARM_ENDPOINT, AZURE_CREDENTIAL...).
-        const paramName = /parameters\('(\w+)'\)/.exec(appSettings[spec.env] ?? '')?.[1];
+        const expression = /^\[(?:string\(parameters\('(\w+)'\)\)|parameters\('(\w+)'\)|if\(parameters\('(\w+)'\), 'true', 'false'\))\]$/.exec(appSettings[spec.env] ?? '');
+        const paramName = expression?.slice(1).find(Boolean);
         if (!('default' in spec) || spec.default === undefined || !paramName) continue;
         checked.push(spec.env);
         // ARM's string() writes a boolean as True/False; the app's parser takes either case.
@@ -156,6 +152,106 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
     });
   });
 
+  describe('options: Entra ID, private networking, Durable Task Scheduler (off by default)', () => {
+    const moduleNamed = (symbol: string) => moduleOf(main, symbol);
+    const deployed = (symbol: string, parameters: Record<string, unknown> = {}): boolean => Boolean(evaluate(moduleNamed(symbol).condition ?? true, mainScope(parameters)));
+    const siteConfig = (name: string) => resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites/config' && String(resource.name).includes(`'${name}'`))!;
+    const inFunctionApp = (value: unknown, parameters: Record<string, unknown> = {}) => evaluate(value, { template: functionAppTemplate, parameters: moduleParameters(functionAppModule, mainScope(parameters)) });
+
+    it('when no option is set, then nothing of them is deployed and the vault and storage keep their public endpoints', () => {
+      expect(['network', 'storageEndpoint', 'keyVaultEndpoint', 'durableTaskScheduler'].map((symbol) => deployed(symbol))).toEqual([false, false, false, false]);
+      expect(moduleParameters(moduleNamed('storage'), mainScope()).publicNetworkAccess).toBe('Enabled');
+      expect(moduleParameters(moduleNamed('keyVault'), mainScope()).publicNetworkAccess).toBe('Enabled');
+      const site = resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites')!;
+      expect((inFunctionApp(site.properties) as { virtualNetworkSubnetId: unknown }).virtualNetworkSubnetId).toBeNull();
+      expect(inFunctionApp(siteConfig('authsettingsV2').condition)).toBe(false);
+      expect(deployedAppSettings()).toMatchObject({ OPERATOR_API_AUTH: 'function-key', DURABLE_TASK_HUB_NAME: 'cosmoskeyrotation' });
+      expect(Object.keys(deployedAppSettings()).filter((name) => /durableTask|DURABLE_TASK_SCHEDULER/.test(name))).toEqual([]);
+    });
+
+    it('when an app registration is given, then App Service authentication requires an Entra ID token for it and the app checks roles (OPERATOR_API_AUTH=entra-id)', () => {
+      const clientId = '22222222-3333-4444-5555-666666666666';
+      const auth = siteConfig('authsettingsV2');
+
+      expect(inFunctionApp(auth.condition, { operatorApiClientId: clientId })).toBe(true);
+      expect(inFunctionApp(auth.properties, { operatorApiClientId: clientId })).toEqual({
+        platform: { enabled: true },
+        globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401' },
+        httpSettings: { requireHttps: true },
+        identityProviders: {
+          azureActiveDirectory: {
+            enabled: true,
+            registration: { clientId, openIdIssuer: `https://login.microsoftonline.com/${TEST_DEPLOYMENT.tenantId}/v2.0` },
+            validation: { allowedAudiences: [`api://${clientId}`, clientId] },
+          },
+        },
+        login: { tokenStore: { enabled: false } },
+      });
+      expect(loadConfig(deployedAppSettings({ operatorApiClientId: clientId })).operatorApiAuth).toBe('entra-id');
+    });
+
+    it('when private networking is on, then storage (blob, queue, table) and the vault get private endpoints, their public access is off, and the app sends its traffic through the network', () => {
+      const on = { privateNetworking: true };
+      const endpoints = moduleNamed('storageEndpoint');
+      const count = evaluate(endpoints.copy!.count, mainScope(on)) as number;
+      const storageEndpoints = Array.from({ length: count }, (_unused, copyIndex) => moduleParameters(endpoints, { ...mainScope(on), copyIndex }));
+      const vaultEndpoint = moduleParameters(moduleNamed('keyVaultEndpoint'), mainScope(on));
+      const site = resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites')!;
+
+      expect(['network', 'keyVaultEndpoint'].map((symbol) => deployed(symbol, on))).toEqual([true, true]);
+      expect(Array.from({ length: count }, (_unused, copyIndex) => evaluate(endpoints.condition, { ...mainScope(on), copyIndex }))).toEqual([true, true, true]);
+      expect(storageEndpoints.map((endpoint) => [endpoint.groupId, endpoint.privateDnsZoneId, endpoint.subnetId])).toEqual([
+        ['blob', '/zones/blob', '/subnets/private-endpoints'],
+        ['queue', '/zones/queue', '/subnets/private-endpoints'],
+        ['table', '/zones/table', '/subnets/private-endpoints'],
+      ]);
+      expect(vaultEndpoint).toMatchObject({ groupId: 'vault', privateDnsZoneId: '/zones/vault' });
+      expect(String(vaultEndpoint.targetResourceId)).toMatch(/\/providers\/Microsoft\.KeyVault\/vaults\/kv-[a-z0-9]{13}$/);
+      expect(moduleParameters(moduleNamed('storage'), mainScope(on)).publicNetworkAccess).toBe('Disabled');
+      expect(moduleParameters(moduleNamed('keyVault'), mainScope(on)).publicNetworkAccess).toBe('Disabled');
+      expect((inFunctionApp(site.properties, on) as { virtualNetworkSubnetId: unknown }).virtualNetworkSubnetId).toBe('/subnets/app');
+
+      const storage = template('app/storage.bicep');
+      const [account] = resourcesOf(storage).filter((resource) => resource.type === 'Microsoft.Storage/storageAccounts');
+      expect(evaluate(account!.properties, { template: storage, parameters: placeholderParameters(storage, { publicNetworkAccess: 'Disabled' }) })).toMatchObject({ publicNetworkAccess: 'Disabled', networkAcls: { defaultAction: 'Deny' } });
+    });
+
+    it('when private networking uses an existing vault, then its private endpoint targets that vault, and its public access is left to its owner', () => {
+      const existing = '/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-shared/providers/Microsoft.KeyVault/vaults/kv-shared';
+      const on = { privateNetworking: true, existingKeyVaultResourceId: existing };
+
+      expect(moduleParameters(moduleNamed('keyVaultEndpoint'), mainScope(on)).targetResourceId).toBe(existing);
+      expect(deployed('keyVault', on)).toBe(false);
+    });
+
+    it('when the network is created, then the app subnet is delegated to Flex Consumption and both subnets lie in the address space', () => {
+      const network = template('app/network.bicep');
+      const [vnet] = resourcesOf(network).filter((resource) => resource.type === 'Microsoft.Network/virtualNetworks');
+      const properties = evaluate(vnet!.properties, { template: network, parameters: placeholderParameters(network, { addressPrefix: '10.60.0.0/16' }) }) as { subnets: Array<{ name: string; properties: { addressPrefix: string; delegations?: Array<{ properties: { serviceName: string } }> } }> };
+
+      expect(properties.subnets.map((subnet) => [subnet.name, subnet.properties.addressPrefix])).toEqual([
+        ['app', '10.60.0.0/24'],
+        ['private-endpoints', '10.60.1.0/24'],
+      ]);
+      expect(properties.subnets[0]!.properties.delegations?.map((delegation) => delegation.properties.serviceName)).toEqual(['Microsoft.App/environments']);
+    });
+
+    it('when the Durable Task Scheduler is chosen, then the host is pointed at it with its identity, and the app still accepts its settings', () => {
+      const dts = { durableBackend: 'DurableTaskScheduler' };
+      const settings = deployedAppSettings(dts);
+
+      expect(deployed('durableTaskScheduler', dts)).toBe(true);
+      expect(settings).toMatchObject({
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged',
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING',
+        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: `Endpoint=https://dts-abc.westeurope.durabletask.io;Authentication=ManagedIdentity;ClientID=${IDENTITY_CLIENT_ID}`,
+        DURABLE_TASK_HUB_NAME: 'cosmoskeyrotation',
+      });
+      expect(loadConfig(settings).durableTaskHubName).toBe('cosmoskeyrotation');
+      expect(moduleParameters(moduleNamed('durableTaskScheduler'), mainScope(dts))).toMatchObject({ taskHubName: 'cosmoskeyrotation', skuName: 'Consumption' });
+    });
+  });
+
   describe('the Function App', () => {
     it('when it is created, then it runs Node.js 22 on a Flex Consumption (FC1) plan as its user-assigned identity', () => {
       const declared = resourcesOf(functionAppTemplate);
@@ -174,7 +270,7 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
       const azureYaml = readRepoFile('azure.yaml');
 
       expect(azureYaml).toMatch(/^services:\n {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function$/m);
-      expect(evaluate(functionAppModule.properties.parameters.serviceName!.value, { template: main, parameters: REQUIRED_PARAMETERS })).toBe('api');
+      expect(moduleParameters(functionAppModule, mainScope()).serviceName).toBe('api');
     });
   });
 
@@ -204,7 +300,7 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
 
     it('when resources are named, then each name derives from resourceToken (unique per subscription, environment and location)', () => {
       const token = evaluate("[variables('resourceToken')]", { template: main, parameters: REQUIRED_PARAMETERS });
-      const nameOf = (symbol: string, parameter = 'name'): unknown => evaluate(moduleOf(main, symbol).properties.parameters[parameter]!.value, { template: main, parameters: REQUIRED_PARAMETERS, deployment: { ...TEST_DEPLOYMENT, references: references() } });
+      const nameOf = (symbol: string, parameter = 'name'): unknown => moduleParameters(moduleOf(main, symbol), mainScope())[parameter];
 
       expect(token).toMatch(/^[a-z0-9]{13}$/);
       expect(nameOf('identity')).toBe(`id-${token}`);
