@@ -274,6 +274,28 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
     });
   });
 
+  describe('the outputs azd writes to the environment', () => {
+    it('when provisioning ends, then the outputs give the postprovision hook every value it reads, for the accounts just granted', () => {
+      const hookSource = readRepoFile('infra/hooks/safe-key-rotation.ts');
+      const read = [...new Set([...hookSource.matchAll(/env\.([A-Z_]+)/g)].map((match) => match[1]!))];
+      const second = '/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/billing';
+      const outputs = Object.fromEntries(
+        Object.entries(main.outputs ?? {}).map(([name, output]) => [name, evaluate(output.value, mainScope({ cosmosAccountResourceIds: ` ${ACCOUNT_ID}, ${second},`, enableSafeKeyRotation: true }))]),
+      );
+
+      expect(read.sort()).toEqual(['AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_TENANT_ID', 'ENABLE_SAFE_KEY_ROTATION', 'ROTATION_TARGET_ACCOUNT_IDS']);
+      expect(outputs).toMatchObject({
+        ROTATION_TARGET_ACCOUNT_IDS: `${ACCOUNT_ID},${second}`,
+        ENABLE_SAFE_KEY_ROTATION: true,
+        AZURE_TENANT_ID: TEST_DEPLOYMENT.tenantId,
+        AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://management.azure.com/',
+        KEY_VAULT_URL: 'https://kv-abc.vault.azure.net/',
+        OPERATOR_API_AUTH: 'function-key',
+        DURABLE_BACKEND: 'AzureStorage',
+      });
+    });
+  });
+
   describe('the deployment guide (the README deployment section)', () => {
     const guide = readmeSection('Deploy to Azure');
 
