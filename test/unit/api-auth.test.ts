@@ -4,8 +4,9 @@
  * base64 JSON of auth_typ, claims [{typ, val}], name_typ and role_typ).
  */
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_KEY_CALLER, callerOf, requireRole } from '../../src/api/auth.js';
+import { FUNCTION_KEY_CALLER, OPERATION_ACCESS, callerOf, requireRole } from '../../src/api/auth.js';
 import { isApiError } from '../../src/api/errors.js';
+import { documentedOperations, loadOpenApi } from '../helpers/openapi.js';
 
 const request = (headers: Record<string, string>) => ({ headers: new Headers(headers) });
 const encode = (principal: unknown): string => Buffer.from(JSON.stringify(principal)).toString('base64');
@@ -49,5 +50,13 @@ describe('the caller of an operator API request', () => {
 
   it('when the principal has claims but no name, application ID or object ID, then it is 401: nothing could be recorded as theirs', () => {
     expect(() => callerOf(request({ 'x-ms-client-principal': encode({ auth_typ: 'aad', claims: [{ typ: 'roles', val: 'Reader' }] }) }), 'entra-id')).toThrow(/has no name/);
+  });
+});
+
+describe('the app roles in docs/openapi.json', () => {
+  it('when an operation is documented, then its x-app-role is the role the app requires for it, and every operation has one', () => {
+    const documented = Object.fromEntries(documentedOperations(loadOpenApi()).map(({ operation }) => [operation.operationId, (operation as { 'x-app-role'?: string })['x-app-role']]));
+
+    expect(documented).toEqual(Object.fromEntries(Object.entries(OPERATION_ACCESS).map(([name, access]) => [name, access.role])));
   });
 });
