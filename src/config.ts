@@ -14,6 +14,9 @@ export type { AccountRotationSettings } from './domain/settings.js';
 
 export type CredentialMode = 'default' | 'managed-identity' | 'emulator';
 
+/** Who lets callers into the operator API: function keys, or App Service authentication with Microsoft Entra ID. */
+export type OperatorApiAuth = 'function-key' | 'entra-id';
+
 /** One configured account: the orchestrator's input plus the name operators use for it. */
 export interface RotationTarget extends AccountRotationSettings {
   /** How operators and secret names refer to the account (the `name` override, else the account name). */
@@ -55,6 +58,7 @@ export interface Config extends RotationDefaults {
   maxStartsPerSubscription: number;
   failedRotationRetryInHours: number;
   durableTaskHubName: string;
+  operatorApiAuth: OperatorApiAuth;
 }
 
 /** Thrown by a parser: the message says what is expected, the table adds the setting's name. */
@@ -185,6 +189,11 @@ function cronFieldIsValid(field: string, spec: { min: number; max: number; names
 function credentialMode(raw: string): CredentialMode {
   if (raw === 'default' || raw === 'managed-identity' || raw === 'emulator') return raw;
   throw new InvalidSetting([`expected "default", "managed-identity" or "emulator", got "${raw}"`]);
+}
+
+function operatorApiAuth(raw: string): OperatorApiAuth {
+  if (raw === 'function-key' || raw === 'entra-id') return raw;
+  throw new InvalidSetting([`expected "function-key" or "entra-id", got "${raw}"`]);
 }
 
 function pemFile(raw: string): { path: string; pem: string } {
@@ -506,7 +515,23 @@ export const SETTINGS = {
     example: 'cosmoskeyrotation',
     parse: taskHubName,
   }),
+  operatorApiAuth: setting({
+    env: 'OPERATOR_API_AUTH',
+    doc: '"function-key": function keys guard the operator API; "entra-id": App Service authentication signs callers in with Microsoft Entra ID, and the app checks their app roles (Reader, Operator, Forcer) from x-ms-client-principal, which it ignores otherwise',
+    default: 'function-key',
+    example: 'function-key',
+    parse: operatorApiAuth,
+  }),
 } as const;
+
+/**
+ * OPERATOR_API_AUTH alone, for the trigger registrations (made before the whole config is read).
+ * Anything but "entra-id" keeps function keys on: a mistyped value never opens the API, and
+ * loadConfig then refuses every call, naming the setting.
+ */
+export function operatorApiAuthOf(env: NodeJS.ProcessEnv = process.env): OperatorApiAuth {
+  return env[SETTINGS.operatorApiAuth.env]?.trim() === 'entra-id' ? 'entra-id' : 'function-key';
+}
 
 /** Every app setting the rotator reads, in table order. */
 export const SETTING_NAMES: readonly string[] = Object.values(SETTINGS).map((spec) => spec.env);
@@ -585,6 +610,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxStartsPerSubscription: complete.maxStartsPerSubscription,
     failedRotationRetryInHours: complete.failedRotationRetryInHours,
     durableTaskHubName: complete.durableTaskHubName,
+    operatorApiAuth: complete.operatorApiAuth,
   };
 }
 

@@ -8,9 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ArmOperation } from '../../emulator/azure/arm-routes.js';
 import type { CosmosManagementAdapter } from '../../src/azure/cosmos-management.js';
-import { publishesConnectionStrings } from '../../src/azure/permissions.js';
+import { OPERATION_STATUS_ROLE_ACTIONS, publishesConnectionStrings, rotatorRoleActions } from '../../src/azure/permissions.js';
 import { loadConfig } from '../../src/config.js';
-import { deployedRotatorRoles, type DeployedRotatorRoles } from '../unit/infra-bicep-text.js';
 import { RotationHarness } from '../workflow/rotation-harness.js';
 import { SAFE_CHECK, startRotatorFixture, type RotatorFixture } from './adapter-fixtures.js';
 
@@ -37,6 +36,20 @@ const RBAC_ACTION_OF: Readonly<Record<ArmOperation, { action: string; scope: 'ac
   getOperationStatus: { action: 'Microsoft.DocumentDB/locations/operationsStatus/read', scope: 'subscription' },
   getOperationResult: { action: 'Microsoft.DocumentDB/databaseAccounts/operationResults/read', scope: 'account' },
 };
+
+/** The actions of the rotator's two custom roles as deployed. */
+interface DeployedRotatorRoles {
+  accountActions: string[];
+  operationStatusActions: string[];
+}
+
+/**
+ * The roles the templates deploy: the code's lists, which test/unit/infra-permissions.test.ts
+ * holds the compiled templates (ARM JSON) to, action for action.
+ */
+function deployedRotatorRoles(options: { publishConnectionString: boolean }): DeployedRotatorRoles {
+  return { accountActions: [...rotatorRoleActions(options)], operationStatusActions: [...OPERATION_STATUS_ROLE_ACTIONS] };
+}
 
 /** The actions behind the ARM operations the emulator served, split the way the two roles are. */
 function performedActions(served: Record<string, number>): DeployedRotatorRoles {
