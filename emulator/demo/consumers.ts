@@ -6,6 +6,8 @@
  * hand through a real CosmosClient on its call interval. A stray instance may
  * instead use a key copied from the portal (pinned) until some time, when it is
  * fixed: redeployed with the Key Vault reference, it reads Key Vault at once.
+ * A consumer of kind rotatingClient uses packages/rotating-cosmos-client instead,
+ * which also re-reads Key Vault when Cosmos DB answers 401 and retries the call.
  *
  * Everything runs in virtual time: the runner moves the shared clock to the
  * next due time and calls `runDue`, so a 24-hour refresh interval costs one
@@ -14,9 +16,10 @@
 import { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import { CosmosClient } from '@azure/cosmos';
-import { SecretClient } from '@azure/keyvault-secrets';
-import type { KeyKind } from '../azure/contracts.js';
-import type { FailureCause, ScenarioConsumer } from './scenario.js';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import { createRotatingCosmosClient, type RefreshReason, type RotatingClientEvent, type RotatingCosmosClient } from '../../packages/rotating-cosmos-client/src/index.js';
+import { KEY_KINDS, type KeyKind } from '../azure/contracts.js';
+import { formatDuration, type FailureCause, type ScenarioConsumer } from './scenario.js';
 import { plural } from './text.js';
 
 export const CONSUMER_DATABASE_ID = 'app';
@@ -76,43 +79,124 @@ interface KeyInHand {
   client: CosmosClient;
 }
 
-class ConsumerInstance {
+/** What the fleet asks of an instance, whichever kind it is. */
+interface FleetMember {
+  nextDueMs(): number | null;
+  runDue(nowMs: number): Promise<void>;
+  dispose(): void;
+}
+
+/** A failure is what we count: the SDK's own retries would only hide it (and wait in real time). */
+const DATA_PLANE_CONNECTION_POLICY = {
+  enableEndpointDiscovery: false,
+  retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
+};
+
+function secretClientOptions(env: ConsumerEnvironment): SecretClientOptions {
+  return {
+    // A loopback vault URL is not a *.vault.azure.net host the challenge could be checked against.
+    disableChallengeResourceVerification: true,
+    tlsOptions: { ca: env.caCertPem },
+    retryOptions: { maxRetries: 0 },
+  };
+}
+
+function labelOf(spec: ScenarioConsumer, index: number): string {
+  return spec.count > 1 ? `${spec.name}#${index + 1}` : spec.name;
+}
+
+function secretNameOf(spec: ScenarioConsumer, env: ConsumerEnvironment): string {
+  const account = env.account(spec.account);
+  return spec.access === 'readOnly' ? account.readOnlySecretName : account.secretName;
+}
+
+/** What every consumer instance has: its spec, its place among its siblings, and its call bookkeeping. */
+abstract class InstanceBase implements FleetMember {
   readonly label: string;
-  nextCallMs: number;
-  nextRefreshMs: number;
+  protected nextCallMs: number;
+  protected readonly appStartMs: number;
+  protected readonly outcomes: CallOutcomes;
+  protected stopped = false;
+
+  constructor(
+    protected readonly spec: ScenarioConsumer,
+    protected readonly index: number,
+    protected readonly startMs: number,
+    protected readonly env: ConsumerEnvironment,
+    protected readonly agent: Agent,
+    protected readonly stats: ConsumerStats,
+    protected readonly emit: (event: ConsumerEvent) => void,
+  ) {
+    this.label = labelOf(spec, index);
+    this.outcomes = new CallOutcomes(this.label, spec.account, stats, emit);
+    this.appStartMs = startMs + spec.startAtMs;
+    // Instances are spread over the interval so that they do not all call in the same instant.
+    this.nextCallMs = this.appStartMs + Math.floor((spec.callEveryMs * index) / spec.count);
+  }
+
+  abstract nextDueMs(): number | null;
+  abstract runDue(nowMs: number): Promise<void>;
+  abstract dispose(): void;
+
+  protected stopAtMs(): number | null {
+    return this.spec.stopAtMs === null ? null : this.startMs + this.spec.stopAtMs;
+  }
+
+  /** The client to call with and how to name its key, or null when the app has no key yet. */
+  protected abstract heldKey(): HeldKey | null;
+  protected abstract readonly noKeyMessage: string;
+
+  protected async call(nowMs: number): Promise<void> {
+    this.stats.calls += 1;
+    const held = this.heldKey();
+    if (!held) {
+      this.outcomes.failed(nowMs, 'noKey', this.noKeyMessage);
+      return;
+    }
+    try {
+      await callDataPlane(held.client, this.spec, this.label, this.stats.calls, nowMs);
+      this.outcomes.succeeded(nowMs, held.keyKind());
+    } catch (error) {
+      const cause = causeOf(error);
+      this.outcomes.failed(nowMs, cause, `${describeCause(cause)} with ${held.described()}`);
+    }
+  }
+}
+
+interface HeldKey {
+  client: CosmosClient;
+  /** Which key signed the call, asked after it. */
+  keyKind(): KeyKind | null;
+  described(): string;
+}
+
+/** A keyInHand consumer: reads Key Vault every refreshEvery and calls with the key it holds. */
+class ConsumerInstance extends InstanceBase {
+  protected readonly noKeyMessage = 'has no key yet (no secret in Key Vault)';
+  private nextRefreshMs: number;
   private key: KeyInHand | null = null;
-  private failingSince: number | null = null;
-  private failuresInStreak = 0;
-  private stopped = false;
   private refreshes = 0;
   /** The pin ended and the fixed app has started (once, even when that first Key Vault read fails). */
   private redeployed = false;
 
   constructor(
-    private readonly spec: ScenarioConsumer,
-    private readonly index: number,
-    private readonly startMs: number,
-    private readonly env: ConsumerEnvironment,
+    spec: ScenarioConsumer,
+    index: number,
+    startMs: number,
+    env: ConsumerEnvironment,
     private readonly secrets: SecretClient,
-    private readonly agent: Agent,
-    private readonly stats: ConsumerStats,
-    private readonly emit: (event: ConsumerEvent) => void,
+    agent: Agent,
+    stats: ConsumerStats,
+    emit: (event: ConsumerEvent) => void,
   ) {
-    this.label = spec.count > 1 ? `${spec.name}#${index + 1}` : spec.name;
-    const appStartMs = startMs + spec.startAtMs;
-    // Instances are spread over the interval so that they do not all call in the same instant.
-    this.nextCallMs = appStartMs + Math.floor((spec.callEveryMs * index) / spec.count);
+    super(spec, index, startMs, env, agent, stats, emit);
     // The first read is at app start.
-    this.nextRefreshMs = appStartMs;
+    this.nextRefreshMs = this.appStartMs;
   }
 
   nextDueMs(): number | null {
     if (this.stopped) return null;
     return Math.min(this.nextCallMs, this.nextRefreshMs, this.stopAtMs() ?? Infinity, this.pinEndDueMs() ?? Infinity);
-  }
-
-  private stopAtMs(): number | null {
-    return this.spec.stopAtMs === null ? null : this.startMs + this.spec.stopAtMs;
   }
 
   /** When the fixed app (redeployed with its Key Vault reference) starts, while it still holds the copied key. */
@@ -157,7 +241,6 @@ class ConsumerInstance {
 
   /** Reads the latest secret version (or, while pinned, keeps the copied key). */
   private async refresh(nowMs: number): Promise<void> {
-    const account = this.env.account(this.spec.account);
     if (this.pinned(nowMs)) {
       if (!this.key) {
         const kind = this.spec.pinnedKeyKind!;
@@ -172,7 +255,7 @@ class ConsumerInstance {
       }
       return;
     }
-    const secretName = this.spec.access === 'readOnly' ? account.readOnlySecretName : account.secretName;
+    const secretName = secretNameOf(this.spec, this.env);
     this.stats.keyVaultReads += 1;
     try {
       const secret = await this.secrets.getSecret(secretName);
@@ -220,64 +303,26 @@ class ConsumerInstance {
 
   private useKey(value: string, version: string): void {
     const account = this.env.account(this.spec.account);
-    const client = new CosmosClient({
-      endpoint: account.documentEndpoint,
-      key: value,
-      agent: this.agent,
-      connectionPolicy: {
-        enableEndpointDiscovery: false,
-        // A failure is what we count: the SDK's own retries would only hide it (and wait in real time).
-        retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
-      },
-    });
+    const client = new CosmosClient({ endpoint: account.documentEndpoint, key: value, agent: this.agent, connectionPolicy: DATA_PLANE_CONNECTION_POLICY });
     this.key?.client.dispose();
     this.key = { value, version, client };
   }
 
-  private async call(nowMs: number): Promise<void> {
-    this.stats.calls += 1;
-    if (!this.key) {
-      this.fail(nowMs, 'noKey', 'has no key yet (no secret in Key Vault)');
-      return;
-    }
-    const container = this.key.client.database(CONSUMER_DATABASE_ID).container(CONSUMER_CONTAINER_ID);
-    try {
-      if (this.spec.access === 'readWrite') {
-        // '#' is not allowed in item ids.
-        await container.items.upsert({ id: this.label.replace('#', '-'), tenant: this.spec.account, calls: this.stats.calls, at: new Date(nowMs).toISOString() });
-      } else {
-        await container.item(SEED_ITEM_ID, this.spec.account).read();
-      }
-      this.stats.succeeded += 1;
-      const kind = this.env.identifyKey(this.spec.account, this.key.value);
-      if (kind !== 'regenerated') this.stats.callsByKeyKind[kind] = (this.stats.callsByKeyKind[kind] ?? 0) + 1;
-      if (this.failingSince !== null) {
-        this.emit({
-          atMs: nowMs,
-          consumer: this.label,
-          account: this.spec.account,
-          kind: 'recovered',
-          message: `calls succeed again after ${plural(this.failuresInStreak, 'failure')}`,
-        });
-        this.failingSince = null;
-        this.failuresInStreak = 0;
-      }
-    } catch (error) {
-      const cause = causeOf(error);
-      const kind = this.env.identifyKey(this.spec.account, this.key.value);
-      const keyText = kind === 'regenerated' ? 'a key that has since been regenerated' : `the ${kind} key`;
-      this.fail(nowMs, cause, `${describeCause(cause)} with ${keyText}${this.key.version === 'pinned' ? ' (copied from the portal)' : ''}`);
-    }
-  }
-
-  private fail(nowMs: number, cause: FailureCause, message: string): void {
-    this.stats.failures += 1;
-    this.stats.failuresByCause[cause] = (this.stats.failuresByCause[cause] ?? 0) + 1;
-    this.failuresInStreak += 1;
-    if (this.failingSince === null) {
-      this.failingSince = nowMs;
-      this.emit({ atMs: nowMs, consumer: this.label, account: this.spec.account, kind: 'failing', cause, message: `call failed: ${message}` });
-    }
+  protected heldKey(): HeldKey | null {
+    const key = this.key;
+    if (!key) return null;
+    const kindNow = (): KeyKind | 'regenerated' => this.env.identifyKey(this.spec.account, key.value);
+    return {
+      client: key.client,
+      keyKind: () => {
+        const kind = kindNow();
+        return kind === 'regenerated' ? null : kind;
+      },
+      described: () => {
+        const kind = kindNow();
+        return `${kind === 'regenerated' ? 'a key that has since been regenerated' : `the ${kind} key`}${key.version === 'pinned' ? ' (copied from the portal)' : ''}`;
+      },
+    };
   }
 
   dispose(): void {
@@ -288,9 +333,182 @@ class ConsumerInstance {
 
 export const SEED_ITEM_ID = 'seed';
 
+/** One data-plane call as the consumer apps make it: a write for read-write access, a read otherwise. */
+async function callDataPlane(client: CosmosClient, spec: ScenarioConsumer, label: string, callNumber: number, nowMs: number): Promise<void> {
+  const container = client.database(CONSUMER_DATABASE_ID).container(CONSUMER_CONTAINER_ID);
+  if (spec.access === 'readWrite') {
+    // '#' is not allowed in item ids.
+    await container.items.upsert({ id: label.replace('#', '-'), tenant: spec.account, calls: callNumber, at: new Date(nowMs).toISOString() });
+  } else {
+    await container.item(SEED_ITEM_ID, spec.account).read();
+  }
+}
+
+/** Counts an instance's calls and tells the timeline when it starts failing and when it recovers. */
+class CallOutcomes {
+  private failingSince: number | null = null;
+  private failuresInStreak = 0;
+
+  constructor(
+    private readonly label: string,
+    private readonly account: string,
+    private readonly stats: ConsumerStats,
+    private readonly emit: (event: ConsumerEvent) => void,
+  ) {}
+
+  succeeded(nowMs: number, keyKind: KeyKind | null): void {
+    this.stats.succeeded += 1;
+    if (keyKind) this.stats.callsByKeyKind[keyKind] = (this.stats.callsByKeyKind[keyKind] ?? 0) + 1;
+    if (this.failingSince === null) return;
+    this.emit({ atMs: nowMs, consumer: this.label, account: this.account, kind: 'recovered', message: `calls succeed again after ${plural(this.failuresInStreak, 'failure')}` });
+    this.failingSince = null;
+    this.failuresInStreak = 0;
+  }
+
+  failed(nowMs: number, cause: FailureCause, message: string): void {
+    this.stats.failures += 1;
+    this.stats.failuresByCause[cause] = (this.stats.failuresByCause[cause] ?? 0) + 1;
+    this.failuresInStreak += 1;
+    if (this.failingSince === null) {
+      this.failingSince = nowMs;
+      this.emit({ atMs: nowMs, consumer: this.label, account: this.account, kind: 'failing', cause, message: `call failed: ${message}` });
+    }
+  }
+}
+
+/**
+ * A rotatingClient consumer: the app uses packages/rotating-cosmos-client, whose timers run
+ * on the virtual clock (the fleet fires them when due). It re-reads Key Vault every
+ * refreshEvery and whenever Cosmos DB answers 401, and then retries the call.
+ */
+class RotatingClientInstance extends InstanceBase {
+  protected readonly noKeyMessage = 'has no key yet (its first Key Vault read failed)';
+  /** When the app (re)tries to start: it needs its first Key Vault read to have a client at all. */
+  private startDueMs: number;
+  private handle: RotatingCosmosClient | null = null;
+  private timer: { dueMs: number; callback: () => unknown } | null = null;
+  private readonly secretName: string;
+
+  constructor(...args: ConstructorParameters<typeof InstanceBase>) {
+    super(...args);
+    this.secretName = secretNameOf(this.spec, this.env);
+    this.startDueMs = this.appStartMs;
+  }
+
+  nextDueMs(): number | null {
+    if (this.stopped) return null;
+    const readDue = this.handle ? (this.timer?.dueMs ?? Infinity) : this.startDueMs;
+    return Math.min(this.nextCallMs, readDue, this.stopAtMs() ?? Infinity);
+  }
+
+  async runDue(nowMs: number): Promise<void> {
+    if (this.stopped) return;
+    const stopAt = this.stopAtMs();
+    if (stopAt !== null && nowMs >= stopAt) {
+      this.stopped = true;
+      this.dispose();
+      this.emit({ atMs: nowMs, consumer: this.label, account: this.spec.account, kind: 'stopped', message: 'shut down (stopAt)' });
+      return;
+    }
+    if (!this.handle && nowMs >= this.startDueMs) await this.start(nowMs);
+    if (this.timer && nowMs >= this.timer.dueMs) {
+      const { callback } = this.timer;
+      this.timer = null;
+      await callback();
+    }
+    if (nowMs >= this.nextCallMs) {
+      await this.call(nowMs);
+      this.nextCallMs = nowMs + this.spec.callEveryMs;
+    }
+  }
+
+  private async start(nowMs: number): Promise<void> {
+    try {
+      this.handle = await createRotatingCosmosClient({
+        keyVaultUrl: this.env.keyVaultUrl,
+        secretName: this.secretName,
+        credential: this.env.credential,
+        endpoint: this.env.account(this.spec.account).documentEndpoint,
+        cosmosOptions: { agent: this.agent, connectionPolicy: DATA_PLANE_CONNECTION_POLICY },
+        secretClientOptions: secretClientOptions(this.env),
+        refreshIntervalInMs: this.spec.refreshEveryMs,
+        timers: {
+          setTimeout: (callback, delayInMs) => (this.timer = { dueMs: this.env.nowMs() + delayInMs, callback }),
+          clearTimeout: (handle) => {
+            if (handle === this.timer) this.timer = null;
+          },
+        },
+        now: () => this.env.nowMs(),
+        // Deterministic jitter, different for each instance, so that a scenario tells the same story every run.
+        random: () => ((this.index + 1) * 0.618_034) % 1,
+        onTelemetry: (event) => this.observe(event),
+      });
+    } catch (error) {
+      // The first read failed: the app cannot start; it tries again at its next call.
+      this.stats.keyVaultReads += 1;
+      this.stats.keyVaultReadFailures += 1;
+      this.startDueMs = nowMs + this.spec.callEveryMs;
+      if (statusOf(error) === 404) return;
+      this.emit({ atMs: nowMs, consumer: this.label, account: this.spec.account, kind: 'keyVaultReadFailed', message: `could not read ${this.secretName} from Key Vault at start-up (${statusOf(error) ?? (error as Error).name})` });
+    }
+  }
+
+  private observe(event: RotatingClientEvent): void {
+    const atMs = this.env.nowMs();
+    if (event.type === 'keyReadFailed') {
+      this.stats.keyVaultReads += 1;
+      this.stats.keyVaultReadFailures += 1;
+      this.emit({
+        atMs,
+        consumer: this.label,
+        account: this.spec.account,
+        kind: 'keyVaultReadFailed',
+        message: `could not read ${this.secretName} from Key Vault (${event.error.statusCode ?? event.error.name}); keeps the key it has, retries in ${formatDuration(event.retryInMs)}`,
+      });
+    }
+    if (event.type !== 'keyLoaded') return;
+    this.stats.keyVaultReads += 1;
+    if (!event.changed) return;
+    this.stats.keyChanges += 1;
+    this.emit({
+      atMs,
+      consumer: this.label,
+      account: this.spec.account,
+      kind: 'newKey',
+      message: `picked up secret ${this.secretName} version ${event.secretVersion.slice(0, 8)} (${event.keyKind ?? 'untagged'} key) ${READ_REASONS[event.reason]}`,
+    });
+  }
+
+  protected heldKey(): HeldKey | null {
+    const handle = this.handle;
+    if (!handle) return null;
+    return {
+      client: handle.client,
+      // After the call: a 401 it answered with a new key shows as the new key.
+      keyKind: () => ((KEY_KINDS as readonly string[]).includes(handle.keyKind ?? '') ? (handle.keyKind as KeyKind) : null),
+      described: () => `secret version ${handle.secretVersion.slice(0, 8)} (${handle.keyKind ?? 'untagged'} key)`,
+    };
+  }
+
+  dispose(): void {
+    this.handle?.close();
+    this.handle = null;
+    this.timer = null;
+  }
+}
+
+const READ_REASONS: Record<RefreshReason, string> = {
+  start: 'at start-up (rotating client)',
+  timer: 'on its refresh timer',
+  retry: 'on a retry after a failed Key Vault read',
+  manual: 'when told to',
+  event: 'on a SecretNewVersionCreated event',
+  unauthorized: 'because Cosmos DB answered 401 to the key it had; the call is retried with it',
+};
+
 /** A scenario's consumers, acting at their due times on the shared clock. */
 export class ConsumerFleet {
-  private readonly instances: ConsumerInstance[] = [];
+  private readonly instances: FleetMember[] = [];
   private readonly statsByConsumer = new Map<string, ConsumerStats>();
   private readonly agent: Agent;
   private readonly events: ConsumerEvent[] = [];
@@ -302,12 +520,7 @@ export class ConsumerFleet {
   ) {
     // One agent trusting the emulator's CA, shared like an app's connection pool.
     this.agent = new Agent({ ca: env.caCertPem, keepAlive: true });
-    const secrets = new SecretClient(env.keyVaultUrl, env.credential, {
-      // A loopback vault URL is not a *.vault.azure.net host the challenge could be checked against.
-      disableChallengeResourceVerification: true,
-      tlsOptions: { ca: env.caCertPem },
-      retryOptions: { maxRetries: 0 },
-    });
+    const secrets = new SecretClient(env.keyVaultUrl, env.credential, secretClientOptions(env));
     const emit = (event: ConsumerEvent): void => {
       this.events.push(event);
       options.onEvent?.(event);
@@ -328,7 +541,11 @@ export class ConsumerFleet {
       };
       this.statsByConsumer.set(spec.name, stats);
       for (let index = 0; index < spec.count; index += 1) {
-        this.instances.push(new ConsumerInstance(spec, index, options.startMs, env, secrets, this.agent, stats, emit));
+        this.instances.push(
+          spec.kind === 'rotatingClient'
+            ? new RotatingClientInstance(spec, index, options.startMs, env, this.agent, stats, emit)
+            : new ConsumerInstance(spec, index, options.startMs, env, secrets, this.agent, stats, emit),
+        );
       }
     }
   }

@@ -19,6 +19,13 @@ export const DEFAULT_RESOURCE_GROUP = 'rotation-demo';
 export const RUNNER_OWNED_SETTINGS = ['KEY_VAULT_URL', 'ARM_ENDPOINT', 'AZURE_CREDENTIAL', 'EMULATOR_CA_CERT_PATH', 'ROTATION_TARGETS'] as const;
 
 export type ConsumerAccess = 'readWrite' | 'readOnly';
+/**
+ * keyInHand: reads the secret every refreshEvery and calls with the key it holds (a Key Vault
+ * reference, or an app that caches the key). rotatingClient: uses packages/rotating-cosmos-client,
+ * which re-reads every refreshEvery and also when Cosmos DB answers 401.
+ */
+export type ConsumerKind = 'keyInHand' | 'rotatingClient';
+export const CONSUMER_KINDS: readonly ConsumerKind[] = ['keyInHand', 'rotatingClient'];
 
 export interface ScenarioAccount {
   name: string;
@@ -42,6 +49,7 @@ export interface ScenarioAccount {
 export interface ScenarioConsumer {
   name: string;
   account: string;
+  kind: ConsumerKind;
   /** How many identical instances (each its own clients, calls spread over the interval). */
   count: number;
   access: ConsumerAccess;
@@ -307,7 +315,7 @@ function describe(value: unknown): string {
 const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'accounts', 'consumers', 'actions', 'expect'] as const;
 const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
-const CONSUMER_FIELDS = ['name', 'account', 'count', 'access', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
+const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
 const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash', 'failRegeneration'] as const;
 const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = {
   timer: [],
@@ -456,6 +464,7 @@ function readConsumers(read: Reader, top: Record<string, unknown>, accountNames:
     if (account !== undefined && !accountNames.has(account)) {
       read.problem(`${path}.account`, `${JSON.stringify(account)} is not one of the scenario's accounts (${[...accountNames].join(', ') || 'none'})`);
     }
+    const kind = read.oneOf(record, path, 'kind', CONSUMER_KINDS) ?? 'keyInHand';
     const count = read.integer(record, path, 'count', { min: 1, max: 50 }) ?? 1;
     const access = read.oneOf(record, path, 'access', ['readWrite', 'readOnly'] as const) ?? 'readWrite';
     const refreshEveryMs = read.duration(record, path, 'refreshEvery', { positive: true }) ?? UNIT_MS.h!;
@@ -464,6 +473,7 @@ function readConsumers(read: Reader, top: Record<string, unknown>, accountNames:
     const pinnedKeyKind = read.oneOf(record, path, 'pinnedKeyKind', KEY_KINDS) ?? null;
     const pinnedUntilMs = read.duration(record, path, 'pinnedUntil') ?? null;
     if (pinnedUntilMs !== null && pinnedKeyKind === null) read.problem(`${path}.pinnedUntil`, 'needs pinnedKeyKind');
+    if (pinnedKeyKind && kind === 'rotatingClient') read.problem(`${path}.pinnedKeyKind`, 'a rotatingClient consumer reads its key from Key Vault (use kind "keyInHand" for a copied key)');
     if (pinnedKeyKind && access === 'readWrite' && pinnedKeyKind.endsWith('Readonly')) {
       read.problem(`${path}.pinnedKeyKind`, `a readWrite consumer cannot be pinned to the read-only key ${pinnedKeyKind} (set access to readOnly)`);
     }
@@ -472,7 +482,7 @@ function readConsumers(read: Reader, top: Record<string, unknown>, accountNames:
     if (stopAtMs !== null && stopAtMs <= startAtMs) read.problem(`${path}.stopAt`, 'must be after startAt');
     if (startAtMs > runForMs) read.problem(`${path}.startAt`, 'is after the end of the run (runFor)');
     if (name !== undefined && account !== undefined) {
-      consumers.push({ name, account, count, access, refreshEveryMs, callEveryMs, pinnedKeyKind, pinnedUntilMs, startAtMs, stopAtMs });
+      consumers.push({ name, account, kind, count, access, refreshEveryMs, callEveryMs, pinnedKeyKind, pinnedUntilMs, startAtMs, stopAtMs });
     }
   });
   return consumers;
