@@ -4,6 +4,7 @@
  */
 import type { AccountFacts } from '../domain/account-facts.js';
 import type { KeyKind, KeyPairName } from '../domain/keys.js';
+import type { RegenerationMarker } from '../domain/rotation-plan.js';
 
 export const ACTIVITY_NAMES = {
   inspectAccount: 'inspectAccount',
@@ -11,6 +12,7 @@ export const ACTIVITY_NAMES = {
   getRegenerationStatus: 'getRegenerationStatus',
   validateKey: 'validateKey',
   publishKey: 'publishKey',
+  markRegeneration: 'markRegeneration',
 } as const;
 
 /**
@@ -44,9 +46,27 @@ export interface InspectAccountResult extends AccountFacts {
   publishedKeyKind: KeyKind | null;
   publishedRotationId: string | null;
   publishedAt: string | null;
+  /** The regeneration marker on the latest secret version (this app's tags), or null. */
+  regenerationMarker?: RegenerationMarker | null;
   /** ARM's view of time is not the orchestrator's: when the facts were read. */
   inspectedAt: string;
 }
+
+/**
+ * Tag the secret's current version before regenerating the standby: which
+ * key, for which rotation, since when, and its generation time before. Adds
+ * no version and leaves the value alone.
+ */
+export interface MarkRegenerationInput {
+  accountId: string;
+  secretName: string;
+  marker: RegenerationMarker;
+}
+
+export type MarkRegenerationResult =
+  | { outcome: 'marked'; secretVersion: string }
+  /** No secret yet, someone else's secret, or no room for the tags: this run cannot be resumed at validation. */
+  | { outcome: 'notMarked'; reason: string };
 
 export interface BeginRegenerateKeyInput {
   accountId: string;

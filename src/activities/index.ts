@@ -7,10 +7,11 @@ import { beginRegenerateKey } from './begin-regenerate-key.js';
 import { ACTIVITY_NAMES } from './contracts.js';
 import { getRegenerationStatus } from './get-regeneration-status.js';
 import { inspectAccount } from './inspect-account.js';
+import { markRegeneration } from './mark-regeneration.js';
 import { publishKey } from './publish-key.js';
 import { validateKey } from './validate-key.js';
 
-export { beginRegenerateKey, getRegenerationStatus, inspectAccount, publishKey, validateKey };
+export { beginRegenerateKey, getRegenerationStatus, inspectAccount, markRegeneration, publishKey, validateKey };
 export { readAccountFacts } from './inspect-account.js';
 export { CONNECTION_STRING_CONTENT_TYPE, KEY_CONTENT_TYPE, SECRET_TAGS } from './secret-format.js';
 
@@ -22,4 +23,5 @@ export const activityHandlers = {
   [ACTIVITY_NAMES.getRegenerationStatus]: getRegenerationStatus,
   [ACTIVITY_NAMES.validateKey]: validateKey,
   [ACTIVITY_NAMES.publishKey]: publishKey,
+  [ACTIVITY_NAMES.markRegeneration]: markRegeneration,
 } as const satisfies Record<(typeof ACTIVITY_NAMES)[keyof typeof ACTIVITY_NAMES], ActivityHandler>;

@@ -13,7 +13,8 @@ import type { Runtime } from '../runtime.js';
 import type { ActivityResult, InspectAccountInput, InspectAccountResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
 import { withAssumedUsage } from '../domain/unreported-usage.js';
-import { SECRET_TAGS, isTaggedForAnotherAccount } from './secret-format.js';
+import { MARKER_TAGS, NO_GENERATION_TIME, SECRET_TAGS, isTaggedForAnotherAccount } from './secret-format.js';
+import type { RegenerationMarker } from '../domain/rotation-plan.js';
 
 export async function inspectAccount(input: InspectAccountInput, context: InvocationContext): Promise<ActivityResult<InspectAccountResult>> {
   return runActivity('inspectAccount', context, async (runtime) => {
@@ -48,6 +49,7 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
   const now = runtime.now();
   const target = runtime.config.targets.find((candidate) => candidate.accountId.toLowerCase() === input.accountId.toLowerCase()) ?? runtime.config;
   const publishedRotationId = tags[SECRET_TAGS.rotationId] ?? null;
+  const regenerationMarker = markerOf(tags);
   const keys = withAssumedUsage(facts.keys, { ...facts, publishedKeyKind, publishedAt, publishedRotationId }, target, now);
   if (keys !== facts.keys) {
     context?.log(`inspectAccount: ${input.accountId} reports no key usage times (its api-version); the key the secret replaced counts as in use until consumers-moved or the consumer wait bound`);
@@ -64,6 +66,7 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
     publishedKeyKind,
     publishedRotationId,
     publishedAt,
+    regenerationMarker,
     inspectedAt: now.toISOString(),
   };
 }
@@ -78,4 +81,14 @@ async function matchingKeyKind(runtime: Runtime, input: InspectAccountInput, sec
     if (a.length === b.length && timingSafeEqual(a, b)) return kind;
   }
   return null;
+}
+
+/** The regeneration marker a rotation put on the version (all four tags, well formed), or null. */
+function markerOf(tags: Readonly<Record<string, string>>): RegenerationMarker | null {
+  const keyKind = tags[MARKER_TAGS.keyKind];
+  const rotationId = tags[MARKER_TAGS.rotationId];
+  const markedAt = tags[MARKER_TAGS.since];
+  const before = tags[MARKER_TAGS.generationTimeBefore];
+  if (!isKeyKind(keyKind) || !rotationId || !markedAt || Number.isNaN(Date.parse(markedAt)) || before === undefined) return null;
+  return { rotationId, keyKind, markedAt, generationTimeBefore: before === NO_GENERATION_TIME ? null : before };
 }

@@ -7,6 +7,7 @@ import type { RotationTarget } from '../config.js';
 import type { InspectAccountResult, KeyFacts } from '../activities/contracts.js';
 import { assumedLastUseWithoutUsageReports } from '../domain/unreported-usage.js';
 import { KEY_PAIRS, type KeyKind, type KeyPairName } from '../domain/keys.js';
+import type { ResumedRotation } from '../workflow/rotation-types.js';
 import { idleFrom, isIdle, keyCountsAsUsedUntil, successorPublishedAt, whereRotationStopped, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
 import type { Due } from '../schedule/decide-run.js';
 import { accountRef, type AccountRef } from './rotation-view.js';
@@ -42,10 +43,12 @@ export interface PairDryRun {
   published: { keyKind: KeyKind | null; rotationId: string | null; publishedAt: string | null };
   /**
    * The stopped rotation a start would continue: it published its key and the
-   * old key was not regenerated since. A start then only waits for consumers
-   * and regenerates the old key; null when a start begins a new rotation.
+   * old key was not regenerated since (a start then only waits for consumers
+   * and regenerates the old key), or it regenerated the standby and did not
+   * publish it (a start validates and publishes it, never regenerating it
+   * again); null when a start begins a new rotation.
    */
-  resumes: { rotationId: string; from: 'waitingForConsumers'; publishedAt: string } | null;
+  resumes: ResumedRotation | null;
   /** Before regenerating the standby key. */
   standbyWait: KeyWait;
   /** After publishing: consumers must leave the old active key before it is regenerated. */
@@ -102,14 +105,20 @@ export function dryRun(options: {
 function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarget, rule: IdleRule, now: Date): PairDryRun {
   const stopped = whereRotationStopped(pair, facts);
   const plan = stopped.plan;
-  const resumes = stopped.from === 'waitingForConsumers' ? { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt } : null;
+  const resumes: ResumedRotation | null =
+    stopped.from === 'waitingForConsumers'
+      ? { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt }
+      : stopped.from === 'validating'
+        ? { rotationId: stopped.rotationId, from: stopped.from, regeneratedAt: stopped.regeneratedAt }
+        : null;
+  const publishedBy = resumes?.from === 'waitingForConsumers' ? resumes : null;
   const keys: Partial<Record<KeyKind, KeyFacts>> = {};
   for (const kind of KEY_PAIRS[pair].kinds) keys[kind] = { generationTime: facts.keys[kind].generationTime, lastUsedAt: facts.keys[kind].lastUsedAt };
 
   const standbyLastUsedAt = keyCountsAsUsedUntil(facts.keys[plan.standbyKeyKind].lastUsedAt, successorPublishedAt(plan.standbyKeyKind, facts));
   const standbyWait = resumes ? keyWait(null, rule, now, target.standbyWaitMaxInHours) : keyWait(standbyLastUsedAt, rule, now, target.standbyWaitMaxInHours);
   // Publishing comes once the standby is idle (now, at the earliest); until then consumers can only use the active key.
-  const publishedAt = resumes ? resumes.publishedAt : standbyWait.needed && standbyWait.idleFrom ? standbyWait.idleFrom : now.toISOString();
+  const publishedAt = publishedBy ? publishedBy.publishedAt : resumes ? now.toISOString() : standbyWait.needed && standbyWait.idleFrom ? standbyWait.idleFrom : now.toISOString();
   const activeLastUsedAt = facts.keys[plan.activeKeyKind].lastUsedAt;
   const usageUnreported = facts.usageReported === false;
   const activeInUseUntil = usageUnreported
@@ -125,9 +134,21 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
     `looking again at least every ${target.consumerCheckIntervalInMinutes} min once it could be idle, or until POST consumers-moved; ` +
     `after ${target.consumerWaitMaxInHours} h it stops and needs attention.`;
 
-  const steps = resumes
+  const validateAndPublish = [
+    `Regenerate ${plan.standbyKeyKind}, then validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
+    `Publish ${plan.standbyKeyKind} as a new version of secret ${secretName}${pair === 'readWrite' && target.connectionStringSecretName ? ` (and the connection string in ${target.connectionStringSecretName})` : ''}.`,
+  ];
+  const steps = publishedBy
     ? [
-        `Resume rotation ${resumes.rotationId}: it published ${plan.standbyKeyKind} to secret ${secretName} at ${resumes.publishedAt} and did not regenerate the old key ${plan.activeKeyKind}; nothing is regenerated or published again.`,
+        `Resume rotation ${publishedBy.rotationId}: it published ${plan.standbyKeyKind} to secret ${secretName} at ${publishedBy.publishedAt} and did not regenerate the old key ${plan.activeKeyKind}; nothing is regenerated or published again.`,
+        consumerNote,
+        `Regenerate the old key ${plan.activeKeyKind}.`,
+      ]
+    : resumes?.from === 'validating'
+    ? [
+        `Resume rotation ${resumes.rotationId}: it regenerated the standby key ${plan.standbyKeyKind} at ${resumes.regeneratedAt} and did not publish it; it is not regenerated again. ` +
+          `Validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
+        validateAndPublish[1]!,
         consumerNote,
         `Regenerate the old key ${plan.activeKeyKind}.`,
       ]
@@ -137,8 +158,7 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
             ? `Wait for the standby key ${plan.standbyKeyKind} to be idle: it is in use until ${standbyWait.idleFrom}, longer than STANDBY_WAIT_MAX_IN_HOURS (${target.standbyWaitMaxInHours} h), so the rotation would stop and need attention unless forced.`
             : `Wait ${round(standbyWait.waitInHours)} h for the standby key ${plan.standbyKeyKind} to be idle (until ${standbyWait.idleFrom}).`
           : `The standby key ${plan.standbyKeyKind} is idle: regenerate it without waiting.`,
-        `Regenerate ${plan.standbyKeyKind}, then validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
-        `Publish ${plan.standbyKeyKind} as a new version of secret ${secretName}${pair === 'readWrite' && target.connectionStringSecretName ? ` (and the connection string in ${target.connectionStringSecretName})` : ''}.`,
+        ...validateAndPublish,
         consumerNote,
         `Regenerate the old key ${plan.activeKeyKind}.`,
       ];

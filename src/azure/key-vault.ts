@@ -1,7 +1,7 @@
 /**
  * Key Vault secrets (@azure/keyvault-secrets): where consumers pick the active
  * key up. Reads what the latest version says about itself (tags, content
- * type, times) and publishes new versions.
+ * type, times), publishes new versions and tags an existing version.
  */
 import { SecretClient, type SecretProperties } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
@@ -81,6 +81,19 @@ export class KeyVaultAdapter {
       return infoOf(secret.properties);
     } catch (error) {
       throw this.#classify(error, `publish a new version of secret ${name}`, name);
+    }
+  }
+
+  /**
+   * Replaces the tags of one existing version. Key Vault adds no version and
+   * leaves the value alone: consumers reading the latest version see the same
+   * secret. Tags replace the version's whole tag set (merge before calling).
+   */
+  async updateSecretTags(name: string, version: string, tags: Record<string, string>): Promise<SecretVersionInfo> {
+    try {
+      return infoOf(await this.#client.updateSecretProperties(name, version, { tags }));
+    } catch (error) {
+      throw this.#classify(error, `update the tags of secret ${name} version ${version}`, name);
     }
   }
 

@@ -105,6 +105,22 @@ export interface PairState {
   /** The rotationId tag of the latest secret version: set only when this app published it. */
   publishedRotationId: string | null;
   publishedAt: string | null;
+  /** The regeneration marker on the latest secret version, when a rotation of this app put one there. */
+  regenerationMarker?: RegenerationMarker | null;
+}
+
+/**
+ * Put on the current secret version (tags; no new version) just before a
+ * rotation regenerates its standby. The standby's generation time at/after
+ * `markedAt` and unlike `generationTimeBefore` then says: that rotation
+ * regenerated it and did not publish it yet (publishing adds a version
+ * without the marker).
+ */
+export interface RegenerationMarker {
+  rotationId: string;
+  keyKind: KeyKind;
+  markedAt: string;
+  generationTimeBefore: string | null;
 }
 
 /**
@@ -140,27 +156,43 @@ export function regeneratedSince(generationTime: string | null, since: string, g
  * - waitingForConsumers: this app published a key (the latest version carries
  *   its rotationId) and the other key was not regenerated since: consumers may
  *   still hold it. Resume at the consumer wait; never rotate back.
- * - start: the last rotation finished (or none ran): a new one starts.
+ * - validating: the latest version carries a regeneration marker (see
+ *   RegenerationMarker) and its key was regenerated after it was put there:
+ *   that rotation regenerated the standby and did not publish it. Resume at
+ *   validation and publish it under that rotation's ID; never regenerate it
+ *   again (a finished rotation's standby regeneration is told apart by the
+ *   version it published since, which carries no marker).
+ * - start: the last rotation finished (or none ran), or it stopped before
+ *   regenerating anything: a new one starts.
  * On a resume, `plan.activeKeyKind` is the key consumers used before the
  * stopped rotation, `plan.standbyKeyKind` the one it brought in.
- * (A rotation stopped after regenerating the standby but before publishing
- * it starts again: from these facts alone that standby cannot be told from
- * one the previous rotation regenerated as its last step.)
  */
 export type ResumePoint =
   | { from: 'start'; plan: PairPlan }
-  | { from: 'waitingForConsumers'; plan: PairPlan; rotationId: string; publishedAt: string };
+  | { from: 'waitingForConsumers'; plan: PairPlan; rotationId: string; publishedAt: string }
+  | { from: 'validating'; plan: PairPlan; rotationId: string; regeneratedAt: string };
 
 export function whereRotationStopped(pair: KeyPairName, state: PairState): ResumePoint {
   const { publishedKeyKind, publishedRotationId, publishedAt } = state;
-  const inPair = publishedKeyKind !== null && (KEY_PAIRS[pair].kinds as readonly KeyKind[]).includes(publishedKeyKind);
+  const inPair = publishedKeyKind !== null && isInPair(pair, publishedKeyKind);
   if (inPair && publishedRotationId !== null && publishedAt !== null) {
     const oldKey = otherKeyOf(publishedKeyKind);
     if (!regeneratedSince(state.keys[oldKey].generationTime, publishedAt)) {
       return { from: 'waitingForConsumers', plan: plan(pair, oldKey, 'keyVault'), rotationId: publishedRotationId, publishedAt };
     }
   }
+  const marker = state.regenerationMarker;
+  if (marker && isInPair(pair, marker.keyKind) && marker.keyKind !== publishedKeyKind) {
+    const { generationTime } = state.keys[marker.keyKind];
+    if (regeneratedSince(generationTime, marker.markedAt, marker.generationTimeBefore)) {
+      return { from: 'validating', plan: plan(pair, otherKeyOf(marker.keyKind), 'keyVault'), rotationId: marker.rotationId, regeneratedAt: generationTime! };
+    }
+  }
   return { from: 'start', plan: planPair(pair, state) };
+}
+
+function isInPair(pair: KeyPairName, keyKind: KeyKind): boolean {
+  return (KEY_PAIRS[pair].kinds as readonly KeyKind[]).includes(keyKind);
 }
 
 /** Poll delays for a long-running regeneration: 30 s, doubling, at most 15 min. */

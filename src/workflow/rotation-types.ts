@@ -88,12 +88,15 @@ export interface WaitEnding {
   note?: string;
 }
 
-/** The rotation a pair resumed: it had published its key, and the old key was not regenerated since. */
-export interface ResumedRotation {
-  rotationId: string;
-  from: 'waitingForConsumers';
-  publishedAt: string;
-}
+/**
+ * The rotation a pair resumed: it had published its key and the old key was
+ * not regenerated since (from waitingForConsumers), or it had regenerated
+ * its standby and not published it (from validating: this run validated and
+ * published it under that rotation's ID).
+ */
+export type ResumedRotation =
+  | { rotationId: string; from: 'waitingForConsumers'; publishedAt: string }
+  | { rotationId: string; from: 'validating'; regeneratedAt: string };
 
 export interface PairOutcome {
   pair: KeyPairName;

@@ -52,6 +52,20 @@ describe('Key Vault adapter', () => {
     expect(latest?.createdOn).toBe(fixture.emulator.clock.now().toISOString());
   });
 
+  // Update-AzKeyVaultSecret (Microsoft Learn, "Updates editable attributes of a secret"): its example keeps the Version and
+  // the Created time and changes only Updated and the tags; the secret value is not an attribute an update can change.
+  it('when the rotation tags the current version (its regeneration marker), then no version is added, the value and creation time stay, and the other tags are kept', async () => {
+    const expiresOn = new Date(fixture.emulator.clock.nowMs() + 86_400_000);
+    const published = await vault.publishSecret('orders-db-key', new SecretValue('value-one'), { tags: TAGS, contentType: 'application/vnd.cosmos-key', expiresOn });
+    fixture.emulator.clock.advance(60_000);
+    const marked = await vault.updateSecretTags('orders-db-key', published.version, { ...TAGS, regeneratingKeyKind: 'primary' });
+
+    expect(marked).toMatchObject({ version: published.version, createdOn: published.createdOn, contentType: 'application/vnd.cosmos-key', tags: { ...TAGS, regeneratingKeyKind: 'primary' } });
+    expect(await vault.getLatestSecretProperties('orders-db-key')).toEqual(marked);
+    expect((await secretClient(fixture.emulator).getSecret('orders-db-key')).value).toBe('value-one');
+    expect(fixture.emulator.state().keyVault.secrets['orders-db-key']?.versions).toHaveLength(1);
+  });
+
   it('when Key Vault throttles twice with 429, then the SDK retries and the version is published once', async () => {
     await control(fixture.emulator, 'POST', '/faults', { service: 'keyvault', method: 'PUT', status: 429, retryAfterSeconds: 0, times: 2 });
     const published = await vault.publishSecret('orders-db-key', new SecretValue('v1'), { tags: TAGS, contentType: 'c', expiresOn: new Date(fixture.emulator.clock.nowMs() + 86_400_000) });

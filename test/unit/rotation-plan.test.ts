@@ -111,6 +111,15 @@ describe('whereRotationStopped', () => {
     expect(done).toMatchObject({ from: 'start', plan: { activeKeyKind: 'secondary', standbyKeyKind: 'primary' } });
   });
 
+  it('when the latest version carries a rotation\'s marker for secondary and secondary was regenerated after it, then a start resumes that rotation at validation with primary still active', () => {
+    const marker = { rotationId: 'orders-r2', keyKind: 'secondary' as const, markedAt: '2026-01-10T01:00:00.000Z', generationTimeBefore: '2026-01-01T00:00:00Z' };
+    const state = { ...pairState({ primary: '2026-01-01T00:00:00Z', secondary: '2026-01-10T01:00:00.000Z' }, { keyKind: 'primary', rotationId: null }), regenerationMarker: marker };
+    expect(whereRotationStopped('readWrite', state)).toMatchObject({ from: 'validating', rotationId: 'orders-r2', regeneratedAt: '2026-01-10T01:00:00.000Z', plan: { activeKeyKind: 'primary', standbyKeyKind: 'secondary' } });
+    // Marked but stopped before the regeneration: nothing to resume; nor a marker for the other pair.
+    expect(whereRotationStopped('readWrite', { ...state, keys: { ...state.keys, secondary: { generationTime: '2026-01-01T00:00:00Z', lastUsedAt: null } } }).from).toBe('start');
+    expect(whereRotationStopped('readOnly', state).from).toBe('start');
+  });
+
   it('when the secret was put there by a person (no rotation ID), then nothing is resumed', () => {
     expect(whereRotationStopped('readWrite', pairState({ primary: '2026-01-01T00:00:00Z', secondary: '2026-01-01T00:00:00Z' }, { keyKind: 'primary', rotationId: null })).from).toBe('start');
   });

@@ -13,7 +13,10 @@ import { startAzureEmulator, type AzureEmulator, type CreateAccountInput, type K
 import { createDurableDriver, type DriverLogEntry, type DurableDriver } from '../../emulator/durable/index.js';
 import { findTarget, loadConfig, rotationSettingsOf } from '../../src/config.js';
 import { rotationInstanceId } from '../../src/domain/rotation-plan.js';
-import { resetRuntime } from '../../src/runtime.js';
+import { getRuntime, resetRuntime } from '../../src/runtime.js';
+import { readAccountFacts } from '../../src/activities/index.js';
+import { dryRun, type DryRun } from '../../src/api/dry-run.js';
+import { dueState } from '../../src/schedule/decide-run.js';
 import { ROTATION_ORCHESTRATOR, type RotationInput, type RotationOutput, type RotationStatus } from '../../src/workflow/rotation-types.js';
 import { SUBSCRIPTION_ID, TEST_START, cosmosClient, secretClient } from '../helpers/emulator.js';
 
@@ -114,6 +117,17 @@ export class RotationHarness {
       instanceId: this.instanceId(name),
       input: { settings: rotationSettingsOf(target), ...options } satisfies RotationInput,
     });
+  }
+
+  /** What GET /rotations/{name}/plan answers for the read-write pair (the same inspection and dry run). */
+  async plan(name: string): Promise<DryRun> {
+    const target = findTarget(loadConfig(this.env), this.accountId(name));
+    if (!target) throw new Error(`account ${name} is not configured`);
+    const secretName = target.secretName;
+    const facts = await readAccountFacts(getRuntime(), { accountId: target.accountId, pair: 'readWrite', secretName });
+    const now = this.clock.now();
+    const due = dueState(target, [{ secretName, createdOn: facts.publishedAt }], now);
+    return dryRun({ target, pairs: [{ pair: 'readWrite', secretName, facts }], due, now, runningPhase: null });
   }
 
   /** Runs the driver until `until` (virtual), firing every timer due by then. */

@@ -80,7 +80,7 @@ describe('a rotation survives faults and crashes', () => {
       harness = undefined;
     }
     // Every kind of activity was interrupted at least once.
-    expect(new Set(outcomes)).toEqual(new Set(['inspectAccount', 'beginRegenerateKey', 'getRegenerationStatus', 'validateKey', 'publishKey']));
+    expect(new Set(outcomes)).toEqual(new Set(['inspectAccount', 'markRegeneration', 'beginRegenerateKey', 'getRegenerationStatus', 'validateKey', 'publishKey']));
   });
 });
 

@@ -108,4 +108,73 @@ describe('a stopped rotation resumes where it stopped (issue 10)', () => {
     expect(harness.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
     expect(consumer.failures()).toBe(0);
   });
+
+  it('when a rotation is cancelled after regenerating the standby but before publishing it, then a new start validates and publishes that standby under the stopped rotation\'s ID without regenerating it again, and consumers never see the marker', async () => {
+    // Ten probes over an hour: the rotation spends that hour in validating, where the operator stops it.
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }], settings: { VALIDATION_PROBE_COUNT: '10', VALIDATION_SPREAD_IN_MINUTES: '60' } });
+    await harness.seedSecretByHand('orders', 'primary');
+    const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
+    await harness.runUntil(new Date(harness.clock.nowMs() + 5 * MINUTE_MS));
+
+    await harness.startRotation('orders');
+    await runUntilPhase(harness, 'orders', 'validating', consumer, MINUTE_MS);
+    const stopped = (await harness.result('orders')).customStatus;
+    const secondaryGeneratedAt = harness.keyGeneratedAt('orders', 'secondary');
+    await harness.driver.terminate(harness.instanceId('orders'), 'operator stopped it');
+    // The marker is a tag on the version consumers read: no new version, the same value.
+    expect(await harness.secretVersions('orders-key')).toHaveLength(1);
+    expect(await harness.useKeyFromKeyVault('orders')).toBe(200);
+    await runFor(harness, 5 * MINUTE_MS, consumer);
+
+    const plan = await harness.plan('orders');
+    expect(plan.pairs[0]).toMatchObject({ activeKeyKind: 'primary', standbyKeyKind: 'secondary', resumes: { rotationId: stopped.rotationId, from: 'validating', regeneratedAt: secondaryGeneratedAt } });
+
+    await harness.startRotation('orders', { reason: 'started again' });
+    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS, eachStep: consumer.call });
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.pairs[0]).toMatchObject({
+      previousActiveKeyKind: 'primary',
+      activeKeyKind: 'secondary',
+      regenerated: ['primary'],
+      resumed: { rotationId: stopped.rotationId, from: 'validating', regeneratedAt: secondaryGeneratedAt },
+    });
+    expect(result.output.phases.map((p) => p.phase)).not.toContain('regeneratingStandby');
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
+    const versions = await harness.secretVersions('orders-key');
+    expect(versions).toHaveLength(2);
+    expect(versions.find((v) => v.keyKind === 'secondary')?.rotationId).toBe(stopped.rotationId);
+    expect(consumer.failures()).toBe(0);
+  });
+
+  it('when the host crashes after marking Key Vault but before regenerating the standby, then the next start begins a new rotation and regenerates each key once', async () => {
+    let crashed = false;
+    harness = await RotationHarness.start({
+      accounts: [{ name: 'orders' }],
+      crashAfterActivity: (activity) => {
+        if (crashed || activity.name !== 'markRegeneration') return false;
+        crashed = true;
+        return true;
+      },
+    });
+    await harness.seedSecretByHand('orders', 'primary');
+    const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
+    await harness.runUntil(new Date(harness.clock.nowMs() + 5 * MINUTE_MS));
+
+    await harness.startRotation('orders');
+    await harness.runRotation('orders', { eachStep: consumer.call });
+    expect(harness.driver.crashed).toBe(true);
+    expect(harness.regenerations('orders')).toEqual({});
+    expect((await harness.plan('orders')).pairs[0]!.resumes).toBeNull();
+    await harness.restartDriver();
+    await harness.driver.terminate(harness.instanceId('orders'), 'operator stopped it after the crash');
+    await harness.runUntil(new Date(harness.clock.nowMs() + MINUTE_MS));
+    await harness.startRotation('orders', { reason: 'started again' });
+    const result = await harness.runRotation('orders', { eachStep: consumer.call });
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.pairs[0]!.resumed).toBeUndefined();
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
+    expect(consumer.failures()).toBe(0);
+  });
 });
