@@ -73,9 +73,26 @@ export const MAX_REGENERATION_HOURS = 24;
 /**
  * Azure throttling, 5xx, timeouts and identity errors outlast the activity's
  * own retries (minutes): the orchestrator then waits with durable timers and
- * tries again, for this long from the first exhausted attempt of a step.
+ * tries again, from the first exhausted attempt of a step, for as long as the
+ * phase's own bound (outageBoundInHours); this long in the phases that have
+ * none of their own (inspecting, validating, publishing: nothing is at risk).
  */
 export const MAX_OUTAGE_HOURS = 24;
+
+/** How long an outage may last in a phase: the bound the phase already has for its own wait. */
+export function outageBoundInHours(phase: RotationPhase, settings: Pick<AccountRotationSettings, 'standbyWaitMaxInHours' | 'consumerWaitMaxInHours'>): number {
+  switch (phase) {
+    case 'waitingForStandbyIdle':
+      return settings.standbyWaitMaxInHours;
+    case 'waitingForConsumers':
+      return settings.consumerWaitMaxInHours;
+    case 'regeneratingStandby':
+    case 'regeneratingOldKey':
+      return MAX_REGENERATION_HOURS;
+    default:
+      return MAX_OUTAGE_HOURS;
+  }
+}
 
 type Yielded = Task;
 
@@ -521,11 +538,13 @@ class RotationRun {
   /**
    * Calls an activity. Transient failures are retried by Durable with backoff;
    * when those retries are spent (an outage longer than minutes), it waits with
-   * durable timers, honouring Retry-After, and tries again, for MAX_OUTAGE_HOURS
-   * from the first spent attempt. A permanent failure fails the rotation with its reason.
+   * durable timers, honouring Retry-After, and tries again, for the phase's
+   * bound (outageBoundInHours) from the first spent attempt. A permanent
+   * failure fails the rotation with its reason.
    */
   *call<I, O>(name: string, input: I): Generator<Yielded, O, unknown> {
     let firstFailureAt: number | null = null;
+    const boundInHours = outageBoundInHours(this.phase, this.settings);
     for (let attempt = 0; ; attempt += 1) {
       let result: ActivityResult<O>;
       try {
@@ -533,10 +552,10 @@ class RotationRun {
       } catch (error) {
         const failure = activityFailureOf(error);
         firstFailureAt ??= this.now().getTime();
-        const giveUpAt = firstFailureAt + MAX_OUTAGE_HOURS * HOUR_MS;
+        const giveUpAt = firstFailureAt + boundInHours * HOUR_MS;
         if (this.now().getTime() >= giveUpAt) {
           throw new RotationFailure(
-            `${name} kept failing for ${MAX_OUTAGE_HOURS} h during ${this.phase}: ${failure.reason}. The keys are safe; re-running the rotation is safe.`,
+            `${name} kept failing for ${boundInHours} h (the bound of ${this.phase}): ${failure.reason}. The keys are safe; re-running the rotation is safe.`,
           );
         }
         const retryAt = new Date(Math.min(giveUpAt, this.now().getTime() + outageRetryDelayInMs(attempt, failure.retryAfterInMs)));

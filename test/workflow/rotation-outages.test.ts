@@ -65,6 +65,40 @@ describe('a rotation waits out Azure trouble (issue 10)', () => {
     expect(consumer.failures()).toBe(0);
   });
 
+  it('when ARM is down for 40 hours while the rotation waits for consumers, then it keeps trying within the consumer wait\'s 72 h bound (not a 24 h constant), the status says what fails and when it tries again, and it finishes', async () => {
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    await harness.seedSecretByHand('orders', 'primary');
+    const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
+    let outageFrom: number | null = null;
+    const statuses: Array<{ message: string; nextCheckAt?: string }> = [];
+
+    await harness.startRotation('orders');
+    const result = await harness.runRotation('orders', {
+      stepMs: 30 * MINUTE_MS,
+      eachStep: async () => {
+        await consumer.call();
+        const status = (await harness!.result('orders')).customStatus;
+        if (outageFrom === null && status?.phase === 'waitingForConsumers') {
+          outageFrom = harness!.clock.nowMs();
+          await control(harness!.emulator, 'POST', '/faults', { service: 'arm', method: 'GET', status: 503, times: 10_000 });
+        } else if (outageFrom !== null && harness!.clock.nowMs() - outageFrom >= 40 * HOUR_MS) {
+          await control(harness!.emulator, 'DELETE', '/faults');
+        } else if (outageFrom !== null) {
+          statuses.push({ message: status?.message ?? '', ...(status?.nextCheckAt ? { nextCheckAt: status.nextCheckAt } : {}) });
+        }
+      },
+    });
+
+    expect(outageFrom).not.toBeNull();
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.retries.outageRetries).toBeGreaterThan(10);
+    const failing = statuses.filter((s) => /inspectAccount is failing \(.*503.*\); trying again at .*, until /.test(s.message));
+    expect(failing.length).toBeGreaterThan(0);
+    expect(failing.every((s) => s.nextCheckAt !== undefined && s.message.includes(s.nextCheckAt))).toBe(true);
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
+    expect(consumer.failures()).toBe(0);
+  });
+
   it('story 4: when usage reports are 6 hours late and a stray job used the standby, then the refusals are waited out within the 48 h bound and the job never fails', async () => {
     harness = await RotationHarness.start({ accounts: [{ name: 'orders', capabilities: [SAFE_CHECK], usageLagSeconds: 6 * 3600 }] });
     await harness.seedSecretByHand('orders', 'primary');
