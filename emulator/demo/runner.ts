@@ -92,7 +92,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   let crashes = 0;
   /** Crash actions whose activity has not come yet. */
   /** Crashes announced and not yet happened: each after the next activity, or after the named one. */
-  const crashesPending: Array<string | null> = [];
+  /** Crashes still to happen, in order: before or after an activity (null: the next one). */
+  const crashesPending: Array<{ when: 'before' | 'after'; activity: string | null }> = [];
   /** Faults given `for` a span: when each ends, by its emulator rule id. */
   const faultsEnding: Array<{ atMs: number; id: string }> = [];
   let logLineNumber = 0;
@@ -178,24 +179,30 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const timerFunctionName = (): string | undefined => registered.timerFunction;
     const accountOfInstance = (instanceId: string | undefined): string | undefined => (instanceId ? views.get(instanceId)?.account : undefined);
 
+    const crashIfAimed = (when: 'before' | 'after', activity: { name: string; instanceId: string }): boolean => {
+      const aimedAt = crashesPending[0];
+      if (aimedAt === undefined || aimedAt.when !== when || (aimedAt.activity !== null && aimedAt.activity !== activity.name)) return false;
+      crashesPending.shift();
+      crashes += 1;
+      say({
+        account: accountOfInstance(activity.instanceId) ?? null,
+        source: 'host',
+        text:
+          when === 'after'
+            ? `the Functions host crashed right after activity ${activity.name} ran, before its result was saved`
+            : `the Functions host crashed just before activity ${activity.name} ran`,
+      });
+      return true;
+    };
+
     const startDriver = async (): Promise<DurableDriver> => {
       const created = await createDurableDriver({
         clock,
         stateDir,
         log: logEntry,
         faults: {
-          crashAfterActivity: (activity) => {
-            const aimedAt = crashesPending[0];
-            if (aimedAt === undefined || (aimedAt !== null && aimedAt !== activity.name)) return false;
-            crashesPending.shift();
-            crashes += 1;
-            say({
-              account: accountOfInstance(activity.instanceId) ?? null,
-              source: 'host',
-              text: `the Functions host crashed right after activity ${activity.name} ran, before its result was saved`,
-            });
-            return true;
-          },
+          crashAfterActivity: (activity) => crashIfAimed('after', activity),
+          crashBeforeActivity: (activity) => crashIfAimed('before', activity),
         },
       });
       await created.loadFunctions(...FUNCTION_MODULES);
@@ -372,8 +379,13 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           return;
         }
         case 'crash':
-          crashesPending.push(action.afterActivity);
-          say({ account: null, source: 'host', text: `the Functions host will crash after the next ${action.afterActivity ? `${action.afterActivity} activity` : 'activity'} it runs` });
+          if (action.beforeActivity !== undefined) {
+            crashesPending.push({ when: 'before', activity: action.beforeActivity });
+            say({ account: null, source: 'host', text: `the Functions host will crash just before the next ${action.beforeActivity} activity runs` });
+          } else {
+            crashesPending.push({ when: 'after', activity: action.afterActivity });
+            say({ account: null, source: 'host', text: `the Functions host will crash after the next ${action.afterActivity ? `${action.afterActivity} activity` : 'activity'} it runs` });
+          }
           return;
         case 'failRegeneration': {
           const body = { accountId: seeded.get(action.account)!.id, times: action.times, ...(action.keyKind ? { keyKind: action.keyKind } : {}), ...(action.message ? { message: action.message } : {}) };

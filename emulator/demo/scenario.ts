@@ -77,8 +77,11 @@ export type ScenarioAction =
   | { atMs: number; type: 'http'; method: 'GET' | 'POST'; path: string; body: unknown; expectStatus: number | null }
   /** forMs: the fault lasts this long (virtual time) instead of a count; the runner removes it then. */
   | { atMs: number; type: 'fault'; fault: FaultInput; forMs: number | null }
-  /** afterActivity: the crash waits for that activity (e.g. publishKey) instead of the next one. */
-  | { atMs: number; type: 'crash'; afterActivity: string | null }
+  /**
+   * afterActivity: the crash waits for that activity (e.g. publishKey) instead of the next one;
+   * beforeActivity: the host dies just before that activity runs (it never ran).
+   */
+  | { atMs: number; type: 'crash'; afterActivity: string | null; beforeActivity?: string }
   /** The next `times` regenerations of the account's key (any key when null) run, then Azure reports them Failed. */
   | { atMs: number; type: 'failRegeneration'; account: string; keyKind: KeyKind | null; times: number; message: string | null };
 
@@ -325,7 +328,7 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   cancel: ['account', 'reason', 'expectStatus'],
   http: ['method', 'path', 'body', 'expectStatus'],
   fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times', 'for'],
-  crash: ['afterActivity'],
+  crash: ['afterActivity', 'beforeActivity'],
   failRegeneration: ['account', 'keyKind', 'times', 'message'],
 };
 const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'consumers', 'accounts'] as const;
@@ -525,7 +528,9 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
       }
       case 'crash': {
         const afterActivity = read.oneOf(record, path, 'afterActivity', ACTIVITY_NAME_LIST) ?? null;
-        actions.push({ atMs, type, afterActivity });
+        const beforeActivity = read.oneOf(record, path, 'beforeActivity', ACTIVITY_NAME_LIST);
+        if (beforeActivity !== undefined && afterActivity !== null) read.problem(`${path}.beforeActivity`, 'cannot be given with "afterActivity": a crash is aimed before or after one activity');
+        actions.push({ atMs, type, afterActivity, ...(beforeActivity !== undefined ? { beforeActivity } : {}) });
         break;
       }
       case 'start':

@@ -84,6 +84,8 @@ export interface DurableDriverOptions {
      * `crashed`, and a new driver on the same stateDir runs that activity again.
      */
     crashAfterActivity?: (activity: ActivityInfo) => boolean;
+    /** Returning true crashes the host just before the activity runs: it never ran, nothing is recorded. */
+    crashBeforeActivity?: (activity: ActivityInfo) => boolean;
   };
   /** The timer limits the host announces to the library (Azure Storage: 6 days / 3 days). */
   timerLimits?: { maximumShortTimerMs?: number; longRunningTimerIntervalMs?: number };
@@ -891,6 +893,14 @@ class Driver implements DurableDriver {
   // ---- activities ----
 
   private async runActivities(batch: Array<{ record: InstanceRecord; activity: PendingActivity }>): Promise<number> {
+    const aimedBefore = batch.find(({ record, activity }) =>
+      this.options.faults?.crashBeforeActivity?.({ instanceId: record.instanceId, name: activity.name, taskScheduledId: activity.taskScheduledId }),
+    );
+    if (aimedBefore) {
+      this.isCrashed = true;
+      this.log('warn', `simulated host crash just before activity '${aimedBefore.activity.name}' ran`, { instanceId: aimedBefore.record.instanceId });
+      return 0;
+    }
     for (const { record, activity } of batch) this.inFlight.add(activityKey(record, activity));
     const outcomes = await Promise.all(batch.map(({ record, activity }) => this.runActivity(record, activity)));
     let executed = 0;

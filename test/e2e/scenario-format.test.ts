@@ -78,6 +78,16 @@ describe('scenario files', () => {
     expect(problems).toEqual([expect.stringMatching(/^actions\[0\]\.times: cannot be given with "for"/), expect.stringMatching(/^actions\[1\]\.afterActivity: must be one of inspectAccount/)]);
   });
 
+  it('when a crash is aimed before a named activity, then it is read as such; aimed both before and after, it is refused naming the field', () => {
+    const scenario = parseScenario({ ...minimal, actions: [{ at: '2h', type: 'crash', beforeActivity: 'publishKey' }] }, { source: 'scenario.json' });
+    expect(scenario.actions).toEqual([{ atMs: 7_200_000, type: 'crash', afterActivity: null, beforeActivity: 'publishKey' }]);
+    const problems = problemsOf({ ...minimal, actions: [{ at: '1h', type: 'crash', beforeActivity: 'publishKey', afterActivity: 'validateKey' }, { at: '1h', type: 'crash', beforeActivity: 'reboot' }] });
+    expect(problems).toEqual([
+      expect.stringMatching(/^actions\[0\]\.beforeActivity: cannot be given with "afterActivity"/),
+      expect.stringMatching(/^actions\[1\]\.beforeActivity: must be one of inspectAccount/),
+    ]);
+  });
+
   it('when an account seeds an untagged secret and an action fails the next regeneration, then both are read with their defaults', () => {
     const scenario = parseScenario(
       { ...minimal, accounts: [{ name: 'orders', initialSecret: 'untagged' }], actions: [{ at: '0m', type: 'failRegeneration', account: 'orders' }] },

@@ -204,6 +204,15 @@ describe('the shipped scenarios', () => {
     expect(report.consumers.failures).toBe(0);
   });
 
+  it('issue 10: when a rotation is cancelled after regenerating the standby, then the next start validates and publishes it (a host crash just before publishing included), regenerating each key once', async () => {
+    const report = await run('13-stopped-after-standby-resumes-at-validation.json');
+    const orders = account(report, 'orders');
+    expect(orders.outcome).toBe('rotated');
+    expect(orders.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary', 'primary']);
+    expect(report.durable.crashes).toBe(1);
+    expect(report.consumers.failures).toBe(0);
+  });
+
   it('when every scenario has run, then each took well under the e2e budget of wall-clock time', () => {
     for (const [file, ms] of Object.entries(wallClockByScenario)) expect(ms, file).toBeLessThan(30_000);
   });

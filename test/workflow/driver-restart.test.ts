@@ -53,6 +53,25 @@ describe('crash and restart from the state directory', () => {
     expect(steps.map((step) => executionsOf(`fixtureStep:${step}`))).toEqual([1, 2, 1]);
   });
 
+  it('when the host dies just before an activity runs, then that activity never ran and a new host runs it once', async () => {
+    const clock = new VirtualClock('manual', start);
+    const steps = ['before-a', 'before-b', 'before-c'];
+    const first = await host(clock, { crashBeforeActivity: (activity) => activity.name === 'fixtureStep' && activity.taskScheduledId === 1 });
+    const id = await first.startNew('fixtureThreeSteps', { instanceId: 'three-steps-before', input: steps });
+
+    const crashed = await first.runUntilIdle();
+
+    expect(crashed.reason).toBe('crashed');
+    expect(steps.map((step) => executionsOf(`fixtureStep:${step}`))).toEqual([1, 0, 0]);
+    await first.close();
+
+    const second = await host(clock);
+    await second.runUntilIdle();
+
+    expect(await second.getStatus(id)).toMatchObject({ runtimeStatus: 'Completed', output: ['before-a done', 'before-b done', 'before-c done'] });
+    expect(steps.map((step) => executionsOf(`fixtureStep:${step}`))).toEqual([1, 1, 1]);
+  });
+
   it('when the host is closed with work still pending, then a new host resumes every instance where it stopped', async () => {
     const clock = new VirtualClock('manual', start);
     const first = await host(clock);
