@@ -131,10 +131,14 @@ function accountsOf(state: EmulatorState, subscriptionId: string, resourceGroup?
 
 /** The 404 ARM gives for the narrowest missing scope, or undefined when the scope exists. */
 function missingScope(state: EmulatorState, route: ArmRoute): Reply | undefined {
-  if (accountsOf(state, route.subscriptionId).length === 0) {
+  // Deleting an account leaves its subscription and resource group: ARM then answers ResourceNotFound for the account.
+  const kept = (state.deletedAccountScopes ?? []).map((scope) => scope.split('/'));
+  const subscriptionKept = kept.some(([subscription]) => subscription === route.subscriptionId.toLowerCase());
+  const groupKept = kept.some(([subscription, group]) => subscription === route.subscriptionId.toLowerCase() && group === route.resourceGroup?.toLowerCase());
+  if (accountsOf(state, route.subscriptionId).length === 0 && !subscriptionKept) {
     return armError(404, 'SubscriptionNotFound', `The subscription '${route.subscriptionId}' could not be found.`);
   }
-  if (route.resourceGroup !== undefined && accountsOf(state, route.subscriptionId, route.resourceGroup).length === 0) {
+  if (route.resourceGroup !== undefined && accountsOf(state, route.subscriptionId, route.resourceGroup).length === 0 && !groupKept) {
     return armError(404, 'ResourceGroupNotFound', `Resource group '${route.resourceGroup}' could not be found.`);
   }
   return undefined;

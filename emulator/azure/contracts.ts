@@ -157,6 +157,8 @@ export interface EmulatorState {
   faults: FaultRule[];
   /** Absent in state files written before regeneration failures could be planned. */
   operationFailures?: OperationFailureRule[];
+  /** Subscription and resource group of each account deleted through the control API ("sub/rg", lower case): they still exist. */
+  deletedAccountScopes?: string[];
   /** Absent (or an empty deny list): every ARM operation is authorized. */
   rbac?: RbacState;
   /** Ports of the ARM/control and Key Vault servers, reused after a restart when free. */

@@ -29,6 +29,10 @@ export interface ControlDependencies {
   clock: VirtualClock;
   state(): EmulatorState;
   createAccount(body: unknown): Promise<CreatedAccount>;
+  /** An account change made outside the app mid-story (someone turned on disableLocalAuth, changed capabilities); throws NotFoundError/InputError. */
+  changeAccount(name: string, body: unknown): { id: string; disableLocalAuth: boolean; capabilities: string[] };
+  /** The account is deleted: ARM answers 404 ResourceNotFound for it from now on; throws NotFoundError. */
+  deleteAccount(name: string): { id: string };
   recordKeyUse(input: unknown): { accountId: string; keyKind: KeyKind; at: string };
   addFault(rule: FaultRule): void;
   clearFaults(): number;
@@ -55,6 +59,7 @@ export class NotFoundError extends Error {
 }
 
 const FAIL_OPERATION_ROUTE = /^POST \/operations\/([^/]+)\/fail$/;
+const ACCOUNT_ROUTE = /^(PATCH|DELETE) \/accounts\/([^/]+)$/;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -81,6 +86,11 @@ export async function handleControl(
     if (failOperation) {
       const failure = parseFailNowInput(parseOptionalBody(request));
       return reply(200, dependencies.failOperation(decodeURIComponent(failOperation[1]!), failure));
+    }
+    const accountRoute = ACCOUNT_ROUTE.exec(route);
+    if (accountRoute) {
+      const name = decodeURIComponent(accountRoute[2]!);
+      return accountRoute[1] === 'PATCH' ? reply(200, dependencies.changeAccount(name, parseBody(request))) : reply(200, dependencies.deleteAccount(name));
     }
     switch (route) {
       case 'POST /accounts':

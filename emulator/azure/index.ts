@@ -227,6 +227,24 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       return store.snapshot();
     },
     createAccount,
+    changeAccount: (name, body) => {
+      const change = parseAccountChange(body);
+      return store.mutate((state) => {
+        const account = accountNamed(state, name);
+        if (change.disableLocalAuth !== undefined) account.disableLocalAuth = change.disableLocalAuth;
+        if (change.capabilities !== undefined) account.capabilities = [...change.capabilities];
+        log(`control: account ${account.id} changed: ${JSON.stringify(change)}`);
+        return { id: account.id, disableLocalAuth: account.disableLocalAuth, capabilities: [...account.capabilities] };
+      });
+    },
+    deleteAccount: (name) =>
+      store.mutate((state) => {
+        const account = accountNamed(state, name);
+        delete state.accounts[account.id.toLowerCase()];
+        (state.deletedAccountScopes ??= []).push(`${account.subscriptionId}/${account.resourceGroup}`.toLowerCase());
+        log(`control: account ${account.id} deleted`);
+        return { id: account.id };
+      }),
     recordKeyUse: recordUse,
     addFault: (rule) => store.mutate((state) => void state.faults.push(rule)),
     clearFaults: () =>
@@ -388,4 +406,32 @@ function withRequestId(service: ServiceName, request: EmulatorRequest, response:
     if (service === 'arm') headers['x-ms-correlation-request-id'] ??= String(request.headers['x-ms-correlation-request-id'] ?? requestId);
   }
   return { ...response, headers };
+}
+
+/** The one account with this name (its data plane may stay up; ARM no longer finds a deleted one). */
+function accountNamed(state: EmulatorState, name: string): EmulatorState['accounts'][string] {
+  const matches = Object.values(state.accounts).filter((account) => account.name.toLowerCase() === name.toLowerCase());
+  if (matches.length === 0) throw new NotFoundError(`there is no account named ${name}`);
+  if (matches.length > 1) throw new InputError(`${matches.length} accounts are named ${name}; the control API changes one by name only`);
+  return matches[0]!;
+}
+
+function parseAccountChange(body: unknown): { disableLocalAuth?: boolean; capabilities?: string[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('the body must be a JSON object');
+  const input = body as Record<string, unknown>;
+  const unknown = Object.keys(input).filter((field) => field !== 'disableLocalAuth' && field !== 'capabilities');
+  if (unknown.length) throw new InputError(`unknown field(s): ${unknown.join(', ')}; allowed: disableLocalAuth, capabilities`);
+  const change: { disableLocalAuth?: boolean; capabilities?: string[] } = {};
+  if (input.disableLocalAuth !== undefined) {
+    if (typeof input.disableLocalAuth !== 'boolean') throw new InputError(`disableLocalAuth must be true or false, got ${JSON.stringify(input.disableLocalAuth)}`);
+    change.disableLocalAuth = input.disableLocalAuth;
+  }
+  if (input.capabilities !== undefined) {
+    if (!Array.isArray(input.capabilities) || !input.capabilities.every((item) => typeof item === 'string' && item.length > 0)) {
+      throw new InputError('capabilities must be an array of capability names');
+    }
+    change.capabilities = [...new Set(input.capabilities as string[])];
+  }
+  if (change.disableLocalAuth === undefined && change.capabilities === undefined) throw new InputError('a change needs disableLocalAuth, capabilities, or both');
+  return change;
 }

@@ -387,6 +387,14 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
             say({ account: null, source: 'host', text: `the Functions host will crash after the next ${action.afterActivity ? `${action.afterActivity} activity` : 'activity'} it runs` });
           }
           return;
+        case 'changeAccount': {
+          const path = `/accounts/${encodeURIComponent(action.account)}`;
+          const change = { ...(action.disableLocalAuth !== undefined ? { disableLocalAuth: action.disableLocalAuth } : {}), ...(action.capabilities ? { capabilities: action.capabilities } : {}) };
+          const answer = action.deleted ? await controlRequest(emulator, 'DELETE', path) : await controlRequest(emulator, 'PATCH', path, change);
+          if (answer.status !== 200) throw new Error(`the emulator refused to change account ${action.account}: ${JSON.stringify(answer.body)}`);
+          say({ account: action.account, source: 'fault', text: action.deleted ? 'someone deleted the account' : `someone changed the account: ${JSON.stringify(change)}` });
+          return;
+        }
         case 'failRegeneration': {
           const body = { accountId: seeded.get(action.account)!.id, times: action.times, ...(action.keyKind ? { keyKind: action.keyKind } : {}), ...(action.message ? { message: action.message } : {}) };
           const answer = await controlRequest(emulator, 'POST', '/operations/fail-next', body);
@@ -699,7 +707,7 @@ function regenerationSecondsOf(scenario: Scenario, name: string): number {
   return scenario.accounts.find((account) => account.name === name)?.regenerationSeconds ?? 0;
 }
 
-function httpRequestOf(action: Exclude<ScenarioAction, { type: 'timer' | 'crash' | 'fault' | 'failRegeneration' }>): {
+function httpRequestOf(action: Exclude<ScenarioAction, { type: 'timer' | 'crash' | 'fault' | 'failRegeneration' | 'changeAccount' }>): {
   method: 'GET' | 'POST';
   path: string;
   body: unknown;

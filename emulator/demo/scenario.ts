@@ -83,7 +83,9 @@ export type ScenarioAction =
    */
   | { atMs: number; type: 'crash'; afterActivity: string | null; beforeActivity?: string }
   /** The next `times` regenerations of the account's key (any key when null) run, then Azure reports them Failed. */
-  | { atMs: number; type: 'failRegeneration'; account: string; keyKind: KeyKind | null; times: number; message: string | null };
+  | { atMs: number; type: 'failRegeneration'; account: string; keyKind: KeyKind | null; times: number; message: string | null }
+  /** Someone changes the account outside the app: turns disableLocalAuth on or off, sets its capabilities, or deletes it. */
+  | { atMs: number; type: 'changeAccount'; account: string; disableLocalAuth?: boolean; capabilities?: string[]; deleted?: true };
 
 export type ExpectedOutcome = 'rotated' | 'needsAttention' | 'failed' | 'cancelled' | 'running' | 'notStarted';
 export const EXPECTED_OUTCOMES: readonly ExpectedOutcome[] = ['rotated', 'needsAttention', 'failed', 'cancelled', 'running', 'notStarted'];
@@ -319,7 +321,7 @@ const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start
 const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
 const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
-const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash', 'failRegeneration'] as const;
+const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash', 'failRegeneration', 'changeAccount'] as const;
 const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = {
   timer: [],
   start: ['account', 'force', 'reason', 'expectStatus'],
@@ -330,6 +332,7 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times', 'for'],
   crash: ['afterActivity', 'beforeActivity'],
   failRegeneration: ['account', 'keyKind', 'times', 'message'],
+  changeAccount: ['account', 'disableLocalAuth', 'capabilities', 'deleted'],
 };
 const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'consumers', 'accounts'] as const;
 const ACCOUNT_EXPECT_FIELDS = ['outcome', 'activeKeyKind', 'regenerated', 'phasesInclude', 'phasesExclude', 'runs', 'secretVersions', 'notRegeneratedBefore', 'waitEndings'] as const;
@@ -518,6 +521,27 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
       case 'timer':
         actions.push({ atMs, type });
         break;
+      case 'changeAccount': {
+        const name = account();
+        const disableLocalAuth = read.boolean(record, path, 'disableLocalAuth');
+        const deleted = read.boolean(record, path, 'deleted');
+        const capabilities = record.capabilities === undefined ? undefined : read.array(record, path, 'capabilities');
+        if (capabilities !== undefined && !capabilities.every((item) => typeof item === 'string' && item.length > 0)) read.problem(`${path}.capabilities`, 'must be an array of capability names');
+        if (deleted === false) read.problem(`${path}.deleted`, 'can only be true (leave it out to keep the account)');
+        if (deleted === true && (disableLocalAuth !== undefined || capabilities !== undefined)) read.problem(`${path}.deleted`, 'cannot be given with other changes: a deleted account has none');
+        if (deleted === undefined && disableLocalAuth === undefined && capabilities === undefined) read.problem(path, 'a changeAccount needs disableLocalAuth, capabilities or deleted');
+        if (name !== undefined) {
+          actions.push({
+            atMs,
+            type,
+            account: name,
+            ...(disableLocalAuth !== undefined ? { disableLocalAuth } : {}),
+            ...(capabilities !== undefined ? { capabilities: capabilities as string[] } : {}),
+            ...(deleted === true ? { deleted: true as const } : {}),
+          });
+        }
+        break;
+      }
       case 'failRegeneration': {
         const name = account();
         const keyKind = read.oneOf(record, path, 'keyKind', KEY_KINDS) ?? null;

@@ -135,11 +135,6 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
 
   run.enterPhase('inspecting', `Reading the keys of ${settings.accountName} and what Key Vault holds.`);
   const facts = yield* run.inspect(secretName);
-  if (facts.disableLocalAuth) {
-    throw new RotationFailure(
-      `Account ${settings.accountName} has local (key) authentication disabled: no consumer can use its keys, so there is nothing to rotate. Remove it from ROTATION_TARGETS.`,
-    );
-  }
   // A rotation is the state of the account and Key Vault: one that stopped after publishing is continued, never reversed.
   const stopped = whereRotationStopped(pair, facts);
   const plan = stopped.plan;
@@ -516,12 +511,21 @@ class RotationRun {
     });
   }
 
+  /** Reads the account's facts; an account whose keys no longer work (disableLocalAuth) stops the rotation, at the start or mid-way. */
   *inspect(secretName: string): Generator<Yielded, InspectAccountResult, unknown> {
-    return yield* this.call<InspectAccountInput, InspectAccountResult>(ACTIVITY_NAMES.inspectAccount, {
+    const facts = yield* this.call<InspectAccountInput, InspectAccountResult>(ACTIVITY_NAMES.inspectAccount, {
       accountId: this.settings.accountId,
       pair: this.pair,
       secretName,
     });
+    if (facts.disableLocalAuth) {
+      const when = this.phase === 'inspecting' ? '' : ` (turned on while the rotation was ${this.phase})`;
+      throw new RotationFailure(
+        `Account ${this.settings.accountName} has local (key) authentication disabled (disableLocalAuth)${when}: Cosmos DB refuses every key, so no consumer can use them and there is nothing to rotate. ` +
+          `Remove it from ROTATION_TARGETS, or turn disableLocalAuth off and start the rotation again.`,
+      );
+    }
+    return facts;
   }
 
   /** Records how a wait ended; returns how, for the pair's outcome. */

@@ -88,6 +88,23 @@ describe('scenario files', () => {
     ]);
   });
 
+  it('when an account is changed mid-story, then disableLocalAuth, capabilities and deletion are read; a deletion with other changes, or an empty change, is refused', () => {
+    const scenario = parseScenario(
+      { ...minimal, actions: [{ at: '1h', type: 'changeAccount', account: 'orders', disableLocalAuth: true, capabilities: ['EnableServerless'] }, { at: '2h', type: 'changeAccount', account: 'orders', deleted: true }] },
+      { source: 'scenario.json' },
+    );
+    expect(scenario.actions).toEqual([
+      { atMs: 3_600_000, type: 'changeAccount', account: 'orders', disableLocalAuth: true, capabilities: ['EnableServerless'] },
+      { atMs: 7_200_000, type: 'changeAccount', account: 'orders', deleted: true },
+    ]);
+    const problems = problemsOf({ ...minimal, actions: [{ at: '1h', type: 'changeAccount', account: 'orders', deleted: true, disableLocalAuth: true }, { at: '1h', type: 'changeAccount', account: 'orders' }, { at: '1h', type: 'changeAccount', account: 'orders', deleted: true, region: 'x' }] });
+    expect(problems).toEqual([
+      expect.stringMatching(/^actions\[0\]\.deleted: cannot be given with other changes/),
+      expect.stringMatching(/^actions\[1\]: a changeAccount needs disableLocalAuth, capabilities or deleted/),
+      expect.stringMatching(/^actions\[2\]\.region: unknown field/),
+    ]);
+  });
+
   it('when an account seeds an untagged secret and an action fails the next regeneration, then both are read with their defaults', () => {
     const scenario = parseScenario(
       { ...minimal, accounts: [{ name: 'orders', initialSecret: 'untagged' }], actions: [{ at: '0m', type: 'failRegeneration', account: 'orders' }] },

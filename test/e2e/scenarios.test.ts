@@ -213,6 +213,14 @@ describe('the shipped scenarios', () => {
     expect(report.consumers.failures).toBe(0);
   });
 
+  it('issue 10: when disableLocalAuth is turned on mid-rotation, then the rotation fails at its next look naming disableLocalAuth, and the old key is not regenerated', async () => {
+    const report = await run('14-local-auth-disabled-mid-rotation.json');
+    const orders = account(report, 'orders');
+    expect(orders.outcome).toBe('failed');
+    expect(orders.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary']);
+    expect(JSON.stringify(orders)).toMatch(/disableLocalAuth\) \(turned on while the rotation was waitingForConsumers\)/);
+  });
+
   it('when every scenario has run, then each took well under the e2e budget of wall-clock time', () => {
     for (const [file, ms] of Object.entries(wallClockByScenario)) expect(ms, file).toBeLessThan(30_000);
   });

@@ -335,6 +335,8 @@ describe('who may call the control API', () => {
       clock: new VirtualClock('manual', TEST_START),
       state: untouched,
       createAccount: untouched,
+      changeAccount: untouched,
+      deleteAccount: untouched,
       recordKeyUse: untouched,
       addFault: untouched,
       clearFaults: untouched,
