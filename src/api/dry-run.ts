@@ -7,8 +7,7 @@ import type { RotationTarget } from '../config.js';
 import type { InspectAccountResult, KeyFacts } from '../activities/contracts.js';
 import { assumedLastUseWithoutUsageReports } from '../domain/unreported-usage.js';
 import { KEY_PAIRS, type KeyKind, type KeyPairName } from '../domain/keys.js';
-import type { ResumedRotation } from '../workflow/rotation-types.js';
-import { idleFrom, isIdle, keyCountsAsUsedUntil, successorPublishedAt, whereRotationStopped, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
+import { idleFrom, resumedRotationOf, type ResumedRotation, isIdle, keyCountsAsUsedUntil, successorPublishedAt, whereRotationStopped, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
 import type { Due } from '../schedule/decide-run.js';
 import { accountRef, type AccountRef } from './rotation-view.js';
 
@@ -105,12 +104,7 @@ export function dryRun(options: {
 function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarget, rule: IdleRule, now: Date): PairDryRun {
   const stopped = whereRotationStopped(pair, facts);
   const plan = stopped.plan;
-  const resumes: ResumedRotation | null =
-    stopped.from === 'waitingForConsumers'
-      ? { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt }
-      : stopped.from === 'validating'
-        ? { rotationId: stopped.rotationId, from: stopped.from, regeneratedAt: stopped.regeneratedAt }
-        : null;
+  const resumes = resumedRotationOf(stopped);
   const publishedBy = resumes?.from === 'waitingForConsumers' ? resumes : null;
   const keys: Partial<Record<KeyKind, KeyFacts>> = {};
   for (const kind of KEY_PAIRS[pair].kinds) keys[kind] = { generationTime: facts.keys[kind].generationTime, lastUsedAt: facts.keys[kind].lastUsedAt };

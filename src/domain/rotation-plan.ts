@@ -172,6 +172,17 @@ export type ResumePoint =
   | { from: 'waitingForConsumers'; plan: PairPlan; rotationId: string; publishedAt: string }
   | { from: 'validating'; plan: PairPlan; rotationId: string; regeneratedAt: string };
 
+/** What a run records of the stopped rotation it continues (null: it starts a new one). */
+export type ResumedRotation =
+  | { rotationId: string; from: 'waitingForConsumers'; publishedAt: string }
+  | { rotationId: string; from: 'validating'; regeneratedAt: string };
+
+export function resumedRotationOf(stopped: ResumePoint): ResumedRotation | null {
+  if (stopped.from === 'waitingForConsumers') return { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt };
+  if (stopped.from === 'validating') return { rotationId: stopped.rotationId, from: stopped.from, regeneratedAt: stopped.regeneratedAt };
+  return null;
+}
+
 export function whereRotationStopped(pair: KeyPairName, state: PairState): ResumePoint {
   const { publishedKeyKind, publishedRotationId, publishedAt } = state;
   const inPair = publishedKeyKind !== null && isInPair(pair, publishedKeyKind);

@@ -38,6 +38,7 @@ import {
   nextUsageCheck,
   outageRetryDelayInMs,
   regenerationPollDelayInSeconds,
+  resumedRotationOf,
   rotationIdFor,
   successorPublishedAt,
   validationIntervalInMs,
@@ -141,12 +142,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
   run.activeKeyKind = plan.activeKeyKind;
   run.standbyKeyKind = plan.standbyKeyKind;
 
-  const resumed: ResumedRotation | undefined =
-    stopped.from === 'waitingForConsumers'
-      ? { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt }
-      : stopped.from === 'validating'
-        ? { rotationId: stopped.rotationId, from: stopped.from, regeneratedAt: stopped.regeneratedAt }
-        : undefined;
+  const resumed: ResumedRotation | undefined = resumedRotationOf(stopped) ?? undefined;
   const { publishedAt, secretVersion } =
     resumed?.from === 'waitingForConsumers'
       ? { publishedAt: resumed.publishedAt, secretVersion: null }

@@ -3,6 +3,7 @@
  * operator sees while it runs, and the summary it ends with. All of it is
  * stored in the task hub and shown by the HTTP API: never key material.
  */
+import type { ResumedRotation } from '../domain/rotation-plan.js';
 import type { KeyKind, KeyPairName } from '../domain/keys.js';
 import type { AccountRotationSettings } from '../domain/settings.js';
 
@@ -94,9 +95,7 @@ export interface WaitEnding {
  * its standby and not published it (from validating: this run validated and
  * published it under that rotation's ID).
  */
-export type ResumedRotation =
-  | { rotationId: string; from: 'waitingForConsumers'; publishedAt: string }
-  | { rotationId: string; from: 'validating'; regeneratedAt: string };
+export type { ResumedRotation };
 
 export interface PairOutcome {
   pair: KeyPairName;

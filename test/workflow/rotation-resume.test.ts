@@ -26,6 +26,16 @@ async function runFor(harness: RotationHarness, ms: number, consumer: KeyVaultCo
   }
 }
 
+/** A host crash after the first run of activity `name`, once. */
+function crashOnceAfter(name: string): (activity: { name: string }) => boolean {
+  let crashed = false;
+  return (activity) => {
+    if (crashed || activity.name !== name) return false;
+    crashed = true;
+    return true;
+  };
+}
+
 describe('a stopped rotation resumes where it stopped (issue 10)', () => {
   let harness: RotationHarness | undefined;
   afterEach(async () => {
@@ -85,15 +95,7 @@ describe('a stopped rotation resumes where it stopped (issue 10)', () => {
   });
 
   it('story 6: when a regeneration finishes in the same instant it began and the host crashes before the answer is recorded, then the key is not regenerated again', async () => {
-    let crashed = false;
-    harness = await RotationHarness.start({
-      accounts: [{ name: 'orders', regenerationSeconds: 0 }],
-      crashAfterActivity: (activity) => {
-        if (crashed || activity.name !== 'beginRegenerateKey') return false;
-        crashed = true;
-        return true;
-      },
-    });
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders', regenerationSeconds: 0 }], crashAfterActivity: crashOnceAfter('beginRegenerateKey') });
     await harness.seedSecretByHand('orders', 'primary');
     const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
     await harness.runUntil(new Date(harness.clock.nowMs() + 5 * MINUTE_MS));
@@ -148,15 +150,7 @@ describe('a stopped rotation resumes where it stopped (issue 10)', () => {
   });
 
   it('when the host crashes after marking Key Vault but before regenerating the standby, then the next start begins a new rotation and regenerates each key once', async () => {
-    let crashed = false;
-    harness = await RotationHarness.start({
-      accounts: [{ name: 'orders' }],
-      crashAfterActivity: (activity) => {
-        if (crashed || activity.name !== 'markRegeneration') return false;
-        crashed = true;
-        return true;
-      },
-    });
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }], crashAfterActivity: crashOnceAfter('markRegeneration') });
     await harness.seedSecretByHand('orders', 'primary');
     const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
     await harness.runUntil(new Date(harness.clock.nowMs() + 5 * MINUTE_MS));
