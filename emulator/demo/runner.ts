@@ -11,6 +11,8 @@
  * fires the durable timers that fall in between, moving the clock timer by
  * timer, so everything happens in time order.
  */
+import { parseSchedule } from './ncrontab.js';
+import { SETTINGS } from '../../src/config.js';
 import '../durable/install.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -344,6 +346,16 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     fleet = new ConsumerFleet(scenario.consumers, environment, { startMs, onEvent: onConsumerEvent });
 
     // ---- faults given for a span of time: the emulator counts requests, so the runner takes them back ----
+    /** Runs the app's timer trigger now, as the Functions host does at a ROTATION_SCHEDULE occurrence. */
+    const fireTimer = async (when: string): Promise<void> => {
+      const timerFunction = registered.timerFunction;
+      if (!timerFunction) throw new Error('the app registers no timer trigger');
+      say({ account: null, source: 'schedule', text: `the timer trigger ${timerFunction} runs (ROTATION_SCHEDULE${when})` });
+      await driver!.invokeTimer(timerFunction);
+      const nowMs = clock.nowMs();
+      operatorActions.push({ at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, type: 'timer', account: null, request: `timer ${timerFunction}`, status: null, expectedStatus: null, message: null });
+    };
+
     const endFaultsDue = async (nowMs: number): Promise<void> => {
       const ending = faultsEnding.filter((fault) => fault.atMs <= nowMs);
       if (!ending.length) return;
@@ -370,14 +382,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         operatorActions.push({ at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, ...entry });
       };
       switch (action.type) {
-        case 'timer': {
-          const timerFunction = registered.timerFunction;
-          if (!timerFunction) throw new Error('the app registers no timer trigger');
-          say({ account: null, source: 'schedule', text: `the timer trigger ${timerFunction} runs (ROTATION_SCHEDULE)` });
-          await driver!.invokeTimer(timerFunction);
-          record({ type: 'timer', account: null, request: `timer ${timerFunction}`, status: null, expectedStatus: null, message: null });
-          return;
-        }
+        case 'timer':
+          return fireTimer('');
         case 'crash':
           if (action.beforeActivity !== undefined) {
             crashesPending.push({ when: 'before', activity: action.beforeActivity });
@@ -438,10 +444,18 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     // ---- the story ----
     if (scenario.title) options.onLine?.(`${scenario.title}`);
     let actionIndex = 0;
+    // The app reads ROTATION_SCHEDULE from the settings applied above, as the host does.
+    const scheduleExpression = process.env.ROTATION_SCHEDULE ?? SETTINGS.rotationSchedule.default ?? '';
+    const schedule = scenario.scheduledTimer ? parseSchedule(scheduleExpression) : null;
+    let nextTimerMs = schedule ? schedule.nextAfter(startMs - 1) : Infinity;
     for (;;) {
       const nowMs = clock.nowMs();
       await endFaultsDue(nowMs);
       await fleet.runDue();
+      if (schedule && nextTimerMs <= nowMs) {
+        await fireTimer(`: ${scheduleExpression}`);
+        nextTimerMs = schedule.nextAfter(nowMs);
+      }
       while (actionIndex < scenario.actions.length && startMs + scenario.actions[actionIndex]!.atMs <= nowMs) {
         await runAction(scenario.actions[actionIndex]!);
         actionIndex += 1;
@@ -450,7 +464,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       if (nowMs - lastLineMs >= HEARTBEAT_MS) say({ account: null, source: 'runner', text: heartbeat(views, fleet) });
       if (nowMs >= endMs) break;
       const nextAction = actionIndex < scenario.actions.length ? startMs + scenario.actions[actionIndex]!.atMs : Infinity;
-      const next = Math.min(fleet.nextDueMs() ?? Infinity, nextAction, endMs, ...faultsEnding.map((fault) => fault.atMs));
+      const next = Math.min(fleet.nextDueMs() ?? Infinity, nextAction, endMs, nextTimerMs, ...faultsEnding.map((fault) => fault.atMs));
       await drive(next);
       if (clock.nowMs() < next) clock.set(new Date(next));
     }

@@ -4,10 +4,11 @@
  * field or a bad value is an error that names the field (`consumers[1].callEvery`),
  * so a typo never silently changes the story a scenario tells.
  */
+import { ScheduleError, parseSchedule } from './ncrontab.js';
 import { readFile } from 'node:fs/promises';
 import { KEY_KINDS, type FaultRule, type KeyKind } from '../azure/contracts.js';
 import { ACTIVITY_NAMES } from '../../src/activities/contracts.js';
-import { SETTING_NAMES, loadConfig } from '../../src/config.js';
+import { SETTINGS, SETTING_NAMES, loadConfig } from '../../src/config.js';
 
 export const SCENARIO_VERSION = 1;
 
@@ -133,6 +134,8 @@ export interface Scenario {
   start: string;
   runForMs: number;
   settings: Record<string, string>;
+  /** The runner fires the app's timer trigger at each occurrence of its ROTATION_SCHEDULE as virtual time passes. */
+  scheduledTimer: boolean;
   accounts: ScenarioAccount[];
   consumers: ScenarioConsumer[];
   actions: ScenarioAction[];
@@ -317,7 +320,7 @@ function describe(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'accounts', 'consumers', 'actions', 'expect'] as const;
+const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'scheduledTimer', 'accounts', 'consumers', 'actions', 'expect'] as const;
 const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
 const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
@@ -368,8 +371,17 @@ export function parseScenario(json: unknown, options: { source: string }): Scena
   const actions = readActions(read, top, accountNames, runForMs);
   const expect = readExpectations(read, top.expect, accountNames, new Set(consumers.map((consumer) => consumer.name)));
 
+  const scheduledTimer = read.boolean(top, '', 'scheduledTimer') ?? false;
+  if (scheduledTimer) {
+    try {
+      parseSchedule(settings.ROTATION_SCHEDULE ?? SETTINGS.rotationSchedule.default ?? '');
+    } catch (error) {
+      if (!(error instanceof ScheduleError)) throw error;
+      read.problem('settings.ROTATION_SCHEDULE', `${error.message} (with scheduledTimer)`);
+    }
+  }
   if (read.problems.length) throw new ScenarioError(options.source, read.problems);
-  return { version: 1, name, title, description, start, runForMs, settings, accounts, consumers, actions, expect };
+  return { version: 1, name, title, description, start, runForMs, settings, scheduledTimer, accounts, consumers, actions, expect };
 }
 
 function readSettings(read: Reader, value: unknown): Record<string, string> {

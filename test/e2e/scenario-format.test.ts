@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../emulator/demo/runner.js';
 import { formatDuration, parseDuration, parseScenario, ScenarioError } from '../../emulator/demo/scenario.js';
 
 const minimal = { version: 1, name: 'minimal', runFor: '1d', accounts: [{ name: 'orders' }] };
@@ -103,6 +104,30 @@ describe('scenario files', () => {
       expect.stringMatching(/^actions\[1\]: a changeAccount needs disableLocalAuth, capabilities or deleted/),
       expect.stringMatching(/^actions\[2\]\.region: unknown field/),
     ]);
+  });
+
+  it('when scheduledTimer is on, then the runner fires the app\'s timer at each ROTATION_SCHEDULE occurrence in virtual time and the due account is rotated by it', async () => {
+    const scenario = parseScenario(
+      {
+        ...minimal,
+        start: '2025-03-03T01:00:00Z',
+        runFor: '2d',
+        scheduledTimer: true,
+        settings: { ROTATION_SCHEDULE: '0 30 3 * * *' },
+        accounts: [{ name: 'orders', secretAge: '31d' }],
+        expect: { accounts: { orders: { outcome: 'rotated', runs: ['rotated'] } } },
+      },
+      { source: 'scenario.json' },
+    );
+    const report = await runScenario(scenario, { source: 'scenario.json' });
+
+    expect(report.expectationFailures).toEqual([]);
+    expect(report.operatorActions.filter((action) => action.type === 'timer').map((action) => action.at)).toEqual(['2025-03-03T03:30:00.000Z', '2025-03-04T03:30:00.000Z']);
+  });
+
+  it('when scheduledTimer is on and ROTATION_SCHEDULE restricts both day fields, then the file is refused naming the setting', () => {
+    const problems = problemsOf({ ...minimal, scheduledTimer: true, settings: { ROTATION_SCHEDULE: '0 0 3 1 * mon' } });
+    expect(problems).toEqual([expect.stringMatching(/^settings\.ROTATION_SCHEDULE: .*both the day of the month and the day of the week/)]);
   });
 
   it('when an account seeds an untagged secret and an action fails the next regeneration, then both are read with their defaults', () => {
