@@ -140,7 +140,8 @@ function secretNameTemplate(raw: string): string {
   return raw;
 }
 
-const NCRONTAB_FIELDS = [
+/** The six NCRONTAB fields as the Functions timer trigger reads them (the demo runner's scheduled timer reads the same). */
+export const NCRONTAB_FIELDS = [
   { name: 'second', min: 0, max: 59 },
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },

@@ -6,14 +6,9 @@
  * clear error, what that subset leaves open: a day of the month together
  * with a day of the week (cron dialects disagree on AND or OR).
  */
-const FIELDS = [
-  { name: 'second', min: 0, max: 59 },
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
-  { name: 'day-of-week', min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
-] as const;
+import { NCRONTAB_FIELDS } from '../../src/config.js';
+
+const FIELDS = NCRONTAB_FIELDS;
 
 /** Look this far ahead for the next occurrence (a schedule such as 0 0 0 29 feb * fires every four years). */
 const SEARCH_DAYS = 8 * 366;
