@@ -107,6 +107,7 @@ function pickStatus(status: RotationStatus): RotationStatus {
   if (status.standbyKeyKind) picked.standbyKeyKind = status.standbyKeyKind;
   if (status.nextCheckAt) picked.nextCheckAt = status.nextCheckAt;
   if (status.waitDeadline) picked.waitDeadline = status.waitDeadline;
+  if (status.windowOpensAt) picked.windowOpensAt = status.windowOpensAt;
   return picked;
 }
 

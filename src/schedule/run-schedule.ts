@@ -6,6 +6,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { redactSecrets } from '../errors.js';
 import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
@@ -61,7 +62,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSumma
     const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: SCHEDULE_REQUESTED_BY, reason: SCHEDULE_REASON };
     try {
       await options.client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
-      started.push({ name: target.name, accountId: target.accountId, instanceId, detail });
+      started.push({ name: target.name, accountId: target.accountId, instanceId, detail: `${detail}${windowNote(target, now)}` });
     } catch (error) {
       skipped.push({ name: target.name, accountId: target.accountId, reason: 'startFailed', detail: `could not start (${describe(error)}); retried next run` });
     }
@@ -71,6 +72,12 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSumma
   summary.line = summaryLine(summary);
   options.log(summary.line);
   return summary;
+}
+
+/** A rotation started outside its windows waits for them before it regenerates a key: say when that is. */
+function windowNote(target: RotationTarget, now: Date): string {
+  const window = regenerationWindow(target.rotationWindows, now);
+  return window.open ? '' : `; regenerates keys from ${window.opensAt.toISOString()}, when its rotation window (${describeRotationWindows(target.rotationWindows)}) opens`;
 }
 
 /** One line an operator can read in the log stream: counts first, then each account with why. */
