@@ -13,6 +13,7 @@ import { SECRET_TAGS, isTaggedForAnotherAccount } from '../activities/secret-for
 import { isKeyKind, type KeyKind } from '../domain/keys.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
+import { archiveRotation, type HistoryRetention } from '../history/rotation-history.js';
 import { mapLimited } from '../schedule/map-limited.js';
 import { describe } from '../schedule/run-schedule.js';
 import { CONSUMERS_MOVED_EVENT, ROTATION_ORCHESTRATOR, type ConsumersMovedEvent, type RotationInput, type RotationPhase } from '../workflow/rotation-types.js';
@@ -33,7 +34,7 @@ export interface LatestSecretProperties {
 }
 
 export interface ApiDependencies {
-  config: Pick<Config, 'targets'>;
+  config: Pick<Config, 'targets'> & Partial<HistoryRetention & Pick<Config, 'localAuthUnusedInDays'>>;
   /** Properties of the latest version of a secret (never its value), or null when the secret does not exist. */
   getLatestSecretProperties(secretName: string): Promise<LatestSecretProperties | null>;
   /** The inspectAccount activity's work, run in-process for the dry run: reads only. */
@@ -41,7 +42,7 @@ export interface ApiDependencies {
   now(): Date;
 }
 
-export type ApiClient = Pick<DurableClient, 'getStatus' | 'startNew' | 'raiseEvent' | 'terminate'>;
+export type ApiClient = Pick<DurableClient, 'getStatus' | 'getStatusBy' | 'startNew' | 'raiseEvent' | 'terminate' | 'purgeInstanceHistory'>;
 
 export type Operation = (request: HttpRequest, client: ApiClient, deps: ApiDependencies) => Promise<HttpResponseInit>;
 
@@ -83,7 +84,8 @@ export const startRotation: Operation = async (request, client, deps) => {
   if (body.force !== undefined) input.force = body.force;
   if (body.reason !== undefined) input.reason = body.reason;
   try {
-    // Reusing the account's instance ID replaces a finished instance: the account keeps one current rotation.
+    // Reusing the account's instance ID replaces a finished instance: it is kept in the history first.
+    await archiveRotation(client, target, retentionOf(deps.config));
     await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
   } catch (error) {
     // Another start (an operator, or the schedule) won the race since the check: the runtime refused a second instance.
@@ -266,6 +268,11 @@ export function linksFor(request: HttpRequest, target: RotationTarget): Rotation
   const at = url.pathname.indexOf('/rotations');
   const base = `${url.origin}${at >= 0 ? url.pathname.slice(0, at) : '/api'}/rotations/${encodeURIComponent(target.name)}`;
   return { status: base, plan: `${base}/plan`, consumersMoved: `${base}/consumers-moved`, cancel: `${base}/cancel` };
+}
+
+/** The history's bounds (HISTORY_RETENTION_IN_DAYS, HISTORY_MAX_PER_ACCOUNT), with their defaults where a caller gave none. */
+export function retentionOf(config: Partial<HistoryRetention>): HistoryRetention {
+  return { historyRetentionInDays: config.historyRetentionInDays ?? 365, historyMaxPerAccount: config.historyMaxPerAccount ?? 100 };
 }
 
 function noRotation(target: RotationTarget): ApiError {

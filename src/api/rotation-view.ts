@@ -89,7 +89,7 @@ export function accountRef(target: RotationTarget): AccountRef {
   return { name: target.name, resourceId: target.accountId };
 }
 
-function inputOf(input: unknown): Partial<RotationInput> | null {
+export function inputOf(input: unknown): Partial<RotationInput> | null {
   return input && typeof input === 'object' ? (input as Partial<RotationInput>) : null;
 }
 
@@ -135,7 +135,7 @@ function pickOutput(output: RotationOutput): RotationSummaryView {
  * before it fails; the runtime's own output may carry a stack, so only its
  * first line is shown, scrubbed.
  */
-function failureMessage(status: DurableOrchestrationStatus, custom: RotationStatus | null): string {
+export function failureMessage(status: DurableOrchestrationStatus, custom: RotationStatus | null): string {
   if (custom?.phase === 'failed' && custom.message) return custom.message;
   const raw = typeof status.output === 'string' ? status.output : '';
   const firstLine = raw.split('\n')[0]!.trim().slice(0, MAX_FAILURE_MESSAGE_LENGTH);
