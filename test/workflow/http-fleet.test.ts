@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { KeyReportAccount } from '../../src/api/fleet-operations.js';
 import { ApiHarness } from './http-harness.js';
 import { HOUR_MS, SAFE_CHECK } from './rotation-harness.js';
 
@@ -122,25 +123,25 @@ describe('GET /api/keys', () => {
     const report = await api.call('GET', '/keys');
 
     expect(report.status).toBe(200);
-    const [orders, legacy] = report.body.accounts as Array<Record<string, any>>;
+    const [orders, legacy] = report.body.accounts as KeyReportAccount[];
     expect(orders!.account.name).toBe('orders');
     expect(orders!.capabilities).toEqual({ keyCheckBeforeRegeneration: true, keyCheckBeforeDisablingLocalAuth: false });
-    expect(orders!.keys.map((k: any) => [k.keyKind, k.ageInDays, k.heldByKeyVault])).toEqual([
+    expect(orders!.keys.map((k) => [k.keyKind, k.ageInDays, k.heldByKeyVault])).toEqual([
       ['primary', 31, true],
       ['secondary', 31, false],
       ['primaryReadonly', 31, false],
       ['secondaryReadonly', 31, false],
     ]);
-    expect(orders!.keys[0].lastUsedAt).toBe(new Date(api.clock.nowMs()).toISOString());
+    expect(orders!.keys[0]!.lastUsedAt).toBe(new Date(api.clock.nowMs()).toISOString());
     expect(orders!.secrets).toEqual([expect.objectContaining({ pair: 'readWrite', secretName: 'orders-key', keyKind: 'primary', ageInDays: 31, rotationIntervalInDays: 30, overdue: true })]);
     expect(orders!.overdue).toBe(true);
     expect(orders!.readyToDisableLocalAuth).toMatchObject({ ready: false, command: null });
-    expect(orders!.readyToDisableLocalAuth.reason).toMatch(/^primary was used at .*30 days/);
+    expect(orders!.readyToDisableLocalAuth!.reason).toMatch(/^primary was used at .*30 days/);
 
     expect(legacy!.secrets).toEqual([expect.objectContaining({ keyKind: null, publishedAt: null, overdue: true })]);
     expect(legacy!.readyToDisableLocalAuth).toMatchObject({ ready: true, lastKeyUseAt: null });
     // Microsoft Learn, "Disable key-based authentication with Azure Cosmos DB for NoSQL": az resource update ... --set properties.disableLocalAuth=true
-    expect(legacy!.readyToDisableLocalAuth.command).toBe(
+    expect(legacy!.readyToDisableLocalAuth!.command).toBe(
       `az resource update --subscription ${api.rotation.accountId('legacy').split('/')[2]} --resource-group rg-data --name legacy --resource-type Microsoft.DocumentDB/databaseAccounts --set properties.disableLocalAuth=true`,
     );
     expect(api.leakedKeys()).toEqual([]);
