@@ -96,7 +96,10 @@ const SCRIPT = `(function () {
   function when(iso) { return iso ? iso.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z').replace(/:\\d\\dZ$/, 'Z') : ''; }
   function showError(error) { var p = document.getElementById('error'); p.hidden = false; p.textContent = error.message; }
 
+  var generatedAt = new Date().toISOString();
+
   function renderFleet(list, keys) {
+    generatedAt = list.generatedAt;
     document.getElementById('generated').textContent = 'as of ' + when(list.generatedAt);
     var reports = {};
     keys.accounts.forEach(function (report) { reports[report.account.name] = report; });
@@ -123,11 +126,17 @@ const SCRIPT = `(function () {
     });
   }
 
-  function renderTimeline(entry) {
+  function renderTimeline(entry, now) {
     var bar = el('div', null, 'timeline');
-    var start = Date.parse(entry.startedAt), end = Date.parse(entry.finishedAt || new Date().toISOString());
+    var start = Date.parse(entry.startedAt), end = Date.parse(entry.finishedAt || now);
     var total = Math.max(1, end - start);
-    (entry.phases || []).forEach(function (phase) {
+    var phases = (entry.phases || []).slice();
+    // A running rotation lists its phases when it finishes: show the earlier ones as one span, then the current phase.
+    if (!entry.finishedAt && entry.phaseStartedAt) {
+      phases.push({ pair: '', phase: 'earlier', startedAt: entry.startedAt, endedAt: entry.phaseStartedAt });
+      phases.push({ pair: '', phase: entry.phase, startedAt: entry.phaseStartedAt, endedAt: now });
+    }
+    phases.forEach(function (phase) {
       var span = el('span');
       span.style.width = (100 * Math.max(0, Date.parse(phase.endedAt) - Date.parse(phase.startedAt)) / total) + '%';
       span.style.background = colours[phase.phase] || '#9aa5b1';
@@ -164,7 +173,7 @@ const SCRIPT = `(function () {
         cell(row, badge(entry.state));
         cell(row, when(entry.startedAt));
         cell(row, when(entry.finishedAt));
-        var td = cell(row, renderTimeline(entry));
+        var td = cell(row, renderTimeline(entry, generatedAt));
         var notes = (entry.waitEndings || []).map(function (ending) { return ending.wait + ' wait ended: ' + ending.ended + (ending.by ? ' by ' + ending.by : ''); });
         if (entry.cancelled) notes.push('cancelled in ' + (entry.cancelled.phase || '?') + (entry.cancelled.reason ? ': ' + entry.cancelled.reason : ''));
         if (entry.attention) notes.push(entry.attention.message);

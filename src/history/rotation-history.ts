@@ -54,6 +54,8 @@ export interface RotationHistoryEntry {
   finishedAt: string | null;
   /** The phase it is in, or stopped in. */
   phase: RotationPhase | null;
+  /** When the running rotation entered its current phase (the earlier phases are only listed once it finished). */
+  phaseStartedAt: string | null;
   message: string | null;
   phases: PhaseRecord[];
   waits: WaitRecord[];
@@ -93,6 +95,7 @@ export function historyEntryOf(status: DurableOrchestrationStatus): RotationHist
     startedAt: output?.startedAt ?? toIso(status.createdTime),
     finishedAt: output?.finishedAt ?? (isActive(status) ? null : toIso(status.lastUpdatedTime)),
     phase,
+    phaseStartedAt: isActive(status) ? (custom?.phaseStartedAt ?? null) : null,
     message: custom?.message ?? null,
     phases: output?.phases ?? [],
     waits: output?.waits ?? [],
