@@ -139,3 +139,14 @@ function keyValues(lines: Array<[string, unknown]>): string {
   const width = Math.max(...shown.map(([name]) => name.length));
   return shown.map(([name, value]) => `${`${name}:`.padEnd(width + 1)} ${text(value)}`).join('\n');
 }
+
+/** The human view of an answer from its route: what the CLI prints for the same call (the demo prints it too). */
+export function renderAnswer(path: string, body: unknown): string {
+  const route = path.replace(/^\/api/, '').split('?')[0]!;
+  if (route === '/rotations') return renderList(body);
+  if (route === '/keys') return renderKeys(body);
+  if (/^\/rotations\/[^/]+\/plan$/.test(route)) return renderPlan(body);
+  if (/^\/rotations\/[^/]+\/history$/.test(route)) return renderHistory(body);
+  if (/^\/rotations\/[^/]+$/.test(route)) return renderStatus(body);
+  return JSON.stringify(body, null, 2);
+}
