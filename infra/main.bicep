@@ -164,6 +164,29 @@ param instanceMemoryMB int = 2048
 @description('Preview: after provisioning, the postprovision hook turns on Cosmos DB safe key rotation (capabilities EnableKeyCheckBeforeRegenerationPreview and EnableAccountKeysLastUsageCheckInDisableLocalAuth) on every target account, with the deploying user\'s own rights. Off by default; see the README (Deploy to Azure).')
 param enableSafeKeyRotation bool = false
 
+@description('Client ID of a Microsoft Entra ID app registration (with the app roles Reader, Operator and Forcer) to put in front of the operator API with App Service authentication; empty keeps function keys. See the README (Who may call the operator API).')
+param operatorApiClientId string = ''
+
+@description('Put the vault (when this template creates it) and the app\'s storage on private endpoints with public access off, and send the Function App\'s outbound traffic through a new virtual network. See the README (Network).')
+param privateNetworking bool = false
+
+@description('Address space of that virtual network (CIDR, /16 to /23): the app gets its first /24, the private endpoints the second.')
+param virtualNetworkAddressPrefix string = '10.60.0.0/16'
+
+@description('Where the Durable task hub lives: AzureStorage (queues and tables in the app\'s storage account) or DurableTaskScheduler (a Durable Task Scheduler and task hub, identity-based). See the README (Durable Task Scheduler).')
+@allowed([
+  'AzureStorage'
+  'DurableTaskScheduler'
+])
+param durableBackend string = 'AzureStorage'
+
+@description('SKU of the Durable Task Scheduler, when durableBackend is DurableTaskScheduler.')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param durableTaskSchedulerSku string = 'Consumption'
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -191,8 +214,12 @@ var existingKeyVaultIdParts = split(existingKeyVaultResourceId, '/')
 var appResourceGroupName = !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
 var keyVaultSubscriptionId = useExistingKeyVault ? existingKeyVaultIdParts[2] : subscription().subscriptionId
 var keyVaultResourceGroupName = useExistingKeyVault ? existingKeyVaultIdParts[4] : appResourceGroupName
+var keyVaultName = useExistingKeyVault ? existingKeyVaultIdParts[8] : 'kv-${resourceToken}'
+var keyVaultId = resourceId(keyVaultSubscriptionId, keyVaultResourceGroupName, 'Microsoft.KeyVault/vaults', keyVaultName)
+var publicNetworkAccess = privateNetworking ? 'Disabled' : 'Enabled'
+var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'
 
-resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: appResourceGroupName
   location: location
   tags: tags
@@ -217,6 +244,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     principalId: identity.outputs.principalId
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -236,20 +264,91 @@ module keyVault 'app/key-vault.bicep' = if (!useExistingKeyVault) {
   name: 'key-vault'
   scope: rg
   params: {
-    name: 'kv-${resourceToken}'
+    name: keyVaultName
     location: location
     tags: tags
+    publicNetworkAccess: publicNetworkAccess
+  }
+}
+
+module network 'app/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: virtualNetworkAddressPrefix
+  }
+}
+
+// The app's storage on private endpoints: blob (host, deployment package), queue and table (Durable task hub).
+var storageEndpoints = [
+  'blob'
+  'queue'
+  'table'
+]
+
+module storageEndpoint 'app/private-endpoint.bicep' = [
+  for service in storageEndpoints: if (privateNetworking) {
+    name: 'pe-storage-${service}'
+    scope: rg
+    params: {
+      name: 'pe-st${resourceToken}-${service}'
+      location: location
+      tags: tags
+      subnetId: network!.outputs.privateEndpointSubnetId
+      targetResourceId: storage.outputs.id
+      groupId: service
+      privateDnsZoneId: service == 'blob' ? network!.outputs.blobZoneId : service == 'queue' ? network!.outputs.queueZoneId : network!.outputs.tableZoneId
+    }
+  }
+]
+
+// The vault, new or existing, on a private endpoint in the app's network. An existing
+// vault keeps its own public access setting: its owner decides that.
+module keyVaultEndpoint 'app/private-endpoint.bicep' = if (privateNetworking) {
+  name: 'pe-key-vault'
+  scope: rg
+  params: {
+    name: 'pe-kv-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetResourceId: keyVaultId
+    groupId: 'vault'
+    privateDnsZoneId: network!.outputs.vaultZoneId
+  }
+  dependsOn: [
+    keyVault
+  ]
+}
+
+module durableTaskScheduler 'app/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  scope: rg
+  params: {
+    name: 'dts-${resourceToken}'
+    location: location
+    tags: tags
+    taskHubName: durableTaskHubName
+    skuName: durableTaskSchedulerSku
+    principalId: identity.outputs.principalId
   }
 }
 
 // The vault may live in another resource group or subscription when it already exists.
+// Its name is known before deployment either way; the new vault must exist first.
 module keyVaultAccess 'app/key-vault-access.bicep' = {
   name: 'key-vault-access-${resourceToken}'
   scope: resourceGroup(keyVaultSubscriptionId, keyVaultResourceGroupName)
   params: {
-    vaultName: useExistingKeyVault ? existingKeyVaultIdParts[8] : keyVault.outputs.name
+    vaultName: keyVaultName
     principalId: identity.outputs.principalId
   }
+  dependsOn: [
+    keyVault
+  ]
 }
 
 module rotatorRole 'app/rotator-role.bicep' = {
@@ -309,6 +408,7 @@ var rotationAppSettings = {
   CONNECTION_STRING_SECRET_NAME_TEMPLATE: connectionStringSecretNameTemplate
   SECRET_EXPIRY_IN_DAYS: string(secretExpiryInDays)
   ARM_ENDPOINT: environment().resourceManager
+  COSMOS_ARM_API_VERSION: '2026-04-01-preview'
   AZURE_CREDENTIAL: 'managed-identity'
   AZURE_CLIENT_ID: identity.outputs.clientId
   MAX_STARTS_PER_RUN: string(maxStartsPerRun)
@@ -317,7 +417,8 @@ var rotationAppSettings = {
   HISTORY_RETENTION_IN_DAYS: string(historyRetentionInDays)
   HISTORY_MAX_PER_ACCOUNT: string(historyMaxPerAccount)
   LOCAL_AUTH_UNUSED_IN_DAYS: string(localAuthUnusedInDays)
-  DURABLE_TASK_HUB_NAME: durableTaskHubName
+  DURABLE_TASK_HUB_NAME: useDurableTaskScheduler ? durableTaskScheduler!.outputs.taskHubName : durableTaskHubName
+  OPERATOR_API_AUTH: empty(operatorApiClientId) ? 'function-key' : 'entra-id'
 }
 
 module functionApp 'app/function-app.bicep' = {
@@ -338,7 +439,15 @@ module functionApp 'app/function-app.bicep' = {
     appSettings: rotationAppSettings
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    operatorApiClientId: operatorApiClientId
+    virtualNetworkSubnetId: privateNetworking ? network!.outputs.appSubnetId : ''
+    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
   }
+  // Private endpoints first, so the app's first start finds its storage and vault.
+  dependsOn: [
+    storageEndpoint
+    keyVaultEndpoint
+  ]
 }
 
 // Outputs become azd environment values: names and endpoints only, never a key or secret.
@@ -355,3 +464,5 @@ output ROTATOR_ROLE_DEFINITION_NAME string = rotatorRole.outputs.roleDefinitionN
 output ROTATOR_OPERATION_STATUS_ROLE_DEFINITION_NAME string = rotatorRole.outputs.operationStatusRoleDefinitionName
 output ROTATION_TARGET_ACCOUNT_IDS string = join(targetAccountIds, ',')
 output ENABLE_SAFE_KEY_ROTATION bool = enableSafeKeyRotation
+output OPERATOR_API_AUTH string = empty(operatorApiClientId) ? 'function-key' : 'entra-id'
+output DURABLE_BACKEND string = durableBackend

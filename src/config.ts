@@ -15,6 +15,9 @@ export type { AccountRotationSettings } from './domain/settings.js';
 
 export type CredentialMode = 'default' | 'managed-identity' | 'emulator';
 
+/** Who lets callers into the operator API: function keys, or App Service authentication with Microsoft Entra ID. */
+export type OperatorApiAuth = 'function-key' | 'entra-id';
+
 /** One configured account: the orchestrator's input plus the name operators use for it. */
 export interface RotationTarget extends AccountRotationSettings {
   /** How operators and secret names refer to the account (the `name` override, else the account name). */
@@ -46,6 +49,8 @@ export interface Config extends RotationDefaults {
   readOnlySecretNameTemplate: string;
   connectionStringSecretNameTemplate: string;
   armEndpoint: string;
+  /** api-version of Microsoft.DocumentDB the adapters send; only 2026-04-01-preview reports key usage times. */
+  cosmosArmApiVersion: string;
   azureCredential: CredentialMode;
   azureClientId: string | null;
   emulatorCaCertPath: string | null;
@@ -58,6 +63,7 @@ export interface Config extends RotationDefaults {
   historyMaxPerAccount: number;
   localAuthUnusedInDays: number;
   durableTaskHubName: string;
+  operatorApiAuth: OperatorApiAuth;
 }
 
 /** Thrown by a parser: the message says what is expected, the table adds the setting's name. */
@@ -113,6 +119,15 @@ function httpsUrl(raw: string): string {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** ARM api-versions are dates, previews end in -preview: `2026-03-15`, `2026-04-01-preview`. */
+function armApiVersion(raw: string): string {
+  const value = raw.trim();
+  if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(value) || Number.isNaN(Date.parse(value.slice(0, 10)))) {
+    throw new InvalidSetting([`expected an ARM api-version such as 2026-04-01-preview or 2026-03-15, got ${JSON.stringify(raw)}`]);
+  }
+  return value;
+}
 
 function guid(raw: string): string {
   if (!GUID.test(raw)) throw new InvalidSetting([`expected a GUID (the identity's client ID), got "${raw}"`]);
@@ -179,6 +194,11 @@ function cronFieldIsValid(field: string, spec: { min: number; max: number; names
 function credentialMode(raw: string): CredentialMode {
   if (raw === 'default' || raw === 'managed-identity' || raw === 'emulator') return raw;
   throw new InvalidSetting([`expected "default", "managed-identity" or "emulator", got "${raw}"`]);
+}
+
+function operatorApiAuth(raw: string): OperatorApiAuth {
+  if (raw === 'function-key' || raw === 'entra-id') return raw;
+  throw new InvalidSetting([`expected "function-key" or "entra-id", got "${raw}"`]);
 }
 
 function pemFile(raw: string): { path: string; pem: string } {
@@ -471,6 +491,13 @@ export const SETTINGS = {
     example: 'https://127.0.0.1:8443',
     parse: httpsUrl,
   }),
+  cosmosArmApiVersion: setting({
+    env: 'COSMOS_ARM_API_VERSION',
+    doc: 'api-version of the Cosmos DB resource provider (Microsoft.DocumentDB). Only `2026-04-01-preview` reports when each key was last used; on the stable `2026-03-15` the old key counts as in use until an operator confirms consumers moved or `CONSUMER_WAIT_MAX_IN_HOURS` has passed since publishing',
+    default: '2026-04-01-preview',
+    example: '2026-04-01-preview',
+    parse: armApiVersion,
+  }),
   azureCredential: setting({
     env: 'AZURE_CREDENTIAL',
     doc: '"default" (DefaultAzureCredential), "managed-identity", or "emulator" (a static token; only with EMULATOR_CA_CERT_PATH)',
@@ -539,7 +566,23 @@ export const SETTINGS = {
     example: 'cosmoskeyrotation',
     parse: taskHubName,
   }),
+  operatorApiAuth: setting({
+    env: 'OPERATOR_API_AUTH',
+    doc: '"function-key": function keys guard the operator API; "entra-id": App Service authentication signs callers in with Microsoft Entra ID, and the app checks their app roles (Reader, Operator, Forcer) from x-ms-client-principal, which it ignores otherwise',
+    default: 'function-key',
+    example: 'function-key',
+    parse: operatorApiAuth,
+  }),
 } as const;
+
+/**
+ * OPERATOR_API_AUTH alone, for the trigger registrations (made before the whole config is read).
+ * Anything but "entra-id" keeps function keys on: a mistyped value never opens the API, and
+ * loadConfig then refuses every call, naming the setting.
+ */
+export function operatorApiAuthOf(env: NodeJS.ProcessEnv = process.env): OperatorApiAuth {
+  return env[SETTINGS.operatorApiAuth.env]?.trim() === 'entra-id' ? 'entra-id' : 'function-key';
+}
 
 /** Every app setting the rotator reads, in table order. */
 export const SETTING_NAMES: readonly string[] = Object.values(SETTINGS).map((spec) => spec.env);
@@ -610,6 +653,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connectionStringSecretNameTemplate: complete.connectionStringSecretNameTemplate,
     secretExpiryInDays: complete.secretExpiryInDays,
     armEndpoint: complete.armEndpoint,
+    cosmosArmApiVersion: complete.cosmosArmApiVersion,
     azureCredential: complete.azureCredential,
     azureClientId: values.azureClientId ?? null,
     emulatorCaCertPath: values.emulatorCaCert?.path ?? null,
@@ -621,6 +665,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     historyMaxPerAccount: complete.historyMaxPerAccount,
     localAuthUnusedInDays: complete.localAuthUnusedInDays,
     durableTaskHubName: complete.durableTaskHubName,
+    operatorApiAuth: complete.operatorApiAuth,
   };
 }
 

@@ -166,7 +166,27 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** ARM's codes for an api-version it does not serve (a retired preview, a typo). */
+const REJECTED_API_VERSION_CODES = new Set(['NoRegisteredProviderFound', 'InvalidApiVersionParameter', 'InvalidResourceType']);
+
 const TRANSIENT_STATUS = new Set([408, 409, 429, 500, 502, 503, 504]);
+
+/**
+ * Cosmos DB's resource provider answers 412 PreconditionFailed ("...another
+ * operation in progress which requires an exclusive lock...") while another
+ * operation holds the account (azure-rest-api-specs issue 703,
+ * terraform-provider-azurerm issue 15842); ARM itself answers 409 Conflict.
+ * Both mean "busy, ask again later". Elsewhere a 412 is a failed ETag
+ * precondition, which waiting does not fix.
+ */
+function isArmBusy(status: number, service: AzureService): boolean {
+  return status === 412 && service === 'arm';
+}
+
+/** 409, or an ARM 412: another operation holds the resource. */
+export function isBusyStatus(status: number | undefined, service: AzureService = 'arm'): boolean {
+  return status === 409 || (status !== undefined && isArmBusy(status, service));
+}
 
 /** Token failures that say the identity endpoint was unreachable or overloaded, not that the identity is wrong. */
 const TRANSIENT_TOKEN_FAILURE = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|socket hang up|timed? ?out|status code (429|5\d\d)|\b(429|500|502|503|504)\b/i;
@@ -202,14 +222,21 @@ export function classifyAzureError(error: unknown, context: ClassifyContext): Tr
     if (status === 409 && facts.code === 'ScopeLocked') {
       return new PermanentError(`${what}: ${detail}. Fix: remove the read-only lock on the account or its resource group, or exclude it from ROTATION_TARGETS.`, base);
     }
-    if (TRANSIENT_STATUS.has(status)) {
-      const reason = status === 409 ? 'another operation holds the resource' : status === 429 ? 'throttled' : 'the service is temporarily unavailable';
+    if (TRANSIENT_STATUS.has(status) || isArmBusy(status, context.service)) {
+      const reason = isBusyStatus(status, context.service) ? 'another operation holds the resource' : status === 429 ? 'throttled' : 'the service is temporarily unavailable';
       return new TransientError(`${what}: ${reason}: ${detail}`, {
         ...base,
         ...(facts.retryAfterInMs !== undefined ? { retryAfterInMs: facts.retryAfterInMs } : {}),
       });
     }
     if (status >= 500) return new TransientError(`${what}: ${detail}`, base);
+    if (status === 400 && context.service === 'arm' && REJECTED_API_VERSION_CODES.has(facts.code ?? '')) {
+      return new PermanentError(
+        `${what}: Azure Resource Manager rejected the api-version: ${detail}. Fix: set COSMOS_ARM_API_VERSION to a version it supports ` +
+          `(2026-04-01-preview reports key usage times; the stable 2026-03-15 does not, and the rotation then waits for consumers-moved or CONSUMER_WAIT_MAX_IN_HOURS).`,
+        base,
+      );
+    }
     return new PermanentError(`${what}: ${detail}. Fix: ${fixFor(status, context)}`, base);
   }
 

@@ -18,11 +18,18 @@ export interface CreateAccountInput {
   /** How long a data-plane use of a key takes to show in keysMetadata. Default 0. */
   usageLagSeconds?: number;
   disableLocalAuth?: boolean;
+  /**
+   * Read regions beyond `location`, each with its own data-plane endpoint and
+   * the time a regenerated key takes to be accepted there (default 0).
+   */
+  additionalRegions?: Array<{ location: string; propagationSeconds?: number }>;
 }
 
 export interface CreatedAccount {
   id: string;
   documentEndpoint: string;
+  /** Each region's endpoint, the first region's being documentEndpoint. */
+  regionalEndpoints: Array<{ location: string; documentEndpoint: string }>;
 }
 
 export const DEFAULT_LOCATION = 'West US';
@@ -46,6 +53,7 @@ const KNOWN_FIELDS = new Set([
   'regenerationSeconds',
   'usageLagSeconds',
   'disableLocalAuth',
+  'additionalRegions',
 ]);
 
 export class InputError extends Error {
@@ -91,6 +99,7 @@ export function parseCreateAccountInput(body: unknown): Required<CreateAccountIn
   if (typeof disableLocalAuth !== 'boolean') {
     throw new InputError(`disableLocalAuth must be true or false, got ${JSON.stringify(disableLocalAuth)}`);
   }
+  const additionalRegions = parseRegions(input.additionalRegions, location);
   return {
     subscriptionId,
     resourceGroup,
@@ -100,7 +109,28 @@ export function parseCreateAccountInput(body: unknown): Required<CreateAccountIn
     regenerationSeconds,
     usageLagSeconds,
     disableLocalAuth,
+    additionalRegions,
   };
+}
+
+function parseRegions(value: unknown, location: string): Array<{ location: string; propagationSeconds: number }> {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InputError('additionalRegions must be an array like [{"location": "East US", "propagationSeconds": 60}]');
+  const seen = new Set([normalisedRegion(location)]);
+  return value.map((region, index) => {
+    const field = `additionalRegions[${index}]`;
+    if (typeof region !== 'object' || region === null || Array.isArray(region)) throw new InputError(`${field} must be an object like {"location": "East US"}`);
+    const { location: name, propagationSeconds, ...rest } = region as Record<string, unknown>;
+    if (Object.keys(rest).length) throw new InputError(`${field} has unknown field(s): ${Object.keys(rest).join(', ')}; allowed: location, propagationSeconds`);
+    if (typeof name !== 'string' || !/^[A-Za-z0-9 ]{1,64}$/.test(name)) throw new InputError(`${field}.location must be a region name such as "East US", got ${JSON.stringify(name)}`);
+    if (seen.has(normalisedRegion(name))) throw new InputError(`${field}.location ${JSON.stringify(name)} is already a region of the account`);
+    seen.add(normalisedRegion(name));
+    return { location: name, propagationSeconds: parseDuration(propagationSeconds, `${field}.propagationSeconds`, 0) };
+  });
+}
+
+function normalisedRegion(location: string): string {
+  return location.replace(/\s+/g, '').toLowerCase();
 }
 
 function parseDuration(value: unknown, field: string, fallback: number): number {
@@ -115,7 +145,10 @@ export function accountResourceId(input: { subscriptionId: string; resourceGroup
   return `/subscriptions/${input.subscriptionId}/resourceGroups/${input.resourceGroup}/providers/Microsoft.DocumentDB/databaseAccounts/${input.name}`;
 }
 
-export function newAccountState(input: Required<CreateAccountInput>, options: { dataPlanePort: number; now: Date }): AccountState {
+export function newAccountState(
+  input: Required<CreateAccountInput>,
+  options: { dataPlanePort: number; regionPorts?: number[]; now: Date },
+): AccountState {
   const generationTime = options.now.toISOString();
   const keys = Object.fromEntries(
     KEY_KINDS.map((kind): [KeyKind, KeyState] => [kind, { value: newAccountKeyValue(), generationTime, approximateLastUsageTime: null }]),
@@ -132,6 +165,15 @@ export function newAccountState(input: Required<CreateAccountInput>, options: { 
     regenerationSeconds: input.regenerationSeconds,
     usageLagSeconds: input.usageLagSeconds,
     dataPlanePort: options.dataPlanePort,
+    ...(input.additionalRegions.length
+      ? {
+          regions: input.additionalRegions.map((region, index) => ({
+            location: region.location,
+            propagationSeconds: region.propagationSeconds ?? 0,
+            dataPlanePort: options.regionPorts?.[index] ?? 0,
+          })),
+        }
+      : {}),
     keys,
     createdAt: generationTime,
     databases: {},
@@ -140,4 +182,27 @@ export function newAccountState(input: Required<CreateAccountInput>, options: { 
 
 export function documentEndpointOf(account: Pick<AccountState, 'dataPlanePort'>): string {
   return `https://127.0.0.1:${account.dataPlanePort}/`;
+}
+
+/** Every region of the account with its data-plane endpoint: the first (write) region serves the global endpoint. */
+export function regionsOf(account: AccountState): Array<{ location: string; documentEndpoint: string; propagationSeconds: number }> {
+  return [
+    { location: account.location, documentEndpoint: documentEndpointOf(account), propagationSeconds: 0 },
+    ...(account.regions ?? []).map((region) => ({ location: region.location, documentEndpoint: documentEndpointOf(region), propagationSeconds: region.propagationSeconds })),
+  ];
+}
+
+/**
+ * The key values a region accepts now: a key regenerated less than the
+ * region's propagation time ago is still known there by its previous value.
+ */
+export function regionalKeyValues(account: AccountState, regionIndex: number, now: Date): Record<KeyKind, string> {
+  const propagationMs = regionIndex === 0 ? 0 : (account.regions?.[regionIndex - 1]?.propagationSeconds ?? 0) * 1000;
+  return Object.fromEntries(
+    KEY_KINDS.map((kind) => {
+      const key = account.keys[kind];
+      const arrived = Date.parse(key.generationTime) + propagationMs <= now.getTime();
+      return [kind, arrived || key.previousValue === undefined ? key.value : key.previousValue];
+    }),
+  ) as Record<KeyKind, string>;
 }

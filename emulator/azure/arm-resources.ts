@@ -3,7 +3,7 @@
  * its keys and connection strings, in the shapes @azure/arm-cosmosdb reads.
  */
 import type { AccountState, KeyKind } from './contracts.js';
-import { documentEndpointOf } from './accounts.js';
+import { documentEndpointOf, regionsOf } from './accounts.js';
 import { visibleLastUsage } from './key-usage.js';
 
 /** ARM property names of each key kind (listKeys, keysMetadata). */
@@ -33,15 +33,16 @@ export function armAccount(
   options: { apiVersion: string; now: Date; provisioningState: 'Succeeded' | 'Updating' },
 ): Record<string, unknown> {
   const documentEndpoint = documentEndpointOf(account);
-  const locationId = `${account.name}-${account.location.toLowerCase().replace(/\s+/g, '')}`;
-  const location = {
-    id: locationId,
-    locationName: account.location,
-    documentEndpoint,
+  // One entry per region, each with its own data-plane endpoint (the spec's CosmosDBDatabaseAccountGet.json
+  // example: locations[].documentEndpoint like https://ddb1-eastus.documents.azure.com:443/).
+  const locations = regionsOf(account).map((region, failoverPriority) => ({
+    id: `${account.name}-${region.location.toLowerCase().replace(/\s+/g, '')}`,
+    locationName: region.location,
+    documentEndpoint: region.documentEndpoint,
     provisioningState: 'Succeeded',
-    failoverPriority: 0,
+    failoverPriority,
     isZoneRedundant: false,
-  };
+  }));
   const keysMetadata: Record<string, Record<string, string>> = {};
   for (const [kind, property] of Object.entries(KEY_PROPERTY) as [KeyKind, string][]) {
     const metadata: Record<string, string> = { generationTime: account.keys[kind].generationTime };
@@ -70,10 +71,10 @@ export function armAccount(
       publicNetworkAccess: 'Enabled',
       consistencyPolicy: { defaultConsistencyLevel: 'Session', maxIntervalInSeconds: 5, maxStalenessPrefix: 100 },
       capabilities: account.capabilities.map((name) => ({ name })),
-      writeLocations: [location],
-      readLocations: [location],
-      locations: [location],
-      failoverPolicies: [{ id: locationId, locationName: account.location, failoverPriority: 0 }],
+      writeLocations: locations.slice(0, 1),
+      readLocations: locations,
+      locations,
+      failoverPolicies: locations.map(({ id, locationName, failoverPriority }) => ({ id, locationName, failoverPriority })),
       virtualNetworkRules: [],
       disableLocalAuth: account.disableLocalAuth,
       createMode: 'Default',

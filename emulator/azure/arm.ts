@@ -9,7 +9,7 @@ import { KEY_KINDS } from './contracts.js';
 import { matchArmRoute, type ArmRoute } from './arm-routes.js';
 import { armAccount, armConnectionStrings, armKeys, armReadOnlyKeys } from './arm-resources.js';
 import { actualLastUsage } from './key-usage.js';
-import { runningOperation } from './operations.js';
+import { runningOperation, settleDue } from './operations.js';
 import { takeOperationFailure } from './operation-failures.js';
 import { denial } from './rbac.js';
 
@@ -37,6 +37,7 @@ export const SUPPORTED_API_VERSIONS: readonly string[] = [
   '2024-11-15',
   '2025-04-15',
   '2025-10-15',
+  '2026-03-15',
   '2023-03-01-preview',
   '2023-09-15-preview',
   '2024-02-15-preview',
@@ -201,10 +202,18 @@ function parseJsonBody(request: EmulatorRequest): { ok: true; value: Record<stri
   return { ok: true, value: value as Record<string, unknown> };
 }
 
-function conflict(account: AccountState, running: OperationState): Reply {
+/**
+ * While another operation holds the account, Cosmos DB's resource provider
+ * answers 412 PreconditionFailed, not 409 (azure-rest-api-specs issue 703;
+ * terraform-provider-azurerm issue 15842 quotes the same answer).
+ */
+export const ACCOUNT_BUSY_STATUS = 412;
+export const ACCOUNT_BUSY_CODE = 'PreconditionFailed';
+
+function accountBusy(account: AccountState, running: OperationState): Reply {
   return armError(
-    409,
-    'Conflict',
+    ACCOUNT_BUSY_STATUS,
+    ACCOUNT_BUSY_CODE,
     `There is already an operation in progress which requires exclusive lock on this service ${account.name} ` +
       `(${running.kind}${running.keyKind ? ` of the ${running.keyKind} key` : ''}, until ${running.completesAt}). Please retry the operation after sometime.`,
   );
@@ -242,7 +251,7 @@ function regenerateKey({ request, context, apiVersion, now }: Exchange, accountK
     skipUsageCheck ||= body[field] as boolean;
   }
   const running = runningOperation(context.state, accountKey);
-  if (running) return conflict(account, running);
+  if (running) return accountBusy(account, running);
   if (hasCapability(account, KEY_CHECK_CAPABILITY) && !skipUsageCheck) {
     const lastUse = usedWithinWindow(account, keyKind, now);
     if (lastUse) {
@@ -259,10 +268,14 @@ function regenerateKey({ request, context, apiVersion, now }: Exchange, accountK
   const operation = startOperation(context, account, { kind: 'regenerateKey', keyKind, now });
   const planned = operation.plannedFailure ? `, to fail with ${operation.plannedFailure.code} as planned` : '';
   context.log(`arm: regenerating the ${keyKind} key of ${account.id} until ${operation.completesAt} (operation ${operation.id}${planned})`);
-  return {
-    status: 202,
-    headers: { ...operationHeaders(request, account, operation, apiVersion), 'retry-after': String(RETRY_AFTER_SECONDS) },
-  };
+  // The spec's examples (2026-03-15 and 2026-04-01-preview CosmosDBDatabaseAccountRegenerateKey.json):
+  // 200 when done at once, else 202 with Location and Azure-AsyncOperation both at operationsStatus.
+  if (account.regenerationSeconds === 0 && !operation.plannedFailure) {
+    context.mutate((state) => settleDue(state, now));
+    return { status: 200 };
+  }
+  const headers = operationHeaders(request, account, operation, apiVersion);
+  return { status: 202, headers: { ...headers, location: headers['azure-asyncoperation']!, 'retry-after': String(RETRY_AFTER_SECONDS) } };
 }
 
 function updateAccount({ request, context, apiVersion, now }: Exchange, accountKey: string, account: AccountState): Reply {
@@ -295,7 +308,7 @@ function updateAccount({ request, context, apiVersion, now }: Exchange, accountK
     }
   }
   const running = runningOperation(context.state, accountKey);
-  if (running) return conflict(account, running);
+  if (running) return accountBusy(account, running);
   if (patch.disableLocalAuth === true && !account.disableLocalAuth && hasCapability(account, DISABLE_LOCAL_AUTH_CHECK_CAPABILITY)) {
     const inUse = KEY_KINDS.map((kind) => ({ kind, lastUse: usedWithinWindow(account, kind, now) })).filter((entry) => entry.lastUse);
     if (inUse.length) {
@@ -350,6 +363,22 @@ function operationHeaders(request: EmulatorRequest, account: AccountState, opera
   };
 }
 
+/**
+ * The status an operationsStatus poll shows: Cosmos DB queues an operation
+ * (Enqueued), picks it up (Dequeued), runs it (InProgress), then ends it
+ * Succeeded or Failed. The emulator shows each early state for a tenth of the
+ * operation's duration, at most 10 seconds each.
+ */
+export function pollStatus(operation: OperationState, now: Date): 'Enqueued' | 'Dequeued' | 'InProgress' | 'Succeeded' | 'Failed' {
+  if (operation.status !== 'InProgress') return operation.status;
+  const startedMs = Date.parse(operation.startedAt);
+  const slice = Math.min(10_000, (Date.parse(operation.completesAt) - startedMs) / 10);
+  const elapsed = now.getTime() - startedMs;
+  if (elapsed < slice) return 'Enqueued';
+  if (elapsed < 2 * slice) return 'Dequeued';
+  return 'InProgress';
+}
+
 function operationReply({ request, context, route, apiVersion }: Exchange): Reply {
   const operation = Object.values(context.state.operations).find((candidate) => candidate.id === route.operationId);
   const account = operation ? context.state.accounts[operation.accountId.toLowerCase()] : undefined;
@@ -358,15 +387,17 @@ function operationReply({ request, context, route, apiVersion }: Exchange): Repl
   }
   if (route.operation === 'getOperationStatus') {
     const statusPath = request.url.pathname;
+    const done = operation.status !== 'InProgress';
     return {
       status: 200,
       body: {
         id: statusPath,
         name: operation.id,
-        status: operation.status,
+        status: pollStatus(operation, context.clock.now()),
         startTime: operation.startedAt,
-        ...(operation.status === 'InProgress' ? {} : { endTime: operation.completesAt }),
-        ...(operation.error ? { error: operation.error } : {}),
+        ...(done ? { endTime: operation.completesAt } : {}),
+        // A finished operation carries "error": {} when nothing went wrong.
+        ...(done ? { error: operation.error ?? {} } : {}),
       },
     };
   }

@@ -7,12 +7,15 @@
  */
 import { parseArgs } from 'node:util';
 import { startAzureEmulator, type AzureEmulator } from './index.js';
+import { azureThrottling, mergeThrottling } from './throttling.js';
 
-const USAGE = `usage: npm run emulator -- [--port N] [--key-vault-port N] [--data-dir DIR] [--manual-clock]
+const USAGE = `usage: npm run emulator -- [--port N] [--key-vault-port N] [--data-dir DIR] [--manual-clock] [--no-throttling | --throttling JSON]
   --port N            ARM and control API port (0 or absent: a free port, or the one used last time with --data-dir)
   --key-vault-port N  Key Vault port (absent: --port + 1 when --port is given, else as for --port)
   --data-dir DIR      keep state and the CA in DIR; a restart resumes where it stopped
-  --manual-clock      the clock moves only through the control API (default: it follows real time)`;
+  --manual-clock      the clock moves only through the control API (default: it follows real time)
+  --no-throttling     turn off ARM and Key Vault throttling (default: on, with Azure's published limits)
+  --throttling JSON   change the limits, e.g. '{"arm":{"reads":{"bucketSize":20,"refillPerSecond":2}},"keyVault":{"enabled":false}}'`;
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -23,6 +26,7 @@ interface CliOptions {
   keyVaultPort?: number;
   dataDir?: string;
   manualClock: boolean;
+  throttling?: false | Record<string, unknown>;
   help: boolean;
 }
 
@@ -36,6 +40,8 @@ function parseCliArguments(argv: string[]): CliOptions {
         'key-vault-port': { type: 'string' },
         'data-dir': { type: 'string' },
         'manual-clock': { type: 'boolean', default: false },
+        'no-throttling': { type: 'boolean', default: false },
+        throttling: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -51,13 +57,33 @@ function parseCliArguments(argv: string[]): CliOptions {
     keyVaultPort = port + 1;
   }
   if (values['data-dir'] !== undefined && !values['data-dir'].trim()) throw new UsageError('--data-dir needs a directory');
+  const throttling = parseThrottling(values['no-throttling'] ?? false, values.throttling);
   return {
     ...(port === undefined ? {} : { port }),
     ...(keyVaultPort === undefined ? {} : { keyVaultPort }),
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
     manualClock: values['manual-clock'] ?? false,
+    ...(throttling === undefined ? {} : { throttling }),
     help: values.help ?? false,
   };
+}
+
+function parseThrottling(off: boolean, json: string | undefined): false | Record<string, unknown> | undefined {
+  if (off && json !== undefined) throw new UsageError('give --no-throttling or --throttling, not both');
+  if (off) return false;
+  if (json === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new UsageError(`--throttling must be JSON: ${(error as Error).message}`);
+  }
+  try {
+    mergeThrottling(azureThrottling(), value);
+  } catch (error) {
+    throw new UsageError(`--throttling: ${(error as Error).message}`);
+  }
+  return value as Record<string, unknown>;
 }
 
 function parsePort(value: string | undefined, flag: string): number | undefined {
@@ -86,6 +112,7 @@ async function main(): Promise<void> {
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.keyVaultPort === undefined ? {} : { keyVaultPort: options.keyVaultPort }),
       ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      ...(options.throttling === undefined ? {} : { throttling: options.throttling }),
       log,
     });
   } catch (error) {

@@ -19,6 +19,17 @@ export interface KeyState {
   approximateLastUsageTime: string | null;
   /** Uses not yet visible because of the usage lag: ISO times of the real uses. */
   pendingUsageTimes?: string[];
+  /** The value before the last regeneration: regions the new value has not reached yet still accept it. */
+  previousValue?: string;
+}
+
+/** A read region beyond the account's first (write) region, with its own data-plane endpoint. */
+export interface RegionState {
+  location: string;
+  /** Loopback port of this region's data plane. */
+  dataPlanePort: number;
+  /** How long a regenerated key takes to be accepted here, in emulator time. */
+  propagationSeconds: number;
 }
 
 export interface AccountState {
@@ -33,8 +44,10 @@ export interface AccountState {
   disableLocalAuth: boolean;
   regenerationSeconds: number;
   usageLagSeconds: number;
-  /** Loopback port of this account's data plane; reused after a restart when free. */
+  /** Loopback port of this account's data plane (its global endpoint, also its first region's); reused after a restart when free. */
   dataPlanePort: number;
+  /** Further regions, in failover order; absent for a single-region account. */
+  regions?: RegionState[];
   keys: Record<KeyKind, KeyState>;
   createdAt: string;
   databases: Record<string, DatabaseState>;

@@ -21,6 +21,7 @@ import { parseFaultInput } from './faults.js';
 import { parseFailNextInput, parseFailNowInput } from './operation-failures.js';
 import { parseRbacInput } from './rbac.js';
 import type { EmulatorStats } from './request-stats.js';
+import { azureThrottling, type ThrottlingSettings } from './throttling.js';
 
 export const CONTROL_PREFIX = '/_emulator';
 
@@ -38,6 +39,9 @@ export interface ControlDependencies {
   /** Marks an operation in flight to fail; throws NotFoundError (unknown id) or ConflictError (already ended). */
   failOperation(operationId: string, failure: OperationFailure): OperationState;
   setRbac(rbac: RbacState): void;
+  throttling(): ThrottlingSettings;
+  /** Merges a partial change (throws InputError); the buckets start full again. */
+  setThrottling(input: unknown): ThrottlingSettings;
 }
 
 /** Thrown by control operations for a request that conflicts with the state (e.g. an existing account). */
@@ -120,6 +124,13 @@ export async function handleControl(
       case 'DELETE /rbac':
         dependencies.setRbac({ deny: [] });
         return reply(200, rbacBody(dependencies.state()));
+      case 'GET /throttling':
+        return reply(200, dependencies.throttling());
+      case 'PUT /throttling':
+        return reply(200, dependencies.setThrottling(parseBody(request)));
+      case 'DELETE /throttling':
+        // Back to Azure's published numbers, on.
+        return reply(200, dependencies.setThrottling(azureThrottling()));
       case 'GET /stats':
         return reply(200, dependencies.stats());
       case 'DELETE /stats':

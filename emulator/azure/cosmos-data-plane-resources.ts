@@ -4,7 +4,7 @@
  * `_etag`, `_ts`) that the service adds to databases, containers and items.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { documentEndpointOf } from './accounts.js';
+import { regionsOf } from './accounts.js';
 import type { AccountState, ContainerState, DatabaseState } from './contracts.js';
 
 /** Cosmos DB resource IDs are base64 with `-` in place of `/`. */
@@ -118,8 +118,7 @@ export function stampItem(
 
 /** `GET /`: the database account, pointing at the emulator's own endpoint for this account. */
 export function databaseAccountBody(account: AccountState): Record<string, unknown> {
-  const endpoint = documentEndpointOf(account);
-  const region = { name: regionDisplayName(account.location), databaseAccountEndpoint: endpoint };
+  const regions = regionsOf(account).map((region) => ({ name: regionDisplayName(region.location), databaseAccountEndpoint: region.documentEndpoint }));
   return {
     _self: '',
     id: account.name,
@@ -127,8 +126,8 @@ export function databaseAccountBody(account: AccountState): Record<string, unkno
     media: '//media/',
     addresses: '//addresses/',
     _dbs: '//dbs/',
-    writableLocations: [region],
-    readableLocations: [region],
+    writableLocations: regions.slice(0, 1),
+    readableLocations: regions,
     enableMultipleWriteLocations: false,
     continuousBackupEnabled: false,
     enableNRegionSynchronousCommit: false,

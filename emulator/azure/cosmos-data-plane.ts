@@ -22,6 +22,7 @@ import {
   stampItem,
 } from './cosmos-data-plane-resources.js';
 import { recordKeyUse } from './key-usage.js';
+import { regionalKeyValues } from './accounts.js';
 
 /** Largest item the service stores (2 MB). */
 const MAX_ITEM_SIZE_IN_BYTES = 2 * 1024 * 1024;
@@ -33,6 +34,8 @@ export async function handleCosmosDataPlane(
   accountKey: string,
   request: EmulatorRequest,
   context: ServiceContext,
+  /** Which region's endpoint was called: 0 the global (first region's) one. */
+  regionIndex = 0,
 ): Promise<EmulatorResponse> {
   const activityId = randomUUID();
   const account = context.state.accounts[accountKey];
@@ -51,7 +54,7 @@ export async function handleCosmosDataPlane(
     account,
     request.headers,
     { verb: request.method, resourceType: route.resourceType, resourceLink: route.resourceLink },
-    { emulatorNow: context.clock.now(), wallNow: new Date() },
+    { emulatorNow: context.clock.now(), wallNow: new Date(), keyValues: regionalKeyValues(account, regionIndex, context.clock.now()) },
   );
   if (!auth.ok) {
     const error = new CosmosError(auth.status, auth.code, auth.message, { subStatus: auth.subStatus, plain: true });

@@ -16,6 +16,7 @@ import {
   documentEndpointOf,
   newAccountState,
   parseCreateAccountInput,
+  regionsOf,
   accountResourceId,
   type CreateAccountInput,
   type CreatedAccount,
@@ -32,6 +33,7 @@ import { recordKeyUse } from './key-usage.js';
 import { needsSettling, settleDue } from './operations.js';
 import { RequestStats, cosmosOperationName, keyVaultOperationName, type EmulatorStats } from './request-stats.js';
 import { StateStore, createFreshState, readStateFile } from './state-store.js';
+import { Throttler, azureThrottling, mergeThrottling, type ThrottleDecision } from './throttling.js';
 
 export type { CreateAccountInput, CreatedAccount } from './accounts.js';
 export type { EmulatorStats } from './request-stats.js';
@@ -50,6 +52,12 @@ export interface AzureEmulatorOptions {
   dataDir?: string;
   host?: '127.0.0.1';
   log?: (line: string) => void;
+  /**
+   * ARM and Key Vault throttling: absent, Azure's published numbers (on by
+   * default, as in Azure); `false` turns both off; a partial object changes them
+   * (see throttling.ts). The control API's PUT /throttling changes it at run time.
+   */
+  throttling?: false | Parameters<typeof mergeThrottling>[1];
 }
 
 export interface AzureEmulator {
@@ -87,6 +95,11 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   const certificateDir = dataDir ?? mkdtempSync(join(tmpdir(), 'azure-emulator-'));
   const certificates = await loadOrCreateCertificates(certificateDir);
   const stats = new RequestStats();
+  const throttler = new Throttler(
+    options.throttling === false
+      ? mergeThrottling(azureThrottling(), { arm: { enabled: false }, keyVault: { enabled: false } })
+      : mergeThrottling(azureThrottling(), options.throttling ?? {}),
+  );
   const listeners = new Map<string, Listener>();
   let closed = false;
 
@@ -115,9 +128,13 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       : undefined;
     if (fault?.delayMs) await sleep(fault.delayMs);
     let response: EmulatorResponse;
+    const throttle = fault?.status === undefined ? throttleDecision(service, request) : undefined;
     if (fault?.status !== undefined) {
       response = faultResponse(service, { ...fault, status: fault.status });
       log(`${service} ${operation}: injected ${fault.status} (fault ${fault.id})`);
+    } else if (throttle && !throttle.allowed) {
+      response = throttle.response;
+      log(`${service} ${operation}: throttled (429, retry after ${throttle.response.headers?.['retry-after']} s)`);
     } else {
       try {
         settle();
@@ -128,21 +145,39 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
         response = { status: 500, body: service === 'cosmos' ? { code: 'InternalServerError', message } : { error: { code: 'InternalServerError', message } } };
       }
     }
+    if (throttle?.allowed) response = { ...response, headers: { ...(response.headers ?? {}), ...throttle.headers } };
     log(`${service} ${request.method} ${request.url.pathname} -> ${response.status}`);
     return withRequestId(service, request, response);
+  }
+
+  function throttleDecision(service: ServiceName, request: EmulatorRequest): ThrottleDecision | undefined {
+    const nowMs = clock.nowMs();
+    if (service === 'arm') return throttler.arm(request, /^\/subscriptions\/([^/]+)/i.exec(request.url.pathname)?.[1], nowMs);
+    if (service === 'keyvault') return throttler.keyVault(request, nowMs);
+    return undefined;
   }
 
   const tls: TlsMaterial = certificates;
   const onServerError = (error: unknown): void => log(`server error: ${(error as Error).stack ?? String(error)}`);
 
-  async function startDataPlane(accountKey: string, preferredPort: number): Promise<Listener> {
+  /** Region 0 is the account's global endpoint (its first region); 1.. are its additional regions. */
+  async function startDataPlane(accountKey: string, preferredPort: number, regionIndex = 0): Promise<Listener> {
     const listener = await listen(
       tls,
-      (request) => dispatch('cosmos', cosmosOperationName(request), request, (r, c) => handleCosmosDataPlane(accountKey, r, c)),
+      (request) => dispatch('cosmos', cosmosOperationName(request), request, (r, c) => handleCosmosDataPlane(accountKey, r, c, regionIndex)),
       { preferredPort, fallbackToFreePort: true, onError: onServerError },
     );
-    listeners.set(`cosmos:${accountKey}`, listener);
+    listeners.set(regionIndex === 0 ? `cosmos:${accountKey}` : `cosmos:${accountKey}:${regionIndex}`, listener);
     return listener;
+  }
+
+  async function closeDataPlanes(accountKey: string): Promise<void> {
+    for (const [name, listener] of [...listeners]) {
+      if (name === `cosmos:${accountKey}` || name.startsWith(`cosmos:${accountKey}:`)) {
+        listeners.delete(name);
+        await listener.close();
+      }
+    }
   }
 
   async function createAccount(input: unknown): Promise<CreatedAccount> {
@@ -152,17 +187,19 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     if (store.state.accounts[accountKey]) throw new ConflictError(`the account ${accountResourceId(parsed)} already exists`);
     const listener = await startDataPlane(accountKey, 0);
     try {
+      const regionPorts: number[] = [];
+      for (let index = 0; index < parsed.additionalRegions.length; index += 1) regionPorts.push((await startDataPlane(accountKey, 0, index + 1)).port);
       const account = store.mutate((state) => {
         if (state.accounts[accountKey]) throw new ConflictError(`the account ${accountResourceId(parsed)} already exists`);
-        const created = newAccountState(parsed, { dataPlanePort: listener.port, now: clock.now() });
+        const created = newAccountState(parsed, { dataPlanePort: listener.port, regionPorts, now: clock.now() });
         state.accounts[accountKey] = created;
         return created;
       });
-      log(`control: created account ${account.id} with its data plane at ${documentEndpointOf(account)}`);
-      return { id: account.id, documentEndpoint: documentEndpointOf(account) };
+      const regionalEndpoints = regionsOf(account).map(({ location, documentEndpoint }) => ({ location, documentEndpoint }));
+      log(`control: created account ${account.id} with its data plane at ${regionalEndpoints.map((region) => `${region.documentEndpoint} (${region.location})`).join(', ')}`);
+      return { id: account.id, documentEndpoint: documentEndpointOf(account), regionalEndpoints };
     } catch (error) {
-      listeners.delete(`cosmos:${accountKey}`);
-      await listener.close();
+      await closeDataPlanes(accountKey);
       throw error;
     }
   }
@@ -223,6 +260,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       store.mutate((state) => {
         state.rbac = rbac;
       }),
+    throttling: () => throttler.settings(),
+    setThrottling: (input) => {
+      throttler.set(mergeThrottling(throttler.settings(), input));
+      log(`control: throttling is now ${JSON.stringify(throttler.settings())}`);
+      return throttler.settings();
+    },
   };
 
   let unsubscribeClock: () => void = noLog;
@@ -256,6 +299,15 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
         store.mutate((state) => {
           state.accounts[accountKey]!.dataPlanePort = listener.port;
         });
+      }
+      for (const [index, region] of (account.regions ?? []).entries()) {
+        const regional = await startDataPlane(accountKey, region.dataPlanePort, index + 1);
+        if (regional.port !== region.dataPlanePort) {
+          log(`control: port ${region.dataPlanePort} of ${account.id} (${region.location}) is taken; it moved to ${regional.port}`);
+          store.mutate((state) => {
+            state.accounts[accountKey]!.regions![index]!.dataPlanePort = regional.port;
+          });
+        }
       }
     }
     store.mutate((state) => {

@@ -33,7 +33,7 @@ const MAX_VALUE_LENGTH = 25 * 1024;
 const MAX_CONTENT_TYPE_LENGTH = 255;
 const MAX_TAGS = 15;
 const MAX_TAG_NAME_LENGTH = 512;
-const MAX_TAG_VALUE_LENGTH = 256;
+const MAX_TAG_VALUE_LENGTH = 512;
 const LATEST_API_VERSION = '2025-07-01';
 const API_VERSION = /^(2016-10-01|7\.\d+(-preview(\.\d+)?)?|20\d\d-\d\d-\d\d(-preview)?)$/;
 

@@ -56,6 +56,8 @@ function complete(state: EmulatorState, operation: OperationState): void {
   if (operation.kind === 'regenerateKey' && operation.keyKind) {
     account.keys[operation.keyKind] = {
       value: newAccountKeyValue(),
+      // Regions the new value has not reached yet keep accepting this one (see regionalKeyValues).
+      ...(account.regions?.some((region) => region.propagationSeconds > 0) ? { previousValue: account.keys[operation.keyKind].value } : {}),
       generationTime: operation.completesAt,
       // A fresh key has never been used: uses of the old value do not carry over.
       approximateLastUsageTime: null,

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve as resolvePath } from 'node:path';
 import type { VirtualClock } from '../clock.js';
 import { DurableDriverError } from './errors.js';
+import { DEFAULT_FUNCTION_TIMEOUT_MS, customStatusTooLarge, functionTimeoutMessage } from './host-limits.js';
 import { addSystemLogSink, capturedFunction, installFunctionsHost, type RpcHttpData, type RpcTypedData } from './functions-host.js';
 import {
   EventType,
@@ -86,6 +87,11 @@ export interface DurableDriverOptions {
   };
   /** The timer limits the host announces to the library (Azure Storage: 6 days / 3 days). */
   timerLimits?: { maximumShortTimerMs?: number; longRunningTimerIntervalMs?: number };
+  /**
+   * host.json's functionTimeout (default 10 minutes, this app's value): an activity that
+   * runs longer, on the shared clock or in real time, fails as the host cancels it.
+   */
+  functionTimeoutMs?: number;
 }
 
 export interface RunUntilIdleOptions {
@@ -258,6 +264,7 @@ class Driver implements DurableDriver {
   private readonly routePrefix: string;
   private readonly maximumShortTimerMs: number;
   private readonly longRunningTimerIntervalMs: number;
+  private readonly functionTimeoutMs: number;
   private readonly systemKey = randomBytes(16).toString('base64url');
   private server: DurableHttpServer | undefined;
   private nextSequence = 0;
@@ -275,6 +282,7 @@ class Driver implements DurableDriver {
     this.routePrefix = (options.routePrefix ?? 'api').replace(/^\/+|\/+$/g, '');
     this.maximumShortTimerMs = options.timerLimits?.maximumShortTimerMs ?? 6 * dayMs;
     this.longRunningTimerIntervalMs = options.timerLimits?.longRunningTimerIntervalMs ?? 3 * dayMs;
+    this.functionTimeoutMs = options.functionTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS;
     this.store = new InstanceStore(options.stateDir, this.taskHub);
     for (const record of this.store.loadAll()) {
       this.records.set(record.instanceId, record);
@@ -753,6 +761,11 @@ class Driver implements DurableDriver {
       failure = shimError.message;
       failureDetails = { ErrorType: shimError.name, ErrorMessage: shimError.message };
     }
+    const oversizedStatus = state ? customStatusTooLarge(state.customStatus) : undefined;
+    if (failure === undefined && oversizedStatus !== undefined) {
+      failure = `Orchestrator function '${record.name}' failed: ${oversizedStatus}`;
+      failureDetails = { ErrorType: 'ArgumentException', ErrorMessage: oversizedStatus };
+    }
     if (failure === undefined && error !== undefined) {
       failure = `Orchestrator function '${record.name}' failed: ${error}`;
       failureDetails = { ErrorType: 'OrchestrationFailureException', ErrorMessage: failure };
@@ -764,7 +777,8 @@ class Driver implements DurableDriver {
 
     record.history.push(...currentEvents.map(stripPlayed));
     record.inbox.splice(0, consumed);
-    record.customStatus = state && state.customStatus !== undefined ? toJson(state.customStatus) : null;
+    // An oversized status is refused: the last accepted one stays.
+    if (oversizedStatus === undefined) record.customStatus = state && state.customStatus !== undefined ? toJson(state.customStatus) : null;
     record.counters.episodes += 1;
 
     if (failure !== undefined) {
@@ -916,11 +930,14 @@ class Driver implements DurableDriver {
       const message = `The function '${activity.name}' doesn't exist, is disabled, or is not an activity function.`;
       completion = taskFailed(activity.taskScheduledId, { reason: message, details: JSON.stringify({ Message: message }) }, this.clock.now().toISOString());
     } else {
+      const startedOnClockMs = this.clock.nowMs();
       try {
         const result = await invokeCapturedFunction(activity.name, {
           trigger: jsonValueTypedData(activity.input),
           onLog: this.functionLogHandler(record.instanceId),
         });
+        const ranForMs = Math.max(this.clock.nowMs() - startedOnClockMs, performance.now() - started);
+        if (ranForMs > this.functionTimeoutMs) throw new Error(functionTimeoutMessage(activity.name, this.functionTimeoutMs, toTimeSpan));
         const value = decodeTypedData(result.returnValue);
         completion = taskCompleted(activity.taskScheduledId, JSON.stringify(value ?? null), this.clock.now().toISOString());
         this.log('debug', `activity '${activity.name}' (id ${activity.taskScheduledId}) completed`, { instanceId: record.instanceId, functionName: activity.name });

@@ -15,8 +15,9 @@
  * - activity retries are the host's: a failure creates a backoff timer (also after the
  *   last attempt), a fired backoff timer creates the next attempt;
  * - timers longer than `maximumShortTimerMs` are split in slices of
- *   `longRunningTimerIntervalMs`, the next slice created when one fires (the library's
- *   LongTimerTask, which the library expects the host to follow);
+ *   `longRunningTimerIntervalMs` (the last one the remainder), the next slice created
+ *   when one fires, none once the timer is canceled: the extension's own loop, not the
+ *   library's LongTimerTask, which disagrees with it on a canceled long timer;
  * - continuations run as soon as the history event that completes a task is processed,
  *   before the next event, so ids come out in the order the library assigns them.
  */
@@ -190,30 +191,41 @@ class RetryTask extends HostTask {
   }
 }
 
+/**
+ * A timer longer than `maximumShortTimerMs`, sliced the way the extension's
+ * DurableOrchestrationContext.CreateTimer does it (Azure/azure-functions-durable-extension):
+ * slices of `longRunningTimerIntervalMs` while at least that much remains, then
+ * the remainder, and no further slice once the timer is canceled. The
+ * out-of-process shim cancels a canceled action's token right after creating it,
+ * so a canceled long timer has exactly one slice. durable-functions 3.5.0's
+ * LongTimerTask follows another rule (3 days while more than 6 remain, then the
+ * rest) and, canceled or not, assigns an id to a next slice when one fires: the
+ * two then disagree about every id that follows, as they do in Azure.
+ */
 class LongTimerTask extends HostTask {
   constructor(
     private readonly shim: ReplayShim,
     readonly finalFireAt: Date,
+    private readonly canceled: boolean,
   ) {
     super();
   }
 
   start(): void {
-    this.shim.createTimer(this.nextSliceFireAt(), this);
+    this.shim.createTimer(new Date(this.shim.now.getTime() + this.shim.options.longRunningTimerIntervalMs), this);
+    // Canceled: the loop stops after the slice it has already created; nothing waits on it.
+    if (this.canceled) this.finish(false);
   }
 
-  // The library's rule, not the extension's own loop: another slice while the final
-  // time is still ahead, the last one ending exactly at it.
   override childFinished(): void {
-    if (this.finalFireAt.getTime() > this.shim.now.getTime()) this.start();
-    else this.finish(false);
-  }
-
-  private nextSliceFireAt(): Date {
+    if (this.done) return;
     const remainingMs = this.finalFireAt.getTime() - this.shim.now.getTime();
-    return remainingMs > this.shim.options.maximumShortTimerMs
-      ? new Date(this.shim.now.getTime() + this.shim.options.longRunningTimerIntervalMs)
-      : this.finalFireAt;
+    if (remainingMs <= 0) {
+      this.finish(false);
+      return;
+    }
+    const sliceMs = Math.min(remainingMs, this.shim.options.longRunningTimerIntervalMs);
+    this.shim.createTimer(new Date(this.shim.now.getTime() + sliceMs), this);
   }
 }
 
@@ -389,11 +401,8 @@ export class ReplayShim {
         if (Number.isNaN(fireAt.getTime())) throw new UnsupportedActionError(`CreateTimer with an invalid fireAt: ${String(action.fireAt)}`);
         const canceled = action.isCanceled === true;
         if (fireAt.getTime() - this.now.getTime() > this.options.maximumShortTimerMs) {
-          const longTimer = new LongTimerTask(this, fireAt);
+          const longTimer = new LongTimerTask(this, fireAt, canceled);
           longTimer.start();
-          // Canceled: nothing waits on it any more, but its slices keep coming as they
-          // fire, exactly as the library keeps assigning them ids.
-          if (canceled) longTimer.finish(false);
           return longTimer;
         }
         return this.createTimer(fireAt, undefined, { canceled });

@@ -11,7 +11,7 @@ param principalId string
 @description('Name (GUID) of the custom rotator role definition.')
 param rotatorRoleDefinitionName string
 
-resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
+resource account 'Microsoft.DocumentDB/databaseAccounts@2025-04-15' existing = {
   name: accountName
 }
 

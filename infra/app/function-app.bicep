@@ -52,6 +52,15 @@ param maximumInstanceCount int
 ])
 param instanceMemoryMB int
 
+@description('Client ID of the Microsoft Entra ID app registration in front of the operator API (App Service authentication); empty leaves the API to function keys.')
+param operatorApiClientId string
+
+@description('Resource ID of the subnet (delegated to Microsoft.App/environments) the app sends its outbound traffic through; empty for none.')
+param virtualNetworkSubnetId string
+
+@description('Endpoint of the Durable Task Scheduler that holds the task hub; empty keeps the task hub in the storage account.')
+param durableTaskSchedulerEndpoint string
+
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
@@ -68,7 +77,18 @@ var hostAppSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+// With the Durable Task Scheduler, these app settings override host.json's
+// extensions.durableTask.storageProvider (AzureStorage) with the azureManaged provider,
+// which reads the scheduler's endpoint and identity from the named connection string.
+var durableTaskSchedulerSettings = empty(durableTaskSchedulerEndpoint)
+  ? {}
+  : {
+      AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+      AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+    }
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
   tags: tags
@@ -82,7 +102,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
   tags: union(tags, { 'azd-service-name': serviceName })
@@ -96,6 +116,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
     }
@@ -123,7 +144,46 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 
   resource settings 'config' = {
     name: 'appsettings'
-    properties: union(appSettings, hostAppSettings)
+    properties: union(appSettings, hostAppSettings, durableTaskSchedulerSettings)
+  }
+
+  // Microsoft Entra ID in front of the operator API: App Service refuses a request
+  // without a valid token for the app registration (401) before the app runs, and
+  // passes the caller to it as x-ms-client-principal (OPERATOR_API_AUTH=entra-id).
+  resource authentication 'config' = if (!empty(operatorApiClientId)) {
+    name: 'authsettingsV2'
+    properties: {
+      platform: {
+        enabled: true
+      }
+      globalValidation: {
+        requireAuthentication: true
+        unauthenticatedClientAction: 'Return401'
+      }
+      httpSettings: {
+        requireHttps: true
+      }
+      identityProviders: {
+        azureActiveDirectory: {
+          enabled: true
+          registration: {
+            clientId: operatorApiClientId
+            openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+          }
+          validation: {
+            allowedAudiences: [
+              'api://${operatorApiClientId}'
+              operatorApiClientId
+            ]
+          }
+        }
+      }
+      login: {
+        tokenStore: {
+          enabled: false
+        }
+      }
+    }
   }
 
   // No publishing passwords: azd deploys with the signed-in user's Entra ID token.

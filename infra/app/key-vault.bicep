@@ -16,7 +16,14 @@ param tags object
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+@description('Whether the vault answers on its public endpoint; Disabled leaves only private endpoints (and trusted Azure services). Consumers must then reach it privately too.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string
+
+resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
   tags: tags
@@ -30,12 +37,12 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: softDeleteRetentionInDays
     enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
   }
 }
 
-output name string = vault.name
+output id string = vault.id

@@ -17,6 +17,13 @@ param deploymentContainerName string
 @description('Principal ID of the managed identity that the Functions host runs as.')
 param principalId string
 
+@description('Whether the account answers on its public endpoints; Disabled leaves only private endpoints (and trusted Azure services).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string
+
 // Built-in role definition IDs (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 // Storage Blob Data Owner: the host manages blob containers and leases (singleton locks, timer
 // schedule monitor, Durable partition leases) and reads the deployment package.
@@ -26,7 +33,7 @@ var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 // Storage Table Data Contributor: Durable Functions' history and instances tables.
 var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
   location: location
   tags: tags
@@ -41,10 +48,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
   }
 
@@ -90,5 +97,6 @@ resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
+output id string = storage.id
 output name string = storage.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob

@@ -3,11 +3,11 @@
  * - alreadyRegenerated: the key's generationTime is after `notRegeneratedSince`
  *   (a replay, a retry after a crash, or the operation finished meanwhile);
  * - blocked: the safe-rotation check refused; retry at `retryAt`;
- * - busy: another operation holds the account (409); ask again later;
+ * - busy: another operation holds the account (ARM 409, Cosmos DB 412); ask again later;
  * - started: the long-running operation's state, to poll with getRegenerationStatus.
  */
 import type { InvocationContext } from '@azure/functions';
-import { isBlockedError, isTransientError } from '../errors.js';
+import { isBlockedError, isBusyStatus, isTransientError } from '../errors.js';
 import type { ActivityResult, BeginRegenerateKeyInput, BeginRegenerateKeyResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
 
@@ -36,7 +36,7 @@ export async function beginRegenerateKey(input: BeginRegenerateKeyInput, context
         context.log(`beginRegenerateKey: ${error.message}`);
         return { outcome: 'blocked', lastUsedAt: error.lastUsedAt, retryAt: error.retryAt, message: error.message };
       }
-      if (isTransientError(error) && error.statusCode === 409) {
+      if (isTransientError(error) && isBusyStatus(error.statusCode)) {
         context.log(`beginRegenerateKey: the ${input.keyKind} key of ${input.accountId} cannot be regenerated now: ${error.message}`);
         return { outcome: 'busy', message: error.message };
       }

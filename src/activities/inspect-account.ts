@@ -12,6 +12,7 @@ import type { SecretValue } from '../azure/secret-value.js';
 import type { Runtime } from '../runtime.js';
 import type { ActivityResult, InspectAccountInput, InspectAccountResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
+import { withAssumedUsage } from '../domain/unreported-usage.js';
 import { SECRET_TAGS, isTaggedForAnotherAccount } from './secret-format.js';
 
 export async function inspectAccount(input: InspectAccountInput, context: InvocationContext): Promise<ActivityResult<InspectAccountResult>> {
@@ -43,6 +44,14 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
     publishedKeyKind = await matchingKeyKind(runtime, input, latestSecret.value);
     if (publishedKeyKind) context?.log(`inspectAccount: secret ${input.secretName} has no keyKind tag; its value is the ${publishedKeyKind} key`);
   }
+  const publishedAt = latest?.createdOn ?? null;
+  const now = runtime.now();
+  const target = runtime.config.targets.find((candidate) => candidate.accountId.toLowerCase() === input.accountId.toLowerCase()) ?? runtime.config;
+  const publishedRotationId = tags[SECRET_TAGS.rotationId] ?? null;
+  const keys = withAssumedUsage(facts.keys, { ...facts, publishedKeyKind, publishedAt, publishedRotationId }, target, now);
+  if (keys !== facts.keys) {
+    context?.log(`inspectAccount: ${input.accountId} reports no key usage times (its api-version); the key the secret replaced counts as in use until consumers-moved or the consumer wait bound`);
+  }
   return {
     accountId: input.accountId,
     accountName: facts.accountName,
@@ -50,11 +59,12 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
     capabilities: facts.capabilities,
     safeRotationCheckEnabled: facts.safeRotationCheckEnabled,
     disableLocalAuth: facts.disableLocalAuth,
-    keys: facts.keys,
+    keys,
+    ...(facts.usageReported === false ? { usageReported: false } : {}),
     publishedKeyKind,
-    publishedRotationId: tags[SECRET_TAGS.rotationId] ?? null,
-    publishedAt: latest?.createdOn ?? null,
-    inspectedAt: runtime.now().toISOString(),
+    publishedRotationId,
+    publishedAt,
+    inspectedAt: now.toISOString(),
   };
 }
 

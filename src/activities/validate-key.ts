@@ -1,6 +1,7 @@
 /**
- * Activity: one data-plane probe with a key the activity reads itself (the key
- * never travels through the orchestrator). A rejected key (401/403) is a
+ * Activity: one data-plane probe of every region (the global endpoint and each
+ * regional one the account reports) with a key the activity reads itself (the
+ * key never travels through the orchestrator); accepted only when all accept. A rejected key (401/403) is a
  * result (`accepted: false`), not an error: new keys take a while to be
  * accepted everywhere, and the orchestrator counts consecutive successes. No
  * answer, throttling or a server error says nothing about the key: that is a
@@ -15,16 +16,30 @@ export async function validateKey(input: ValidateKeyInput, context: InvocationCo
   return runActivity('validateKey', context, async (runtime): Promise<ValidateKeyResult> => {
     const { cosmosManagement, cosmosData } = runtime.adapters;
     const [facts, key] = await Promise.all([cosmosManagement.getAccount(input.accountId), cosmosManagement.getKey(input.accountId, input.keyKind)]);
-    const probe = await cosmosData.probeKey(facts.documentEndpoint, key);
-    if (!probe.accepted && (probe.status === 0 || probe.status === 408 || probe.status === 429 || probe.status >= 500)) {
-      throw new TransientError(`The data plane of ${input.accountId} did not answer the probe of the ${input.keyKind} key (${probe.status || 'no answer'}: ${probe.reason ?? 'no reason'})`, {
-        statusCode: probe.status,
-        operation: 'probe the data plane',
-        resource: input.accountId,
-      });
+    // The global endpoint and every regional one ARM reports: a new key reaches regions at different times.
+    const endpoints = [{ locationName: 'global endpoint', documentEndpoint: facts.documentEndpoint }, ...(facts.regionEndpoints ?? [])].filter(
+      (endpoint, index, all) => all.findIndex((other) => other.documentEndpoint.toLowerCase() === endpoint.documentEndpoint.toLowerCase()) === index,
+    );
+    let accepted: { status: number } | undefined;
+    for (const endpoint of endpoints) {
+      const probe = await cosmosData.probeKey(endpoint.documentEndpoint, key);
+      const where = endpoints.length > 1 ? ` in ${endpoint.locationName} (${endpoint.documentEndpoint})` : '';
+      if (!probe.accepted && (probe.status === 0 || probe.status === 408 || probe.status === 429 || probe.status >= 500)) {
+        throw new TransientError(`The data plane of ${input.accountId}${where} did not answer the probe of the ${input.keyKind} key (${probe.status || 'no answer'}: ${probe.reason ?? 'no reason'})`, {
+          statusCode: probe.status,
+          operation: 'probe the data plane',
+          resource: input.accountId,
+        });
+      }
+      if (!probe.accepted) {
+        const cause = probe.reason && facts.disableLocalAuth ? `${probe.reason} (the account has disableLocalAuth: keys are refused)` : probe.reason;
+        const reason = `${cause ?? 'not accepted'}${where}`;
+        context.log(`validateKey: the ${input.keyKind} key of ${input.accountId} was not accepted: ${reason}`);
+        return { accepted: false, status: probe.status, reason, probedAt: runtime.now().toISOString() };
+      }
+      accepted = probe;
     }
-    const reason = probe.reason && facts.disableLocalAuth ? `${probe.reason} (the account has disableLocalAuth: keys are refused)` : probe.reason;
-    context.log(`validateKey: the ${input.keyKind} key of ${input.accountId} was ${probe.accepted ? 'accepted' : `not accepted: ${reason}`}`);
-    return { accepted: probe.accepted, status: probe.status, ...(reason ? { reason } : {}), probedAt: runtime.now().toISOString() };
+    context.log(`validateKey: the ${input.keyKind} key of ${input.accountId} was accepted by ${endpoints.length} endpoint(s)`);
+    return { accepted: true, status: accepted?.status ?? 200, probedAt: runtime.now().toISOString() };
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { RotationTarget } from '../config.js';
 import type { InspectAccountResult, KeyFacts } from '../activities/contracts.js';
+import { assumedLastUseWithoutUsageReports } from '../domain/unreported-usage.js';
 import { KEY_PAIRS, type KeyKind, type KeyPairName } from '../domain/keys.js';
 import { idleFrom, isIdle, oldKeyInUseUntil, planPair, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
 import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
@@ -130,9 +131,16 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
   // Publishing comes once the standby is idle (now, at the earliest); until then consumers can only use the active key.
   const publishedAt = standbyWait.needed && standbyWait.idleFrom ? standbyWait.idleFrom : now.toISOString();
   const activeLastUsedAt = facts.keys[plan.activeKeyKind].lastUsedAt;
-  const active = { ...keyWait(oldKeyInUseUntil(activeLastUsedAt, publishedAt), rule, now, target.consumerWaitMaxInHours), lastUsedAt: activeLastUsedAt };
-  const consumerNote =
-    `Consumers use ${plan.activeKeyKind} (${activeLastUsedAt === null ? 'no recorded use' : `last used ${activeLastUsedAt}`}); it counts as in use until the new key is published. ` +
+  const usageUnreported = facts.usageReported === false;
+  const activeInUseUntil = usageUnreported
+    ? (assumedLastUseWithoutUsageReports({ generationTime: null, lastUsedAt: null }, { publishedAt }, target, new Date(Date.parse(publishedAt) + target.consumerWaitMaxInHours * 3_600_000)) ?? publishedAt)
+    : oldKeyInUseUntil(activeLastUsedAt, publishedAt);
+  const active = { ...keyWait(activeInUseUntil, rule, now, target.consumerWaitMaxInHours), lastUsedAt: activeLastUsedAt };
+  const consumerNote = usageUnreported
+    ? `The api-version in use (COSMOS_ARM_API_VERSION) reports no key usage times, so the rotation cannot see consumers leave ${plan.activeKeyKind}: ` +
+      `after publishing, ${plan.activeKeyKind} counts as in use until POST consumers-moved, or until CONSUMER_WAIT_MAX_IN_HOURS (${target.consumerWaitMaxInHours} h) ` +
+      `has passed since publishing; only then is it regenerated. Use 2026-04-01-preview to end the wait as soon as Azure reports it idle.`
+    : `Consumers use ${plan.activeKeyKind} (${activeLastUsedAt === null ? 'no recorded use' : `last used ${activeLastUsedAt}`}); it counts as in use until the new key is published. ` +
     `After publishing, the rotation waits until ${plan.activeKeyKind} has been idle ${target.idleWindowInHours} h (plus ${target.usageMarginInMinutes} min margin), ` +
     `looking again at least every ${target.consumerCheckIntervalInMinutes} min once it could be idle, or until POST consumers-moved; ` +
     `after ${target.consumerWaitMaxInHours} h it stops and needs attention.`;

@@ -23,6 +23,8 @@ export const API_ERROR_CODES = [
   'azureUnavailable',
   'configurationError',
   'internalError',
+  'unauthenticated',
+  'forbidden',
 ] as const;
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];

@@ -1,6 +1,7 @@
 /**
  * Turns an operation into a Functions HTTP handler: resolves the app's
- * dependencies and the durable client, and maps every failure to a JSON
+ * dependencies and the durable client, checks who is calling and whether
+ * their app role allows the operation, and maps every failure to a JSON
  * error. Refusals (ApiError) are shown as they are; Azure's own refusals
  * (already classified and scrubbed by the adapters) say what to fix; anything
  * else is a 500 that names the invocation to look up in the log, never the
@@ -10,14 +11,18 @@ import type { HttpHandler, HttpRequest, InvocationContext } from '@azure/functio
 import * as df from 'durable-functions';
 import { isPermanentError, isRotatorError, isTransientError, redactSecrets } from '../errors.js';
 import { describe } from '../schedule/run-schedule.js';
+import { OPERATION_ACCESS, callerOf, requireRole, type OperationName } from './auth.js';
 import { ApiError, errorResponse, isApiError } from './errors.js';
 import type { ApiDependencies, Operation } from './operations.js';
 
-export function httpOperation(name: string, operation: Operation, resolveDependencies: () => ApiDependencies): HttpHandler {
+export function httpOperation(name: OperationName, operation: Operation, resolveDependencies: () => ApiDependencies): HttpHandler {
   return async (request: HttpRequest, context: InvocationContext) => {
     try {
       const deps = resolveDependencies();
-      return await operation(request, df.getClient(context), deps);
+      // Who is calling, and may they: before the operation reads anything (src/api/auth.ts).
+      const caller = callerOf(request, deps.config.operatorApiAuth);
+      requireRole(caller, OPERATION_ACCESS[name]);
+      return await operation(request, df.getClient(context), deps, caller);
     } catch (error) {
       return errorResponse(toApiError(name, error, context));
     }

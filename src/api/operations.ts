@@ -18,6 +18,7 @@ import { mapLimited } from '../schedule/map-limited.js';
 import { describe } from '../schedule/run-schedule.js';
 import { CONSUMERS_MOVED_EVENT, ROTATION_ORCHESTRATOR, type ConsumersMovedEvent, type RotationInput, type RotationPhase } from '../workflow/rotation-types.js';
 import { accountFromRoute, MAX_ACCOUNT_REFERENCE_LENGTH, resolveAccount } from './accounts.js';
+import { FORCE_ACCESS, requireRole, type Caller } from './auth.js';
 import { readJsonBody, type BodySpec } from './body.js';
 import { dryRun, type PairFacts } from './dry-run.js';
 import { ApiError, jsonResponse } from './errors.js';
@@ -26,7 +27,6 @@ import { accountRef, interruptionOf, rotationState, rotationView, type AccountRe
 
 /** Rotations take minutes to days: polling more often than this only costs requests. */
 export const RETRY_AFTER_SECONDS = 30;
-export const API_REQUESTED_BY = 'api';
 
 export interface LatestSecretProperties {
   createdOn?: Date | string | null;
@@ -34,7 +34,7 @@ export interface LatestSecretProperties {
 }
 
 export interface ApiDependencies {
-  config: Pick<Config, 'targets'> & Partial<HistoryRetention & Pick<Config, 'localAuthUnusedInDays'>>;
+  config: Pick<Config, 'targets' | 'operatorApiAuth'> & Partial<HistoryRetention & Pick<Config, 'localAuthUnusedInDays'>>;
   /** Properties of the latest version of a secret (never its value), or null when the secret does not exist. */
   getLatestSecretProperties(secretName: string): Promise<LatestSecretProperties | null>;
   /** The inspectAccount activity's work, run in-process for the dry run: reads only. */
@@ -44,7 +44,8 @@ export interface ApiDependencies {
 
 export type ApiClient = Pick<DurableClient, 'getStatus' | 'getStatusBy' | 'startNew' | 'raiseEvent' | 'terminate' | 'purgeInstanceHistory'>;
 
-export type Operation = (request: HttpRequest, client: ApiClient, deps: ApiDependencies) => Promise<HttpResponseInit>;
+/** `caller` is who asked (src/api/auth.ts): every change records caller.name in the rotation. */
+export type Operation = (request: HttpRequest, client: ApiClient, deps: ApiDependencies, caller: Caller) => Promise<HttpResponseInit>;
 
 const START_BODY = {
   account: { type: 'string', required: true, maxLength: MAX_ACCOUNT_REFERENCE_LENGTH },
@@ -64,8 +65,9 @@ const CONSUMERS_MOVED_BODY = {
 export const BODY_SPECS = { startRotation: START_BODY, cancelRotation: CANCEL_BODY, consumersMoved: CONSUMERS_MOVED_BODY } as const;
 
 /** POST /rotations: start a rotation of one configured account. */
-export const startRotation: Operation = async (request, client, deps) => {
+export const startRotation: Operation = async (request, client, deps, caller) => {
   const body = await readJsonBody(request, START_BODY);
+  if (body.force === true) requireRole(caller, FORCE_ACCESS);
   const target = resolveAccount(deps.config, body.account);
   const instanceId = instanceIdOf(target);
   const links = linksFor(request, target);
@@ -80,7 +82,7 @@ export const startRotation: Operation = async (request, client, deps) => {
   };
   const existing = await getRotationInstance(client, instanceId);
   if (isActive(existing)) throw running(existing);
-  const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: API_REQUESTED_BY };
+  const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: caller.name };
   if (body.force !== undefined) input.force = body.force;
   if (body.reason !== undefined) input.reason = body.reason;
   try {
@@ -95,7 +97,7 @@ export const startRotation: Operation = async (request, client, deps) => {
   }
   return jsonResponse(
     202,
-    { account: accountRef(target), instanceId, state: 'pending', force: input.force ?? false, reason: input.reason ?? null, requestedBy: API_REQUESTED_BY, links },
+    { account: accountRef(target), instanceId, state: 'pending', force: input.force ?? false, reason: input.reason ?? null, requestedBy: caller.name, links },
     { Location: links.status, 'Retry-After': String(RETRY_AFTER_SECONDS) },
   );
 };
@@ -203,7 +205,7 @@ export const getRotationPlan: Operation = async (request, client, deps) => {
 };
 
 /** POST /rotations/{account}/consumers-moved: the operator confirms consumers left the old key. */
-export const consumersMoved: Operation = async (request, client, deps) => {
+export const consumersMoved: Operation = async (request, client, deps, caller) => {
   const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
   const body = await readJsonBody(request, CONSUMERS_MOVED_BODY);
   const instanceId = instanceIdOf(target);
@@ -213,8 +215,10 @@ export const consumersMoved: Operation = async (request, client, deps) => {
     const where = !status ? 'no rotation has run' : isActive(status) ? `the rotation is in phase ${custom?.phase ?? 'starting'}` : `the last rotation is ${rotationState(status)}`;
     throw new ApiError(409, 'notWaitingForConsumers', `The rotation of ${target.name} is not waiting for consumers (${where}); nothing was sent.`);
   }
+  // A signed-in caller is who confirmed; behind a function key the body may say who it was.
   const event: ConsumersMovedEvent = {};
-  if (body.by !== undefined) event.by = body.by;
+  if (caller.authenticated) event.by = caller.name;
+  else event.by = body.by ?? caller.name;
   if (body.note !== undefined) event.note = body.note;
   await client.raiseEvent(instanceId, CONSUMERS_MOVED_EVENT, event);
   const links = linksFor(request, target);
@@ -232,7 +236,7 @@ export const consumersMoved: Operation = async (request, client, deps) => {
 };
 
 /** POST /rotations/{account}/cancel: terminate the running rotation; the keys stay as they are. */
-export const cancelRotation: Operation = async (request, client, deps) => {
+export const cancelRotation: Operation = async (request, client, deps, caller) => {
   const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
   const body = await readJsonBody(request, CANCEL_BODY);
   const instanceId = instanceIdOf(target);
@@ -242,12 +246,14 @@ export const cancelRotation: Operation = async (request, client, deps) => {
     throw new ApiError(409, 'notRunning', `No rotation of ${target.name} is running (${where}); nothing was cancelled.`);
   }
   const phase = rotationStatusOf(status)?.phase ?? null;
+  // The reason becomes the rotation's output: it records who cancelled.
+  const reason = `${body.reason} (cancelled by ${caller.name})`;
   // durable-functions 3.5 puts the reason into the query string without encoding it.
-  await client.terminate(instanceId, encodeURIComponent(body.reason));
+  await client.terminate(instanceId, encodeURIComponent(reason));
   const links = linksFor(request, target);
   return jsonResponse(
     202,
-    { account: accountRef(target), instanceId, state: 'cancelling', interruption: interruptionOf(phase, body.reason), links },
+    { account: accountRef(target), instanceId, state: 'cancelling', interruption: interruptionOf(phase, reason), links },
     { Location: links.status, 'Retry-After': String(RETRY_AFTER_SECONDS) },
   );
 };

@@ -14,14 +14,26 @@ import { CosmosDBManagementClient } from '@azure/arm-cosmosdb';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { parseAccountId } from '../config.js';
-import type { AccountFacts, KeyFacts } from '../domain/account-facts.js';
+import type { AccountFacts, KeyFacts, RegionEndpoint } from '../domain/account-facts.js';
 import { KEY_KINDS, KEY_PAIRS, KEYS_METADATA_PROPERTY, type KeyKind, type KeyPairName } from '../domain/keys.js';
-import { BlockedError, PermanentError, classifyAzureError, redactSecrets } from '../errors.js';
+import { BlockedError, PermanentError, classifyAzureError, isBusyStatus, redactSecrets } from '../errors.js';
 import { COSMOS_ACTIONS, type CosmosAction } from './permissions.js';
 import { SecretValue } from './secret-value.js';
 import { pipelineTlsOptions } from './tls.js';
 
+/** The default api-version (COSMOS_ARM_API_VERSION): the first that reports key usage times. */
 export const ARM_API_VERSION = '2026-04-01-preview';
+/** The spec's spelling of the regenerate body's skip flag (examples/2026-04-01-preview/CosmosDBDatabaseAccountRegenerateKey.json). */
+export const SKIP_USAGE_CHECK_FLAG = 'skipAccountKeysLastUsageCheck';
+
+/**
+ * Whether an api-version's keysMetadata carries approximateLastUsageTime: the
+ * 2026-04-01-preview examples do, the stable 2026-03-15 ones have
+ * generationTime only. Later versions are assumed to keep it.
+ */
+export function reportsKeyUsage(apiVersion: string): boolean {
+  return apiVersion.slice(0, 10) >= ARM_API_VERSION.slice(0, 10);
+}
 
 /** Capability that turns on ARM's refusal to regenerate a recently used key. */
 export const KEY_CHECK_CAPABILITY = 'EnableKeyCheckBeforeRegenerationPreview';
@@ -41,8 +53,8 @@ export const ADAPTER_ACTIONS = {
   getConnectionString: [COSMOS_ACTIONS.listConnectionStrings],
   // The SDK polls once right after starting; on a refusal the account is re-read.
   beginRegenerateKey: [COSMOS_ACTIONS.regenerateKey, COSMOS_ACTIONS.readOperationStatus, COSMOS_ACTIONS.readAccount],
-  // The status URL while it runs, then the result URL once it is done.
-  getRegenerationStatus: [COSMOS_ACTIONS.readOperationStatus, COSMOS_ACTIONS.readOperationResult],
+  // Location and Azure-AsyncOperation are the same operationsStatus URL (the spec's regenerateKey examples).
+  getRegenerationStatus: [COSMOS_ACTIONS.readOperationStatus],
 } as const satisfies Record<string, readonly CosmosAction[]>;
 
 /** Every ARM action some adapter call performs. */
@@ -88,6 +100,8 @@ export interface BeginRegenerateKeyOptions {
 export interface CosmosManagementOptions {
   credential: TokenCredential;
   armEndpoint: string;
+  /** COSMOS_ARM_API_VERSION; default ARM_API_VERSION. */
+  apiVersion?: string;
   caCertPem: string | null;
   /** The time used to judge key usage (the emulator's clock in tests). */
   now?: () => Date;
@@ -115,7 +129,7 @@ export const skipUsageCheckPolicy: PipelinePolicy = {
     request.headers.delete(SKIP_USAGE_CHECK_MARKER);
     if (request.method === 'POST' && /\/regenerateKey$/i.test(new URL(request.url).pathname) && typeof request.body === 'string') {
       const body = JSON.parse(request.body) as Record<string, unknown>;
-      body.skipAccountKeysLastUsageCheck = true;
+      body[SKIP_USAGE_CHECK_FLAG] = true;
       request.body = JSON.stringify(body);
     }
     return next(request);
@@ -126,10 +140,12 @@ export class CosmosManagementAdapter {
   readonly #options: CosmosManagementOptions;
   readonly #clients = new Map<string, CosmosDBManagementClient>();
   readonly #now: () => Date;
+  readonly #apiVersion: string;
 
   constructor(options: CosmosManagementOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
+    this.#apiVersion = options.apiVersion ?? ARM_API_VERSION;
   }
 
   /** Capabilities, endpoint, local-auth switch and, per key, generation and last-use times. */
@@ -167,6 +183,8 @@ export class CosmosManagementAdapter {
       safeRotationCheckEnabled: capabilities.some((name) => name.toLowerCase() === KEY_CHECK_CAPABILITY.toLowerCase()),
       disableLocalAuth: account.disableLocalAuth === true,
       keys,
+      usageReported: reportsKeyUsage(this.#apiVersion),
+      regionEndpoints: regionEndpointsOf(account.readLocations ?? account.locations ?? []),
     };
   }
 
@@ -248,9 +266,11 @@ export class CosmosManagementAdapter {
       }
       const classified = classifyAzureError(error, { operation, resource: accountId, service: 'arm', action: COSMOS_ACTIONS.regenerateKey });
       const statusCode = (classified as { statusCode?: number }).statusCode;
-      if (!options.skipUsageCheck && statusCode !== undefined && isRefusal(statusCode)) {
+      if (statusCode !== undefined && isRefusal(statusCode)) {
         const code = (classified as { code?: string }).code;
-        const blocked = await this.#blockedBySafeRotation(accountId, keyKind, options, { statusCode, ...(code ? { code } : {}), message: (error as Error).message });
+        const refusal = { statusCode, ...(code ? { code } : {}), message: (error as Error).message };
+        if (options.skipUsageCheck) throw await this.#refusedDespiteSkipFlag(accountId, keyKind, refusal, classified);
+        const blocked = await this.#blockedBySafeRotation(accountId, keyKind, options, refusal);
         if (blocked) throw blocked;
       }
       throw classified;
@@ -294,8 +314,8 @@ export class CosmosManagementAdapter {
     options: BeginRegenerateKeyOptions,
     refusal: { statusCode: number; code?: string; message: string },
   ): Promise<BlockedError | undefined> {
-    // A 409 that says another operation holds the account is that, whatever the usage: retry soon, not in 12 hours.
-    if (refusal.statusCode === 409 && OPERATION_IN_PROGRESS.test(refusal.message)) return undefined;
+    // A 409 or 412 that says another operation holds the account is that, whatever the usage: retry soon, not in 12 hours.
+    if (isBusyStatus(refusal.statusCode) && OPERATION_IN_PROGRESS.test(refusal.message)) return undefined;
     const facts = await this.getAccount(accountId);
     if (!facts.safeRotationCheckEnabled) return undefined;
     const now = this.#now();
@@ -313,12 +333,42 @@ export class CosmosManagementAdapter {
       });
     }
     // "Another operation in progress" is not a usage refusal, whatever the usage says.
-    if (refusal.statusCode === 409) return undefined;
+    if (isBusyStatus(refusal.statusCode)) return undefined;
     const retryAt = new Date(now.getTime() + Math.max(marginInMs, MIN_LAGGED_USAGE_RETRY_IN_MINUTES * MINUTE_IN_MS)).toISOString();
     return new BlockedError(
       `The safe-rotation check refused to regenerate the ${keyKind} key of ${accountId} although the last use ARM reports (${lastUsedAt ?? 'none'}) is outside the idle window; ` +
         `usage times lag, so a recent use may not show yet: retry at ${retryAt}. ${detail}`,
       { ...common, retryAt, lastUsedAt },
+    );
+  }
+
+  /**
+   * ARM refused a forced regeneration (the skip flag was sent). Its reason is
+   * not public either: re-read the key's usage so the operator sees what ARM
+   * saw, and say that the refusal came despite the flag.
+   */
+  async #refusedDespiteSkipFlag(
+    accountId: string,
+    keyKind: KeyKind,
+    refusal: { statusCode: number; code?: string; message: string },
+    classified: Error,
+  ): Promise<Error> {
+    if (isBusyStatus(refusal.statusCode) && OPERATION_IN_PROGRESS.test(refusal.message)) return classified;
+    let usage: string;
+    try {
+      const facts = await this.getAccount(accountId);
+      usage =
+        `the last use ARM reports for it is ${facts.keys[keyKind].lastUsedAt ?? 'none'}` +
+        `${facts.usageReported ? '' : ` (api-version ${this.#apiVersion} reports no usage times)`}; ` +
+        `the safe-rotation check is ${facts.safeRotationCheckEnabled ? 'enabled' : 'not enabled'} on the account`;
+    } catch (readError) {
+      usage = `its usage could not be re-read (${firstLine((readError as Error).message)})`;
+    }
+    return new PermanentError(
+      `Azure refused to regenerate the ${keyKind} key of ${accountId} even with ${SKIP_USAGE_CHECK_FLAG}: true (a forced rotation): ${usage}. ` +
+        `ARM said: ${refusal.statusCode}${refusal.code ? ` ${refusal.code}` : ''}: ${firstLine(refusal.message)}. ` +
+        `Nothing was regenerated. Check the account in the portal, or wait until the key is idle and rotate without force.`,
+      { statusCode: refusal.statusCode, operation: `regenerate the ${keyKind} key`, resource: accountId, ...(refusal.code ? { code: refusal.code } : {}) },
     );
   }
 
@@ -342,7 +392,7 @@ export class CosmosManagementAdapter {
       const { armEndpoint, credential, caCertPem, retry } = this.#options;
       client = new CosmosDBManagementClient(credential, parsed.subscriptionId, {
         endpoint: armEndpoint,
-        apiVersion: ARM_API_VERSION,
+        apiVersion: this.#apiVersion,
         credentialScopes: [`${armEndpoint}/.default`],
         retryOptions: { maxRetries: retry?.maxRetries ?? DEFAULT_MAX_RETRIES, ...(retry?.retryDelayInMs !== undefined ? { retryDelayInMs: retry.retryDelayInMs } : {}), ...(retry?.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: retry.maxRetryDelayInMs } : {}) },
         ...pipelineTlsOptions(caCertPem),
@@ -443,6 +493,16 @@ function isoTime(value: unknown): string | null {
   const text = /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(value) ? `${value}Z` : value;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+/** The regional endpoints ARM reports, each once, in failover order. */
+function regionEndpointsOf(locations: ReadonlyArray<{ locationName?: string; documentEndpoint?: string; failoverPriority?: number }>): RegionEndpoint[] {
+  const seen = new Set<string>();
+  return [...locations]
+    .sort((a, b) => (a.failoverPriority ?? 0) - (b.failoverPriority ?? 0))
+    .filter((location): location is { locationName?: string; documentEndpoint: string } => typeof location.documentEndpoint === 'string' && location.documentEndpoint !== '')
+    .filter((location) => !seen.has(location.documentEndpoint.toLowerCase()) && Boolean(seen.add(location.documentEndpoint.toLowerCase())))
+    .map((location) => ({ locationName: location.locationName ?? location.documentEndpoint, documentEndpoint: location.documentEndpoint }));
 }
 
 function firstLine(text: string): string {

@@ -33,6 +33,7 @@ export function createAdapters(config: Config, options: CreateAdaptersOptions = 
     cosmosManagement: new CosmosManagementAdapter({
       credential,
       armEndpoint: config.armEndpoint,
+      apiVersion: config.cosmosArmApiVersion,
       caCertPem: config.emulatorCaCert,
       ...(options.now ? { now: options.now } : {}),
       ...(options.retry ? { retry: options.retry } : {}),

@@ -10,10 +10,10 @@ export const COSMOS_ACTIONS = {
   listReadOnlyKeys: 'Microsoft.DocumentDB/databaseAccounts/readonlykeys/action',
   regenerateKey: 'Microsoft.DocumentDB/databaseAccounts/regenerateKey/action',
   listConnectionStrings: 'Microsoft.DocumentDB/databaseAccounts/listConnectionStrings/action',
-  /** The final GET of a regeneration (its Location URL), which Cosmos DB serves under the account. */
-  readOperationResult: 'Microsoft.DocumentDB/databaseAccounts/operationResults/read',
   /**
-   * Polling a regeneration (its Azure-AsyncOperation URL). Cosmos DB serves it at
+   * Polling a regeneration and its final GET: in the spec's regenerateKey
+   * examples (2026-03-15, 2026-04-01-preview) both its Azure-AsyncOperation and
+   * its Location URL are served at
    * /subscriptions/{id}/providers/Microsoft.DocumentDB/locations/{region}/operationsStatus/{operation},
    * outside the account: a role assigned on the account does not cover it.
    */
@@ -28,7 +28,6 @@ export const ACCOUNT_ROLE_ACTIONS: readonly CosmosAction[] = [
   COSMOS_ACTIONS.listKeys,
   COSMOS_ACTIONS.listReadOnlyKeys,
   COSMOS_ACTIONS.regenerateKey,
-  COSMOS_ACTIONS.readOperationResult,
 ];
 
 /**

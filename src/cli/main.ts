@@ -117,6 +117,7 @@ const COMMANDS: Record<string, Command> = {
 const COMMON_OPTIONS: Options = {
   url: { type: 'string' },
   key: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -125,6 +126,8 @@ const CONNECTION_HELP = [
   'Options for every command:',
   '  --url <url>   the function app, e.g. https://func-x.azurewebsites.net (or COSMOS_ROTATION_URL); /api is added when missing',
   '  --key <key>   a function key (or COSMOS_ROTATION_KEY), sent as x-functions-key',
+  '  --token <jwt> with OPERATOR_API_AUTH=entra-id: an Entra ID access token (or COSMOS_ROTATION_TOKEN), e.g. from',
+  '                az account get-access-token --resource api://<client ID> --query accessToken -o tsv',
   '  --json        print the API answer as JSON',
   '  -h, --help    this help, or a command\'s',
 ].join('\n');
@@ -187,6 +190,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const key = typeof values.key === 'string' ? values.key : io.env.COSMOS_ROTATION_KEY;
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (key) headers['x-functions-key'] = key;
+  const token = typeof values.token === 'string' ? values.token : io.env.COSMOS_ROTATION_TOKEN;
+  if (token) headers.Authorization = `Bearer ${token}`;
   if (request.body) headers['Content-Type'] = 'application/json';
 
   let response: Response;

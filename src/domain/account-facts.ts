@@ -20,4 +20,21 @@ export interface AccountFacts {
   safeRotationCheckEnabled: boolean;
   disableLocalAuth: boolean;
   keys: Record<KeyKind, KeyFacts>;
+  /**
+   * False when the api-version in use reports no usage times (the stable
+   * 2026-03-15): every lastUsedAt is then null because ARM does not say, not
+   * because the key is unused.
+   */
+  usageReported?: boolean;
+  /**
+   * Each region's data-plane endpoint as ARM reports it (readLocations), the
+   * first the write region. A new key reaches regions at different times:
+   * validation probes every one of them. Absent: only documentEndpoint is known.
+   */
+  regionEndpoints?: RegionEndpoint[];
+}
+
+export interface RegionEndpoint {
+  locationName: string;
+  documentEndpoint: string;
 }

@@ -48,6 +48,7 @@ import {
   type RotationStatus,
   type WaitRecord,
 } from './rotation-types.js';
+import { createBoundedTimer, sleepUntil } from './durable-timers.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -256,7 +257,7 @@ function* monitorRegeneration(
   for (let poll = 0; ; poll += 1) {
     const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(poll) * 1000);
     run.enterPhase(phase, `Azure is regenerating ${keyKind}; this takes from a minute to hours on a large account.`, { nextCheckAt: checkAt });
-    yield run.context.df.createTimer(checkAt);
+    yield createBoundedTimer(run.context, checkAt);
     run.retries.regenerationPolls += 1;
     const status = yield* run.call<GetRegenerationStatusInput, GetRegenerationStatusResult>(ACTIVITY_NAMES.getRegenerationStatus, {
       accountId: run.settings.accountId,
@@ -288,7 +289,7 @@ function* validate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void,
     if (consecutive >= needed) return;
     const checkAt = new Date(run.now().getTime() + Math.max(intervalInMs, 1000));
     run.enterPhase('validating', `The new ${keyKind} key passed ${consecutive} of ${needed} consecutive probes.`, { nextCheckAt: checkAt });
-    yield run.context.df.createTimer(checkAt);
+    yield createBoundedTimer(run.context, checkAt);
   }
   throw new RotationFailure(
     `The new ${keyKind} key was not accepted by the data plane in ${maxProbes} probes (last: ${last?.status ?? 0} ${last?.reason ?? ''}). ` +
@@ -337,7 +338,7 @@ function* waitForConsumers(
       waitDeadline: deadline,
     });
     const from = run.now().toISOString();
-    const timer: TimerTask = run.context.df.createTimer(checkAt);
+    const timer: TimerTask = createBoundedTimer(run.context, checkAt);
     const winner = yield run.context.df.Task.any([operatorSaysMoved, timer]);
     run.waits.push({ pair: run.pair, phase: 'waitingForConsumers', reason: `old key ${oldKey} in use until at least ${lastUsedAt}`, from, until: run.now().toISOString() });
     if (winner === operatorSaysMoved) {
@@ -453,7 +454,7 @@ class RotationRun {
 
   *sleepUntil(until: Date, reason: string): Generator<Yielded, void, unknown> {
     const from = this.now().toISOString();
-    yield this.context.df.createTimer(until);
+    yield* sleepUntil(this.context, until);
     this.waits.push({ pair: this.pair, phase: this.phase, reason, from, until: this.now().toISOString() });
   }
 

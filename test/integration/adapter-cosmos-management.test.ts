@@ -127,17 +127,45 @@ describe('regeneration', () => {
     expect((await arm.getAccount(orders)).keys.secondary.generationTime).toBe(new Date(fixture.emulator.clock.nowMs() - 1_000).toISOString());
   });
 
-  it('when another operation holds the account, then a second regeneration is a transient error', async () => {
+  // Sources: azure-rest-api-specs issue 703, terraform-provider-azurerm issue 15842: Cosmos DB answers 412 while busy.
+  // Source: the spec's examples/2026-03-15 and 2026-04-01-preview CosmosDBDatabaseAccountRegenerateKey.json
+  // (200 when done at once, else 202 polled at operationsStatus) and the poll statuses Enqueued, Dequeued, InProgress,
+  // Succeeded (with "error": {}) and Failed.
+  it('when ARM answers 200 (done at once), then the regeneration is Succeeded without a poll', async () => {
+    const instant = await fixture.createAccount('instant-db', { regenerationSeconds: 0 });
+    const before = fixture.keyValue(instant, 'secondary');
+    fixture.emulator.resetStats();
+
+    const started = await arm.beginRegenerateKey(instant, 'secondary', RULE);
+
+    expect(started.status).toBe('Succeeded');
+    expect(await arm.getRegenerationStatus(instant, 'secondary', started.pollerState)).toEqual({ status: 'Succeeded' });
+    expect(fixture.keyValue(instant, 'secondary')).not.toBe(before);
+    expect(fixture.emulator.stats().arm.getOperationStatus ?? 0).toBe(0);
+  });
+
+  it('when the operation is Enqueued, then Dequeued, then InProgress, then Succeeded with an empty error, then the adapter reports InProgress until it reports Succeeded', async () => {
+    const started = await arm.beginRegenerateKey(orders, 'secondary', RULE);
+    const seen: string[] = [started.status];
+    for (const stepMs of [6_000, 6_000, 120_000]) {
+      fixture.emulator.clock.advance(stepMs);
+      seen.push((await arm.getRegenerationStatus(orders, 'secondary', started.pollerState)).status);
+    }
+
+    expect(seen).toEqual(['InProgress', 'InProgress', 'InProgress', 'Succeeded']);
+  });
+
+  it('when another operation holds the account (Cosmos DB answers 412 PreconditionFailed), then a second regeneration is a transient error, not a permanent one', async () => {
     await arm.beginRegenerateKey(orders, 'secondary', RULE);
     const error = await caught(arm.beginRegenerateKey(orders, 'primary', RULE));
-    expect(error).toMatchObject({ name: 'TransientError', statusCode: 409 });
+    expect(error).toMatchObject({ name: 'TransientError', statusCode: 412 });
     expect(error.message).toMatch(/another operation holds the resource/);
   });
 
   it('when another operation holds the account and the key was also used recently, then it is still a transient conflict, not a 12-hour block', async () => {
     fixture.emulator.recordKeyUse(guarded, 'secondary', fixture.hoursAgo(1));
     await arm.beginRegenerateKey(guarded, 'primary', RULE);
-    expect(await caught(arm.beginRegenerateKey(guarded, 'secondary', RULE))).toMatchObject({ name: 'TransientError', statusCode: 409 });
+    expect(await caught(arm.beginRegenerateKey(guarded, 'secondary', RULE))).toMatchObject({ name: 'TransientError', statusCode: 412 });
   });
 
   it('when the key was used 3 hours ago on an account with the safe-rotation check, then it is blocked until last use + 12 h + margin', async () => {
@@ -180,6 +208,24 @@ describe('regeneration', () => {
     });
     expect(JSON.parse(String(sent?.body))).toEqual({ keyKind: 'secondary', skipAccountKeysLastUsageCheck: true });
     expect(sent?.headers.has('x-cosmos-key-rotation-skip-usage-check')).toBe(false);
+  });
+
+  // Source: the spec's examples/2026-04-01-preview/CosmosDBDatabaseAccountRegenerateKey.json spells the flag
+  // skipAccountKeysLastUsageCheck; which casing the service honours is not public, nor is its refusal's code.
+  it('when ARM refuses a forced regeneration anyway, then the usage is re-read and the permanent error says Azure refused even with skipAccountKeysLastUsageCheck', async () => {
+    const lastUse = fixture.hoursAgo(2);
+    fixture.emulator.recordKeyUse(guarded, 'secondary', lastUse);
+    await control(fixture.emulator, 'POST', '/faults', { service: 'arm', method: 'POST', pathPattern: 'regenerateKey$', status: 400, times: 1 });
+    fixture.emulator.resetStats();
+
+    const error = await caught(arm.beginRegenerateKey(guarded, 'secondary', { ...RULE, skipUsageCheck: true }));
+
+    expect(error).toMatchObject({ name: 'PermanentError', statusCode: 400 });
+    expect(error.message).toMatch(/Azure refused to regenerate the secondary key .* even with skipAccountKeysLastUsageCheck: true/);
+    expect(error.message).toContain(`the last use ARM reports for it is ${lastUse}`);
+    expect(error.message).toMatch(/safe-rotation check is enabled/);
+    expect(fixture.emulator.stats().arm).toMatchObject({ regenerateKey: 1, getAccount: 1 });
+    expect(Object.values(fixture.emulator.state().operations)).toEqual([]);
   });
 
   it('when ARM refuses with 400 but the usage it reports is old (a lagging use), then the key is blocked for a short while, not failed', async () => {

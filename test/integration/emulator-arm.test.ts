@@ -170,7 +170,10 @@ describe('keys and connection strings', () => {
 });
 
 describe('regenerating a key', () => {
-  it('when a regeneration is requested, then ARM answers 202 with where to poll, and the operation runs for the account\'s duration', async () => {
+  // Source: Azure/azure-rest-api-specs, specification/cosmos-db/resource-manager/Microsoft.DocumentDB/DocumentDB/
+  // examples/2026-03-15/ and examples/2026-04-01-preview/CosmosDBDatabaseAccountRegenerateKey.json: 202 with Location and
+  // Azure-AsyncOperation both at /subscriptions/{sub}/providers/Microsoft.DocumentDB/locations/{region}/operationsStatus/{id}.
+  it('when a regeneration is requested, then ARM answers 202 with Location and Azure-AsyncOperation both at operationsStatus, as the spec examples show', async () => {
     const response = await armRequest(emulator, 'POST', `${accountPath('rg-app', 'orders')}/regenerateKey?api-version=${ARM_API_VERSION}`, {
       body: { keyKind: 'secondary' },
     });
@@ -178,17 +181,44 @@ describe('regenerating a key', () => {
     expect(response.status).toBe(202);
     const statusUrl = String(response.headers['azure-asyncoperation']);
     expect(statusUrl).toMatch(new RegExp(`^${emulator.armEndpoint}/subscriptions/${SUBSCRIPTION_ID}/providers/Microsoft.DocumentDB/locations/westus/operationsStatus/`));
-    expect(String(response.headers.location)).toContain('/operationResults/');
+    expect(String(response.headers.location)).toBe(statusUrl);
     expect(response.headers['retry-after']).toBe('10');
+  });
 
-    const poll = (url: string) => armRequest(emulator, 'GET', url.slice(emulator.armEndpoint.length));
-    expect(await poll(statusUrl)).toMatchObject({ status: 200, body: { status: 'InProgress', startTime: TEST_START } });
-    expect((await poll(String(response.headers.location))).status).toBe(202);
+  // Source: the same examples and the Cosmos DB operation status contract: Enqueued, Dequeued, InProgress, then
+  // Succeeded (with an empty "error": {}) or Failed.
+  it('when an operation is polled from start to end, then its status goes Enqueued, Dequeued, InProgress, Succeeded with "error": {}', async () => {
+    const response = await armRequest(emulator, 'POST', `${accountPath('rg-app', 'orders')}/regenerateKey?api-version=${ARM_API_VERSION}`, {
+      body: { keyKind: 'secondary' },
+    });
+    const poll = async () => (await armRequest(emulator, 'GET', String(response.headers['azure-asyncoperation']).slice(emulator.armEndpoint.length))).body as Record<string, unknown>;
 
-    emulator.clock.advance(60_000);
+    const seen = [(await poll()).status];
+    emulator.clock.advance(6_000);
+    seen.push((await poll()).status);
+    emulator.clock.advance(6_000);
+    seen.push((await poll()).status);
+    emulator.clock.advance(48_000);
+    const done = await poll();
 
-    expect(await poll(statusUrl)).toMatchObject({ status: 200, body: { status: 'Succeeded', endTime: '2026-05-01T08:01:00.000Z' } });
-    expect((await poll(String(response.headers.location))).status).toBe(204);
+    expect(seen).toEqual(['Enqueued', 'Dequeued', 'InProgress']);
+    expect(done).toMatchObject({ status: 'Succeeded', startTime: TEST_START, endTime: '2026-05-01T08:01:00.000Z', error: {} });
+  });
+
+  // Source: the spec examples' "200": {} answer of regenerateKey.
+  it('when a regeneration takes no time on the account, then ARM answers 200 with no body and the key is new at once', async () => {
+    await emulator.createAccount({ subscriptionId: SUBSCRIPTION_ID, resourceGroup: 'rg-app', name: 'instant', regenerationSeconds: 0 });
+    const before = await client.databaseAccounts.listKeys('rg-app', 'instant');
+
+    const response = await armRequest(emulator, 'POST', `${accountPath('rg-app', 'instant')}/regenerateKey?api-version=${ARM_API_VERSION}`, { body: { keyKind: 'primary' } });
+    const poller = await client.databaseAccounts.beginRegenerateKey('rg-app', 'instant', { keyKind: 'secondary' });
+
+    expect(response.status).toBe(200);
+    expect(response.headers['azure-asyncoperation']).toBeUndefined();
+    expect(poller.isDone()).toBe(true);
+    const after = await client.databaseAccounts.listKeys('rg-app', 'instant');
+    expect(after.primaryMasterKey).not.toBe(before.primaryMasterKey);
+    expect(after.secondaryMasterKey).not.toBe(before.secondaryMasterKey);
   });
 
   it('when beginRegenerateKeyAndWait is used, then it completes once the clock passes the regeneration time, and only then is the key new', async () => {
@@ -209,18 +239,21 @@ describe('regenerating a key', () => {
     expect(after.primaryMasterKey).toBe(before.primaryMasterKey);
     expect(account.keysMetadata?.secondaryMasterKey?.generationTime?.toISOString()).toBe('2026-05-01T08:01:00.000Z');
     expect(account.keysMetadata?.primaryMasterKey?.generationTime?.toISOString()).toBe(TEST_START);
-    expect(emulator.stats().arm).toMatchObject({ regenerateKey: 1, getOperationStatus: expect.any(Number), getOperationResult: 1 });
+    expect(emulator.stats().arm).toMatchObject({ regenerateKey: 1, getOperationStatus: expect.any(Number) });
+    expect(emulator.stats().arm.getOperationResult ?? 0).toBe(0);
   });
 
-  it('when a regeneration is running on the account, then another regeneration or an update gets 409', async () => {
+  // Sources: azure-rest-api-specs issue 703 and terraform-provider-azurerm issue 15842: Cosmos DB answers 412
+  // PreconditionFailed ("...operation in progress which requires exclusive lock...") while the account is busy.
+  it('when a regeneration is running on the account, then another regeneration or an update gets 412 PreconditionFailed, not 409', async () => {
     const poller = await client.databaseAccounts.beginRegenerateKey('rg-other', 'catalog', { keyKind: 'primary' });
 
     const second = await client.databaseAccounts.beginRegenerateKey('rg-other', 'catalog', { keyKind: 'secondary' }).catch((error: unknown) => error);
     const update = await client.databaseAccounts.beginUpdate('rg-other', 'catalog', { disableLocalAuth: true }).catch((error: unknown) => error);
 
-    expect(second).toMatchObject({ name: 'RestError', statusCode: 409, code: 'Conflict' });
-    expect((second as Error).message).toContain('catalog');
-    expect(update).toMatchObject({ statusCode: 409 });
+    expect(second).toMatchObject({ name: 'RestError', statusCode: 412, code: 'PreconditionFailed' });
+    expect((second as Error).message).toMatch(/operation in progress which requires exclusive lock.*catalog/);
+    expect(update).toMatchObject({ statusCode: 412 });
     expect(poller.isDone()).toBe(false);
 
     emulator.clock.advance(600_000);

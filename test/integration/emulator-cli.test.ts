@@ -165,7 +165,23 @@ describe('the emulator CLI', () => {
     }
   });
 
-  it.each([[['--bogus']], [['--port', 'eighty']], [['--port', '70000']], [['extra']]])(
+  // Throttling is on by default with Azure's numbers (Microsoft Learn, "Understand how Azure Resource Manager
+  // throttles requests"; "Azure Key Vault service limits"); the flags change or turn it off.
+  it.each([
+    [['--no-throttling'], { arm: { enabled: false }, keyVault: { enabled: false } }],
+    [['--throttling', '{"arm":{"writes":{"bucketSize":5}}}'], { arm: { enabled: true, writes: { bucketSize: 5, refillPerSecond: 10 } }, keyVault: { enabled: true } }],
+  ])('when started with %j, then GET /_emulator/throttling shows %j', async (args, expected) => {
+    const run = runCli(['--manual-clock', ...args]);
+
+    const ready = await readyLine(run);
+    const throttling = await httpsRequest(`${ready.controlUrl}/throttling`, { ca: readFileSync(ready.caCertPath!, 'utf8') });
+    run.child.kill('SIGTERM');
+    await run.exited;
+
+    expect(throttling.body).toMatchObject(expected);
+  });
+
+  it.each([[['--bogus']], [['--port', 'eighty']], [['--port', '70000']], [['extra']], [['--throttling', '{"arm":']], [['--no-throttling', '--throttling', '{}']]])(
     'when started with bad flags %j, then it explains on stderr and exits 2 without a ready line',
     async (args) => {
       const run = runCli(args);

@@ -48,6 +48,7 @@ describe('accounts', () => {
     expect(response.body).toEqual({
       id: accountPath('rg-app', 'orders'),
       documentEndpoint: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/$/),
+      regionalEndpoints: [{ location: 'North Europe', documentEndpoint: (response.body as { documentEndpoint: string }).documentEndpoint }],
     });
     const account = emulator.state().accounts[accountPath('rg-app', 'orders').toLowerCase()]!;
     expect(account).toMatchObject({ location: 'North Europe', regenerationSeconds: 120, usageLagSeconds: 30 });
@@ -343,6 +344,8 @@ describe('who may call the control API', () => {
       clearOperationFailures: untouched,
       failOperation: untouched,
       setRbac: untouched,
+      throttling: untouched,
+      setThrottling: untouched,
     };
   }
 

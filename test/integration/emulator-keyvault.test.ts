@@ -112,6 +112,24 @@ describe('Key Vault: secrets and versions', () => {
     }
   });
 
+  // Sources: Microsoft Learn, "About Azure Key Vault secrets" (values up to 25 KB, contentType up to 255 characters)
+  // and the project's second-pass facts (15 tags, tag names and values up to 512 characters; see the note of issue 11).
+  it('when a secret is set at the documented limits (15 tags, 512-character tag values, a 25 KB value, a 255-character content type), then it is stored; one past any limit is refused with 400', async () => {
+    const client = secretClient(emulator);
+    const fifteenTags = Object.fromEntries(Array.from({ length: 15 }, (_, index) => [`tag${index}`, 'x'.repeat(512)]));
+    const atLimits = await client.setSecret('at-limits', 'v'.repeat(25 * 1024), { contentType: 'c'.repeat(255), tags: fifteenTags });
+    const refusals = await Promise.all([
+      client.setSecret('past-limits', 'v', { tags: { ...fifteenTags, tag15: 'one too many' } }).catch((error: unknown) => error),
+      client.setSecret('past-limits', 'v', { tags: { long: 'x'.repeat(513) } }).catch((error: unknown) => error),
+      client.setSecret('past-limits', 'v'.repeat(25 * 1024 + 1)).catch((error: unknown) => error),
+      client.setSecret('past-limits', 'v', { contentType: 'c'.repeat(256) }).catch((error: unknown) => error),
+    ]);
+
+    expect(Object.values(atLimits.properties.tags ?? {})).toHaveLength(15);
+    expect(atLimits.properties.tags?.tag0).toHaveLength(512);
+    expect(refusals.map((error) => (error as { statusCode?: number }).statusCode)).toEqual([400, 400, 400, 400]);
+  });
+
   it('when properties of a version are updated, then only the given ones change and the value is not returned', async () => {
     const client = secretClient(emulator);
     const set = await client.setSecret('updatable', 'keep-me', { contentType: 'text/plain', tags: { a: '1' } });

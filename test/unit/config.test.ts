@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findTarget, loadConfig, parseAccountId, rotationSettingsOf, SETTING_NAMES, SETTINGS } from '../../src/config.js';
+import { findTarget, loadConfig, operatorApiAuthOf, parseAccountId, rotationSettingsOf, SETTING_NAMES, SETTINGS } from '../../src/config.js';
 import type { ConfigError } from '../../src/errors.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
@@ -327,6 +327,7 @@ describe('config: the settings table', () => {
       'CONNECTION_STRING_SECRET_NAME_TEMPLATE',
       'SECRET_EXPIRY_IN_DAYS',
       'ARM_ENDPOINT',
+      'COSMOS_ARM_API_VERSION',
       'AZURE_CREDENTIAL',
       'AZURE_CLIENT_ID',
       'EMULATOR_CA_CERT_PATH',
@@ -337,7 +338,15 @@ describe('config: the settings table', () => {
       'HISTORY_MAX_PER_ACCOUNT',
       'LOCAL_AUTH_UNUSED_IN_DAYS',
       'DURABLE_TASK_HUB_NAME',
+      'OPERATOR_API_AUTH',
     ]);
+  });
+
+  it('when OPERATOR_API_AUTH is neither function-key nor entra-id, then it is refused, and the routes keep requiring function keys', () => {
+    expectProblem(env({ OPERATOR_API_AUTH: 'entra' }), 'OPERATOR_API_AUTH', /"function-key" or "entra-id"/);
+    expect(operatorApiAuthOf({ OPERATOR_API_AUTH: 'entra' })).toBe('function-key');
+    expect(operatorApiAuthOf({ OPERATOR_API_AUTH: 'entra-id' })).toBe('entra-id');
+    expect(operatorApiAuthOf({})).toBe('function-key');
   });
 
   it('when every documented default is parsed, then it is valid', () => {

@@ -46,6 +46,28 @@ describe('classifyAzureError: transient', () => {
     expect(error.message).toMatch(/another operation holds the resource/);
   });
 
+  // Sources: azure-rest-api-specs issue 703 and terraform-provider-azurerm issue 15842: Cosmos DB answers
+  // 412 PreconditionFailed "...operation in progress which requires an exclusive lock..." while the account is busy.
+  it('when Cosmos DB answers 412 PreconditionFailed because another operation holds the account, then the error is transient like a 409, not permanent', () => {
+    const error = classifyAzureError(
+      restError(412, { error: { code: 'PreconditionFailed', message: 'There is another user operation in progress which requires an exclusive lock on [orders-db]. Please retry after sometime.' } }),
+      ARM,
+    );
+    expect(isTransientError(error)).toBe(true);
+    expect(error.message).toMatch(/another operation holds the resource/);
+  });
+
+  it('when Key Vault answers 412 (an ETag precondition), then it is not taken for a busy account: the error is permanent', () => {
+    const error = classifyAzureError(restError(412, { error: { code: 'PreconditionFailed', message: 'etag mismatch' } }), VAULT);
+    expect(error.name).toBe('PermanentError');
+  });
+
+  it.each(['NoRegisteredProviderFound', 'InvalidApiVersionParameter'])('when ARM rejects the api-version (%s, e.g. a retired preview), then the permanent error names COSMOS_ARM_API_VERSION', (code) => {
+    const error = classifyAzureError(restError(400, { error: { code, message: "No registered resource provider found for API version '2025-01-01-preview'" } }), ARM);
+    expect(error.name).toBe('PermanentError');
+    expect(error.message).toMatch(/COSMOS_ARM_API_VERSION/);
+  });
+
   it('when a 429 carries Retry-After, then the delay the service asked for is kept', () => {
     const error = classifyAzureError(restError(429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'retry-after': '7' }), VAULT) as TransientError;
     expect(error.retryAfterInMs).toBe(7000);

@@ -1,11 +1,13 @@
 /**
- * Least privilege, checked on the templates without Azure: what the rotator's
+ * Least privilege, checked on the compiled templates (the ARM JSON the Bicep CLI
+ * builds, evaluated by test/helpers/arm.ts) without Azure: what the rotator's
  * identity may do is the custom account role (the code's action list) on each
  * target account, the custom operation-status role on each subscription holding
  * one, and a short list of built-in data roles on its own resources.
- * (test/integration/adapter-permissions.test.ts checks that the custom roles equal
+ * (test/integration/adapter-permissions.test.ts checks that the code's lists equal
  * what the adapters are served.)
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   ACCOUNT_ROLE_ACTIONS,
@@ -16,9 +18,9 @@ import {
   rotatorRoleActions,
 } from '../../src/azure/permissions.js';
 import { loadConfig } from '../../src/config.js';
+import { bicepSources } from '../../scripts/bicep-cli.js';
 import { ROLE_ACTIONS_PATH, renderRoleActions } from '../../scripts/infra-build.js';
-import { readFileSync } from 'node:fs';
-import { bicepFile, bicepFiles, deployedRotatorRoles, outputs, property, resources, stringVariables, withoutComments } from './infra-bicep-text.js';
+import { bicepAvailable, evaluate, moduleOf, placeholderParameters, resourcesOf, resourceTypeOf, template, type ArmResource, type ArmTemplate } from '../helpers/arm.js';
 
 /** Built-in roles the template may grant, each for a reason the README deployment section gives. */
 const ALLOWED_BUILT_IN_ROLES: Record<string, string> = {
@@ -27,6 +29,7 @@ const ALLOWED_BUILT_IN_ROLES: Record<string, string> = {
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
+  '0ad04412-c4d5-4796-b79c-f76d14c8d402': 'Durable Task Data Contributor',
 };
 
 /** Broad roles that must never appear, whatever the reason. */
@@ -39,237 +42,240 @@ const FORBIDDEN_ROLES: Record<string, string> = {
   '00482a5a-887f-4fb3-b363-3b7fe8e74483': 'Key Vault Administrator',
 };
 
-const GUID_LITERAL = /'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'/gi;
-
-const roleAssignments = bicepFiles().flatMap((file) =>
-  resources(file)
-    .filter((resource) => resource.type === 'Microsoft.Authorization/roleAssignments')
-    .map((resource) => ({ file, resource })),
-);
-
+const GUID_LITERAL = /\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/gi;
+const SUBSCRIPTION_SCHEMA = /subscriptionDeploymentTemplate\.json/;
 /** The one assignment above resource level: the operation-status role, on a subscription holding target accounts. */
-const OPERATION_STATUS_ACCESS = 'infra/app/operation-status-access.bicep';
+const OPERATION_STATUS_ACCESS = 'app/operation-status-access.bicep';
+const ACCOUNT = (subscription: string, name: string): string => `/subscriptions/${subscription}/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/${name}`;
+const SUB_A = '00000000-0000-0000-0000-000000000001';
+const SUB_B = '00000000-0000-0000-0000-000000000002';
 
-const isSubscriptionTemplate = (text: string): boolean => /^targetScope = 'subscription'$/m.test(withoutComments(text));
+/** What the deployment of main.bicep would name, for these parameters. */
+const MAIN_PARAMETERS = { environmentName: 'test', location: 'westeurope', cosmosAccountResourceIds: ACCOUNT(SUB_A, 'orders') };
 
-describe('the custom rotator roles', () => {
-  const roleTemplate = bicepFile('infra/app/rotator-role.bicep');
-  const roleDefinitions = resources(roleTemplate).filter((resource) => resource.type === 'Microsoft.Authorization/roleDefinitions');
-
+describe('the custom roles\' action file', () => {
   it('when the code\'s action lists change, then the roles\' action file must be regenerated (npm run infra:build) to match it exactly', () => {
     const onDisk = readFileSync(ROLE_ACTIONS_PATH, 'utf8');
 
     expect(JSON.parse(onDisk)).toEqual(JSON.parse(JSON.stringify(ROLE_ACTIONS_FILE)));
     expect(onDisk).toBe(renderRoleActions(ROLE_ACTIONS_FILE));
-  });
-
-  it('when the roles are defined, then their actions come from that file and nothing else: no wildcard, no data action, no other permission entry', () => {
-    const text = withoutComments(roleTemplate.text);
-
-    expect(text).toContain("var roleActions = loadJsonContent('rotator-role-actions.json')");
-    expect(roleDefinitions.map((role) => role.symbol)).toEqual(['rotatorRole', 'operationStatusRole']);
-    for (const role of roleDefinitions) {
-      expect(role.body.filter((line) => /^\s+actions: /.test(line)).every((line) => /actions: [\w.?:,() [\]]+$/.test(line) && !line.includes("'"))).toBe(true);
-      expect(role.body.filter((line) => /^\s+(notActions|dataActions|notDataActions): /.test(line)).map((line) => line.trim())).toEqual([
-        'notActions: []',
-        'dataActions: []',
-        'notDataActions: []',
-      ]);
-    }
     const everyAction = Object.values(ROLE_ACTIONS_FILE).flat();
     expect(everyAction.every((action) => !action.includes('*'))).toBe(true);
     expect(new Set(everyAction).size).toBe(everyAction.length);
   });
-
-  it('when no target publishes a connection string, then the account role cannot list connection strings', () => {
-    const deployed = deployedRotatorRoles({ publishConnectionString: false });
-
-    expect(deployed.accountActions).toEqual([...ACCOUNT_ROLE_ACTIONS]);
-    expect(deployed.accountActions).not.toContain(COSMOS_ACTIONS.listConnectionStrings);
-    expect(deployed.accountActions).toEqual([...rotatorRoleActions({ publishConnectionString: false })]);
-  });
-
-  it('when some target publishes a connection string, then the account role may also list connection strings, and nothing else changes', () => {
-    const deployed = deployedRotatorRoles({ publishConnectionString: true });
-
-    expect(deployed.accountActions).toEqual([...ACCOUNT_ROLE_ACTIONS, COSMOS_ACTIONS.listConnectionStrings]);
-    expect(deployed.accountActions).toEqual([...rotatorRoleActions({ publishConnectionString: true })]);
-    expect(deployed.operationStatusActions).toEqual(deployedRotatorRoles({ publishConnectionString: false }).operationStatusActions);
-  });
-
-  it('when the operation-status role is defined, then it can only read the status of Cosmos DB operations', () => {
-    const { operationStatusActions } = deployedRotatorRoles({ publishConnectionString: true });
-
-    expect(operationStatusActions).toEqual([...OPERATION_STATUS_ROLE_ACTIONS]);
-    for (const action of operationStatusActions) expect(action).toMatch(/^Microsoft\.DocumentDB\/locations\/operationsStatus\/read$/);
-  });
-
-  it('when a Cosmos DB account is a target, then the identity gets the account role on that account only', () => {
-    const access = bicepFile('infra/app/cosmos-account-access.bicep');
-    const [assignment] = resources(access).filter((resource) => resource.type === 'Microsoft.Authorization/roleAssignments');
-    const [account] = resources(access).filter((resource) => resource.type === 'Microsoft.DocumentDB/databaseAccounts');
-
-    expect(account?.existing).toBe(true);
-    expect(property(assignment!, 'scope')).toBe(account!.symbol);
-    expect(assignment!.body.join('\n')).toContain('roleDefinitionId: rotatorRoleId');
-    expect(withoutComments(access.text)).toContain(
-      "var rotatorRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', rotatorRoleDefinitionName)",
-    );
-  });
-
-  it('when targets live in several subscriptions, then the operation-status role is assigned once on each of them and nowhere else', () => {
-    const main = withoutComments(bicepFile('infra/main.bicep').text);
-
-    expect(main).toContain("var targetSubscriptionGuids = union(map(targetAccountIds, id => toLower(split(id, '/')[2])), [])");
-    expect(main).toMatch(/module operationStatusAccess 'app\/operation-status-access\.bicep' = \[\n\s+for subscriptionGuid in targetSubscriptionGuids: \{\n.*\n\s+scope: subscription\(subscriptionGuid\)\n/);
-    expect(main).toContain('operationStatusRoleDefinitionName: rotatorRole.outputs.operationStatusRoleDefinitionName');
-  });
 });
 
-describe('which deployments may list connection strings (main.bicep, checked against src/config.ts)', () => {
-  const main = withoutComments(bicepFile('infra/main.bicep').text);
-  const rule = /^var connectionStringsPublished = !empty\(filter\(rotationTargets, (\w+) => ([\w.?()!=| ]+)\)\)$/m.exec(main);
-  /** main.bicep's own per-target predicate, run as JavaScript: Bicep's `.?` is JavaScript's `?.`, and `??`, `||`, `!=` null mean the same. */
-  const bicepPredicate = rule ? (new Function(rule[1]!, 'publishConnectionString', `return ${rule[2]!.replaceAll('.?', '?.')};`) as (target: object, publish: boolean) => boolean) : undefined;
-  const ACCOUNT = (name: string): string => `/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/${name}`;
-
-  it('when the rotator role module is deployed, then its publishConnectionString is the rule computed over every rotation target', () => {
-    expect(bicepPredicate).toBeDefined();
-    expect(main).toMatch(/module rotatorRole 'app\/rotator-role\.bicep' = \{\n(?: {2}.*\n)*? {4}publishConnectionString: connectionStringsPublished\n/);
-  });
-
-  // rotationTargets is what main.bicep writes into ROTATION_TARGETS; the app decides per target from it and PUBLISH_CONNECTION_STRING.
-  it.each([
-    ['no target publishes (the default)', [{ resourceId: ACCOUNT('orders-db') }], false],
-    ['PUBLISH_CONNECTION_STRING is true', [{ resourceId: ACCOUNT('orders-db') }, { resourceId: ACCOUNT('billing-db') }], true],
-    ['one override sets publishConnectionString', [{ resourceId: ACCOUNT('orders-db') }, { resourceId: ACCOUNT('billing-db'), publishConnectionString: true }], false],
-    ['one override names a connection-string secret', [{ resourceId: ACCOUNT('orders-db') }, { resourceId: ACCOUNT('billing-db'), connectionStringSecretName: 'billing-connection' }], false],
-    ['every target opts out although PUBLISH_CONNECTION_STRING is true', [{ resourceId: ACCOUNT('orders-db'), publishConnectionString: false }], true],
-    ['one target of two opts out of PUBLISH_CONNECTION_STRING', [{ resourceId: ACCOUNT('orders-db'), publishConnectionString: false }, { resourceId: ACCOUNT('billing-db') }], true],
-  ] as const)('when %s, then the role may list connection strings exactly when the app would publish one', (_case, rotationTargets, publishConnectionString) => {
-    const config = loadConfig({
-      KEY_VAULT_URL: 'https://kv-abc.vault.azure.net',
-      ROTATION_TARGETS: JSON.stringify(rotationTargets),
-      PUBLISH_CONNECTION_STRING: String(publishConnectionString),
-    });
-    const bicepDecides = rotationTargets.some((target) => bicepPredicate!(target, publishConnectionString));
-
-    expect(bicepDecides).toBe(publishesConnectionStrings(config.targets));
-  });
-});
-
-describe('role assignments', () => {
-  it('when the templates are read, then there are role assignments to check (storage x3, telemetry, vault, Cosmos DB account, operation status)', () => {
-    expect(roleAssignments).toHaveLength(7);
-  });
-
-  it.each(roleAssignments.map(({ file, resource }) => [`${file.path} ${resource.symbol}`, resource] as const))(
-    'when %s is deployed twice, then its name is the same deterministic guid(scope, principal, role)',
-    (_label, resource) => {
-      expect(property(resource, 'name')).toMatch(/^guid\((?:\w+\.id|subscription\(\)\.id), principalId, \w+\)$/);
-    },
+describe.runIf(bicepAvailable)('least privilege in the compiled templates', () => {
+  // A skipped suite is still collected: without the CLI there is nothing to read.
+  if (!bicepAvailable) return;
+  const templates = new Map<string, ArmTemplate>(bicepSources().map((path) => [path, template(path)]));
+  const roleTemplate = templates.get('app/rotator-role.bicep')!;
+  const roleDefinitions = resourcesOf(roleTemplate).filter((resource) => resource.type === 'Microsoft.Authorization/roleDefinitions');
+  const roleAssignments = [...templates].flatMap(([path, armTemplate]) =>
+    resourcesOf(armTemplate)
+      .filter((resource) => resource.type === 'Microsoft.Authorization/roleAssignments')
+      .map((resource) => ({ path, armTemplate, resource })),
   );
+  const evaluated = (armTemplate: ArmTemplate, value: unknown, given: Record<string, unknown> = {}): unknown => evaluate(value, { template: armTemplate, parameters: placeholderParameters(armTemplate, given) });
+  const permissionsOf = (role: ArmResource, publishConnectionString: boolean) =>
+    evaluated(roleTemplate, role.properties!.permissions, { publishConnectionString }) as Array<Record<string, unknown[]>>;
+  const roleIdOf = (armTemplate: ArmTemplate, assignment: ArmResource): string => String(evaluated(armTemplate, assignment.properties!.roleDefinitionId)).split('/').at(-1)!;
+  const scopeTypeOf = (armTemplate: ArmTemplate, assignment: ArmResource): string =>
+    assignment.scope === undefined ? (SUBSCRIPTION_SCHEMA.test(String((armTemplate as { $schema?: string }).$schema)) ? 'subscription' : 'resourceGroup') : resourceTypeOf(String(evaluated(armTemplate, assignment.scope)));
 
-  it.each(roleAssignments.filter(({ file }) => file.path !== OPERATION_STATUS_ACCESS).map(({ file, resource }) => [`${file.path} ${resource.symbol}`, file, resource] as const))(
-    'when %s is deployed, then it is scoped to one resource declared in the same template, never a resource group or subscription',
-    (_label, file, resource) => {
-      const scope = property(resource, 'scope');
-      const declared = resources(file).map((candidate) => candidate.symbol);
-
-      expect(scope).toBeDefined();
-      expect(declared).toContain(scope);
-      expect(resource.body.map((line) => line.trim())).toContain("principalType: 'ServicePrincipal'");
-    },
-  );
-
-  it('when the one subscription-level assignment is deployed, then it grants the operation-status role and nothing else', () => {
-    const file = bicepFile(OPERATION_STATUS_ACCESS);
-    const assignments = roleAssignments.filter((entry) => entry.file.path === OPERATION_STATUS_ACCESS);
-    const subscriptionLevel = roleAssignments.filter(({ file: candidate, resource }) => property(resource, 'scope') === undefined && isSubscriptionTemplate(candidate.text));
-
-    expect(subscriptionLevel.map((entry) => entry.file.path)).toEqual([OPERATION_STATUS_ACCESS]);
-    expect(assignments).toHaveLength(1);
-    expect(assignments[0]!.resource.body.map((line) => line.trim())).toEqual(
-      expect.arrayContaining(['roleDefinitionId: operationStatusRoleId', "principalType: 'ServicePrincipal'"]),
-    );
-    expect(withoutComments(file.text)).toContain(
-      "var operationStatusRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', operationStatusRoleDefinitionName)",
-    );
-  });
-
-  it('when any template is read, then nothing makes a name from the clock or randomness (newGuid, utcNow)', () => {
-    for (const file of bicepFiles()) {
-      expect(withoutComments(file.text), file.path).not.toMatch(/\b(newGuid|utcNow)\s*\(/);
-    }
-  });
-
-  it('when a role definition ID appears in a template, then it is a named variable holding one of the allowed built-in roles', () => {
-    for (const file of bicepFiles()) {
-      const text = withoutComments(file.text);
-      const literals = [...text.matchAll(GUID_LITERAL)].map((match) => match[1]!.toLowerCase());
-      const named = stringVariables(file);
-
-      for (const id of literals) {
-        expect(Object.keys(FORBIDDEN_ROLES), `${file.path} grants ${FORBIDDEN_ROLES[id]}`).not.toContain(id);
-        expect(Object.keys(ALLOWED_BUILT_IN_ROLES), `${file.path} uses an unexpected GUID ${id}`).toContain(id);
-        expect([...named.values()].map((value) => value.toLowerCase()), `${file.path}: ${id} must be a named variable`).toContain(id);
+  describe('the custom rotator roles', () => {
+    it('when the roles are compiled, then each has one permission entry, with no wildcard, no data action and no exclusion', () => {
+      expect(roleDefinitions).toHaveLength(2);
+      for (const role of roleDefinitions) {
+        for (const publish of [false, true]) {
+          const permissions = permissionsOf(role, publish);
+          expect(permissions).toHaveLength(1);
+          expect(permissions[0]).toMatchObject({ notActions: [], dataActions: [], notDataActions: [] });
+          expect(permissions[0]!.actions!.every((action) => typeof action === 'string' && !action.includes('*'))).toBe(true);
+        }
       }
-    }
-  });
-
-  it('when the templates are read, then each allowed built-in role is granted exactly where the README deployment section says', () => {
-    const grants = roleAssignments.map(({ file, resource }) => {
-      const roleVariable = /roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\)/.exec(resource.body.join('\n'))?.[1];
-      const roleId = roleVariable ? stringVariables(file).get(roleVariable) : undefined;
-      const scopeType = resources(file).find((candidate) => candidate.symbol === property(resource, 'scope'))?.type ?? (isSubscriptionTemplate(file.text) ? 'subscription' : 'resource group');
-      const custom = file.path === OPERATION_STATUS_ACCESS ? 'custom operation-status role' : 'custom rotator role';
-      return `${roleId ? ALLOWED_BUILT_IN_ROLES[roleId] : custom} on ${scopeType}`;
     });
 
-    expect(grants.sort()).toEqual([
-      'Key Vault Secrets Officer on Microsoft.KeyVault/vaults',
-      'Monitoring Metrics Publisher on Microsoft.Insights/components',
-      'Storage Blob Data Owner on Microsoft.Storage/storageAccounts',
-      'Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
-      'Storage Table Data Contributor on Microsoft.Storage/storageAccounts',
-      'custom operation-status role on subscription',
-      'custom rotator role on Microsoft.DocumentDB/databaseAccounts',
-    ]);
-  });
-});
+    it('when no target publishes a connection string, then the account role cannot list connection strings', () => {
+      const [accountRole] = roleDefinitions;
+      const actions = permissionsOf(accountRole!, false)[0]!.actions;
 
-describe('no keys or secrets', () => {
-  it('when any template is read, then it calls no list*() function (listKeys, listConnectionStrings, listAccountSas...) and holds no account key', () => {
-    for (const file of bicepFiles()) {
-      const text = withoutComments(file.text);
-      expect(text, file.path).not.toMatch(/\blist[A-Za-z]*\s*\(/);
-      expect(text, file.path).not.toMatch(/AccountKey=|SharedAccessSignature=|(primary|secondary)(Readonly)?MasterKey/i);
-      expect(text, file.path).not.toMatch(/@secure\(\)/);
-    }
+      expect(actions).toEqual([...ACCOUNT_ROLE_ACTIONS]);
+      expect(actions).not.toContain(COSMOS_ACTIONS.listConnectionStrings);
+      expect(actions).toEqual([...rotatorRoleActions({ publishConnectionString: false })]);
+    });
+
+    it('when some target publishes a connection string, then the account role may also list connection strings, and nothing else changes', () => {
+      const [accountRole, operationStatusRole] = roleDefinitions;
+
+      expect(permissionsOf(accountRole!, true)[0]!.actions).toEqual([...ACCOUNT_ROLE_ACTIONS, COSMOS_ACTIONS.listConnectionStrings]);
+      expect(permissionsOf(accountRole!, true)[0]!.actions).toEqual([...rotatorRoleActions({ publishConnectionString: true })]);
+      expect(permissionsOf(operationStatusRole!, true)).toEqual(permissionsOf(operationStatusRole!, false));
+    });
+
+    it('when the operation-status role is compiled, then it can only read the status of Cosmos DB operations', () => {
+      const actions = permissionsOf(roleDefinitions[1]!, true)[0]!.actions;
+
+      expect(actions).toEqual([...OPERATION_STATUS_ROLE_ACTIONS]);
+      for (const action of actions!) expect(action).toBe('Microsoft.DocumentDB/locations/operationsStatus/read');
+    });
+
+    it('when the roles are created, then they may be assigned in this subscription and in each subscription holding a target, nowhere else', () => {
+      const main = templates.get('main.bicep')!;
+      const rotatorRole = moduleOf(main, 'rotatorRole');
+      const scopes = evaluate(rotatorRole.properties.parameters.assignableSubscriptionIds!.value, {
+        template: main,
+        parameters: { ...MAIN_PARAMETERS, cosmosAccountResourceIds: `${ACCOUNT(SUB_B, 'orders')},${ACCOUNT(SUB_B, 'billing')}` },
+      });
+
+      expect(scopes).toEqual(['/subscriptions/00000000-0000-0000-0000-0000000000aa', `/subscriptions/${SUB_B}`]);
+    });
   });
 
-  it('when outputs are written to the azd environment, then none carries a key, secret or connection string', () => {
-    for (const file of bicepFiles()) {
-      for (const output of outputs(file)) {
-        expect(`${output.name} = ${output.value}`, file.path).not.toMatch(/secret|password|connectionstring|instrumentationkey|\bkeys?\b|_KEYS?\b/i);
+  describe('which deployments may list connection strings (main.bicep, checked against src/config.ts)', () => {
+    const main = templates.get('main.bicep')!;
+    const rotatorRole = moduleOf(main, 'rotatorRole');
+
+    // rotationTargetOverrides is what main.bicep writes into ROTATION_TARGETS; the app decides per target from it and PUBLISH_CONNECTION_STRING.
+    it.each([
+      ['no target publishes (the default)', [{ resourceId: ACCOUNT(SUB_A, 'orders-db') }], false],
+      ['PUBLISH_CONNECTION_STRING is true', [{ resourceId: ACCOUNT(SUB_A, 'orders-db') }, { resourceId: ACCOUNT(SUB_A, 'billing-db') }], true],
+      ['one override sets publishConnectionString', [{ resourceId: ACCOUNT(SUB_A, 'orders-db') }, { resourceId: ACCOUNT(SUB_A, 'billing-db'), publishConnectionString: true }], false],
+      ['one override names a connection-string secret', [{ resourceId: ACCOUNT(SUB_A, 'orders-db') }, { resourceId: ACCOUNT(SUB_A, 'billing-db'), connectionStringSecretName: 'billing-connection' }], false],
+      ['every target opts out although PUBLISH_CONNECTION_STRING is true', [{ resourceId: ACCOUNT(SUB_A, 'orders-db'), publishConnectionString: false }], true],
+      ['one target of two opts out of PUBLISH_CONNECTION_STRING', [{ resourceId: ACCOUNT(SUB_A, 'orders-db'), publishConnectionString: false }, { resourceId: ACCOUNT(SUB_A, 'billing-db') }], true],
+    ] as const)('when %s, then the role may list connection strings exactly when the app would publish one', (_case, rotationTargets, publishConnectionString) => {
+      const config = loadConfig({
+        KEY_VAULT_URL: 'https://kv-abc.vault.azure.net',
+        ROTATION_TARGETS: JSON.stringify(rotationTargets),
+        PUBLISH_CONNECTION_STRING: String(publishConnectionString),
+      });
+      const deployed = evaluate(rotatorRole.properties.parameters.publishConnectionString!.value, {
+        template: main,
+        parameters: { ...MAIN_PARAMETERS, cosmosAccountResourceIds: '', rotationTargetOverrides: rotationTargets, publishConnectionString },
+      });
+
+      expect(deployed).toBe(publishesConnectionStrings(config.targets));
+    });
+  });
+
+  describe('role assignments', () => {
+    it('when the templates are compiled, then there are role assignments to check (storage x3, telemetry, vault, Cosmos DB account, operation status, Durable Task Scheduler)', () => {
+      expect(roleAssignments).toHaveLength(8);
+    });
+
+    it('when an assignment is deployed twice, then its name is the same deterministic guid(scope, principal, role), and no template reads the clock or randomness', () => {
+      for (const { path, resource } of roleAssignments) expect(String(resource.name), path).toMatch(/^\[guid\((?:resourceId\(.+\)|subscription\(\)\.id), parameters\('principalId'\), variables\('\w+'\)\)\]$/);
+      for (const [path, armTemplate] of templates) expect(JSON.stringify(armTemplate), path).not.toMatch(/\b(newGuid|utcNow)\(/);
+    });
+
+    it('when a resource-level assignment is deployed, then it is scoped to one resource of the rotator, never a resource group or subscription, and names a service principal', () => {
+      for (const { path, armTemplate, resource } of roleAssignments.filter((entry) => entry.path !== OPERATION_STATUS_ACCESS)) {
+        expect(resourceTypeOf(String(evaluated(armTemplate, resource.scope))), path).toMatch(/^Microsoft\.\w+\/\w+$/);
+        expect(resource.properties!.principalType, path).toBe('ServicePrincipal');
       }
-    }
+    });
+
+    it('when the one subscription-level assignment is deployed, then it grants the operation-status role and nothing else', () => {
+      const subscriptionLevel = roleAssignments.filter(({ armTemplate, resource }) => scopeTypeOf(armTemplate, resource) === 'subscription');
+
+      expect(subscriptionLevel.map((entry) => entry.path)).toEqual([OPERATION_STATUS_ACCESS]);
+      const [{ armTemplate, resource }] = subscriptionLevel as [(typeof subscriptionLevel)[number]];
+      expect(evaluated(armTemplate, resource.properties!.roleDefinitionId)).toBe(
+        '/subscriptions/00000000-0000-0000-0000-0000000000aa/providers/Microsoft.Authorization/roleDefinitions/param-operationStatusRoleDefinitionName',
+      );
+      expect(resource.properties!.principalType).toBe('ServicePrincipal');
+    });
+
+    it('when targets live in several subscriptions, then main.bicep deploys the operation-status assignment once in each of them', () => {
+      const main = templates.get('main.bicep')!;
+      const access = moduleOf(main, 'operationStatusAccess');
+      const parameters = { ...MAIN_PARAMETERS, cosmosAccountResourceIds: `${ACCOUNT(SUB_A, 'orders')}, ${ACCOUNT(SUB_B, 'billing')},${ACCOUNT(SUB_A, 'audit')}` };
+      const count = evaluate(access.copy!.count, { template: main, parameters }) as number;
+      const subscriptions = Array.from({ length: count }, (_unused, copyIndex) => evaluate(access.subscriptionId, { template: main, parameters, copyIndex }));
+
+      expect(subscriptions).toEqual([SUB_A, SUB_B]);
+      expect(access.properties.parameters.operationStatusRoleDefinitionName!.value).toBe("[reference('rotatorRole').outputs.operationStatusRoleDefinitionName.value]");
+    });
+
+    it('when a Cosmos DB account is a target, then the identity gets the account role in the account\'s own subscription and group, on that account only', () => {
+      const main = templates.get('main.bicep')!;
+      const access = moduleOf(main, 'cosmosAccountAccess');
+      const parameters = { ...MAIN_PARAMETERS, cosmosAccountResourceIds: ACCOUNT(SUB_B, 'billing') };
+      const [assignment] = roleAssignments.filter((entry) => entry.path === 'app/cosmos-account-access.bicep');
+
+      expect(evaluate(access.copy!.count, { template: main, parameters })).toBe(1);
+      expect([access.subscriptionId, access.resourceGroup, access.properties.parameters.accountName!.value].map((value) => evaluate(value, { template: main, parameters, copyIndex: 0 }))).toEqual([SUB_B, 'rg-data', 'billing']);
+      expect(evaluated(assignment!.armTemplate, assignment!.resource.scope, { accountName: 'billing' })).toBe(
+        '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-test/providers/Microsoft.DocumentDB/databaseAccounts/billing',
+      );
+      expect(roleIdOf(assignment!.armTemplate, assignment!.resource)).toBe('param-rotatorRoleDefinitionName');
+    });
+
+    it('when a GUID appears in a template, then it is a named variable holding one of the allowed built-in roles', () => {
+      for (const [path, armTemplate] of templates) {
+        const named = Object.values(armTemplate.variables ?? {}).filter((value): value is string => typeof value === 'string').map((value) => value.toLowerCase());
+        for (const id of [...JSON.stringify(armTemplate).matchAll(GUID_LITERAL)].map((match) => match[1]!.toLowerCase())) {
+          expect(Object.keys(FORBIDDEN_ROLES), `${path} grants ${FORBIDDEN_ROLES[id]}`).not.toContain(id);
+          expect(Object.keys(ALLOWED_BUILT_IN_ROLES), `${path} uses an unexpected GUID ${id}`).toContain(id);
+          if (path !== 'main.bicep') expect(named, `${path}: ${id} must be a named variable`).toContain(id);
+        }
+      }
+    });
+
+    it('when the templates are compiled, then each allowed built-in role is granted exactly where the README deployment section says', () => {
+      const grants = roleAssignments.map(({ path, armTemplate, resource }) => {
+        const roleId = roleIdOf(armTemplate, resource);
+        const role = ALLOWED_BUILT_IN_ROLES[roleId] ?? (path === OPERATION_STATUS_ACCESS ? 'custom operation-status role' : 'custom rotator role');
+        return `${role} on ${scopeTypeOf(armTemplate, resource)}`;
+      });
+
+      expect(grants.sort()).toEqual([
+        'Durable Task Data Contributor on Microsoft.DurableTask/schedulers',
+        'Key Vault Secrets Officer on Microsoft.KeyVault/vaults',
+        'Monitoring Metrics Publisher on Microsoft.Insights/components',
+        'Storage Blob Data Owner on Microsoft.Storage/storageAccounts',
+        'Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
+        'Storage Table Data Contributor on Microsoft.Storage/storageAccounts',
+        'custom operation-status role on subscription',
+        'custom rotator role on Microsoft.DocumentDB/databaseAccounts',
+      ]);
+    });
   });
 
-  it('when storage and telemetry are created, then shared keys and local authentication are off, so nothing key-based would work anyway', () => {
-    const [storage] = resources(bicepFile('infra/app/storage.bicep')).filter((resource) => resource.type === 'Microsoft.Storage/storageAccounts');
-    const [insights] = resources(bicepFile('infra/app/monitoring.bicep')).filter((resource) => resource.type === 'Microsoft.Insights/components');
+  describe('no keys or secrets', () => {
+    it('when any template is compiled, then it calls no list*() function (listKeys, listConnectionStrings, listAccountSas...), holds no account key and has no secure parameter', () => {
+      for (const [path, armTemplate] of templates) {
+        const text = JSON.stringify(armTemplate);
+        expect(text, path).not.toMatch(/\blist[A-Za-z]*\(/);
+        expect(text, path).not.toMatch(/AccountKey=|SharedAccessSignature=|(primary|secondary)(Readonly)?MasterKey/i);
+        expect(Object.values(armTemplate.parameters ?? {}).map((param) => param.type), path).not.toContain('securestring');
+      }
+    });
 
-    expect(storage!.body).toContain('    allowSharedKeyAccess: false');
-    expect(storage!.body).toContain('    allowBlobPublicAccess: false');
-    // The App Insights connection string names the component; with local auth off it cannot send telemetry alone.
-    expect(insights!.body).toContain('    DisableLocalAuth: true');
-  });
+    it('when outputs are written to the azd environment, then none carries a key, secret or connection string', () => {
+      for (const [path, armTemplate] of templates) {
+        for (const [name, output] of Object.entries(armTemplate.outputs ?? {})) {
+          // String literals (a role's GUID seed) are left out: what is checked is what the output reads.
+          expect(`${name} = ${JSON.stringify(output.value).replace(/'[^']*'/g, "''")}`, path).not.toMatch(/secret|password|connectionstring|instrumentationkey|\bkeys?\b|_KEYS?\b/i);
+        }
+      }
+    });
 
-  it('when a new vault is created, then it uses RBAC authorization with soft delete and purge protection', () => {
-    const [vault] = resources(bicepFile('infra/app/key-vault.bicep')).filter((resource) => resource.type === 'Microsoft.KeyVault/vaults');
+    it('when storage and telemetry are created, then shared keys and local authentication are off, so nothing key-based would work anyway', () => {
+      const [storage] = resourcesOf(templates.get('app/storage.bicep')!).filter((resource) => resource.type === 'Microsoft.Storage/storageAccounts');
+      const [insights] = resourcesOf(templates.get('app/monitoring.bicep')!).filter((resource) => resource.type === 'Microsoft.Insights/components');
 
-    expect(vault!.body).toEqual(expect.arrayContaining(['    enableRbacAuthorization: true', '    enableSoftDelete: true', '    enablePurgeProtection: true']));
-    expect(vault!.body.join('\n')).not.toMatch(/accessPolicies/);
+      expect(storage!.properties).toMatchObject({ allowSharedKeyAccess: false, allowBlobPublicAccess: false });
+      // The App Insights connection string names the component; with local auth off it cannot send telemetry alone.
+      expect(insights!.properties).toMatchObject({ DisableLocalAuth: true });
+    });
+
+    it('when a new vault is created, then it uses RBAC authorization with soft delete and purge protection', () => {
+      const [vault] = resourcesOf(templates.get('app/key-vault.bicep')!).filter((resource) => resource.type === 'Microsoft.KeyVault/vaults');
+
+      expect(vault!.properties).toMatchObject({ enableRbacAuthorization: true, enableSoftDelete: true, enablePurgeProtection: true });
+      expect(vault!.properties).not.toHaveProperty('accessPolicies');
+    });
   });
 });

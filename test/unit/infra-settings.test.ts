@@ -1,22 +1,36 @@
 /**
- * The app settings the Bicep deploys, the settings src/config.ts reads and the
- * local sample name the same settings, with the same defaults, and a deployed
- * app would pass its own start-up validation.
+ * The app settings the compiled templates deploy (ARM JSON, evaluated by
+ * test/helpers/arm.ts), the settings src/config.ts reads and the local sample
+ * name the same settings, with the same defaults, and a deployed app would pass
+ * its own start-up validation.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, SETTING_NAMES, loadConfig } from '../../src/config.js';
-import { REPO_ROOT, bicepFile, bicepFiles, objectVariable, params, readRepoFile, readmeSection, resources, withoutComments } from './infra-bicep-text.js';
+import { bicepSources } from '../../scripts/bicep-cli.js';
+import { TEST_DEPLOYMENT, bicepAvailable, evaluate, moduleOf, moduleParameters, placeholderParameters, resourcesOf, template, type ArmTemplate } from '../helpers/arm.js';
+import { REPO_ROOT, readRepoFile, readmeSection } from '../helpers/repo-files.js';
 
-const main = bicepFile('infra/main.bicep');
-const functionApp = bicepFile('infra/app/function-app.bicep');
-
-/** The rotator's own settings (everything src/config.ts reads that Azure needs). */
-const rotationAppSettings = objectVariable(main, 'rotationAppSettings');
-/** Settings only the Functions host reads. */
-const hostAppSettings = objectVariable(functionApp, 'hostAppSettings');
-const deployedSettingNames = [...rotationAppSettings.keys(), ...hostAppSettings.keys()];
+const ACCOUNT_ID = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/orders';
+/** What azd passes for the required parameters; every other parameter keeps its default. */
+const REQUIRED_PARAMETERS = { environmentName: 'test', location: 'westeurope', cosmosAccountResourceIds: ACCOUNT_ID };
+const IDENTITY_CLIENT_ID = '11111111-2222-3333-4444-555555555555';
+/** What the modules' outputs are in Azure, as reference() returns them. */
+const MODULE_OUTPUTS: Record<string, Record<string, unknown>> = {
+  identity: { id: '/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-x', clientId: IDENTITY_CLIENT_ID, principalId: '99999999-0000-0000-0000-000000000000' },
+  keyVaultAccess: { vaultUri: 'https://kv-abc.vault.azure.net/', rbacAuthorizationEnabled: true },
+  storage: { id: '/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.Storage/storageAccounts/stabc', name: 'stabc', blobEndpoint: 'https://stabc.blob.core.windows.net/' },
+  monitoring: { name: 'appi-abc' },
+  network: { appSubnetId: '/subnets/app', privateEndpointSubnetId: '/subnets/private-endpoints', blobZoneId: '/zones/blob', queueZoneId: '/zones/queue', tableZoneId: '/zones/table', vaultZoneId: '/zones/vault' },
+  durableTaskScheduler: { endpoint: 'https://dts-abc.westeurope.durabletask.io', taskHubName: 'cosmoskeyrotation' },
+  rotatorRole: { roleDefinitionName: 'r', operationStatusRoleDefinitionName: 'o' },
+  functionApp: { name: 'func-abc', uri: 'https://func-abc.azurewebsites.net' },
+};
+const references = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...Object.fromEntries(Object.entries(MODULE_OUTPUTS).map(([symbol, outputs]) => [symbol, { outputs: Object.fromEntries(Object.entries(outputs).map(([name, value]) => [name, { value }])) }])),
+  ...extra,
+});
 
 /**
  * Read by the Functions host, never by src/config.ts: identity-based AzureWebJobsStorage
@@ -53,18 +67,276 @@ const NOT_ON_FLEX_CONSUMPTION = [
 
 const sorted = (names: Iterable<string>): string[] => [...names].sort();
 
-describe('app settings: Bicep, src/config.ts and local.settings.sample.json', () => {
-  it('when the app is deployed, then it gets every setting src/config.ts reads, except the local-emulator ones', () => {
-    const expected = SETTING_NAMES.filter((name) => !LOCAL_ONLY_CONFIG_SETTINGS.includes(name));
+describe.runIf(bicepAvailable)('the compiled templates', () => {
+  // A skipped suite is still collected: without the CLI there is nothing to read.
+  if (!bicepAvailable) return;
+  const main = template('main.bicep');
+  const functionAppTemplate = template('app/function-app.bicep');
+  const functionAppModule = moduleOf(main, 'functionApp');
 
-    expect(sorted(rotationAppSettings.keys())).toEqual(sorted(expected));
+  /** The settings the app's own src/config.ts reads, as main.bicep passes them to the Function App module. */
+  const mainScope = (parameters: Record<string, unknown> = {}) => ({ template: main, parameters: { ...REQUIRED_PARAMETERS, ...parameters }, deployment: { ...TEST_DEPLOYMENT, references: references() } });
+  const rotationAppSettings = (parameters: Record<string, unknown> = {}): Record<string, string> => moduleParameters(functionAppModule, mainScope(parameters)).appSettings as Record<string, string>;
+
+  /** Every app setting the Function App gets: the module's appsettings resource, evaluated with what main.bicep passes it. */
+  const deployedAppSettings = (parameters: Record<string, unknown> = {}): Record<string, string> => {
+    const given = moduleParameters(functionAppModule, mainScope(parameters));
+    const settings = resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites/config' && String(resource.name).includes("'appsettings'"));
+    const insightsId = `/subscriptions/${TEST_DEPLOYMENT.subscriptionId}/resourceGroups/${TEST_DEPLOYMENT.resourceGroup}/providers/Microsoft.Insights/components/${String(given.applicationInsightsName)}`;
+    return evaluate(settings!.properties, {
+      template: functionAppTemplate,
+      parameters: given,
+      deployment: { ...TEST_DEPLOYMENT, references: { [insightsId]: { ConnectionString: 'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope.in.applicationinsights.azure.com/' } } },
+    }) as Record<string, string>;
+  };
+
+  describe('app settings: templates, src/config.ts and local.settings.sample.json', () => {
+    it('when the app is deployed, then it gets every setting src/config.ts reads, except the local-emulator ones', () => {
+      const expected = SETTING_NAMES.filter((name) => !LOCAL_ONLY_CONFIG_SETTINGS.includes(name));
+
+      expect(sorted(Object.keys(rotationAppSettings()))).toEqual(sorted(expected));
+    });
+
+    it('when the app is deployed, then the host settings are exactly the identity-based storage and telemetry ones', () => {
+      const hostSettings = Object.keys(deployedAppSettings()).filter((name) => !SETTING_NAMES.includes(name));
+
+      expect(sorted(hostSettings)).toEqual(sorted(HOST_ONLY_SETTINGS));
+    });
+
+    it('when the app runs on Flex Consumption, then no setting it refuses or that holds a storage key is deployed', () => {
+      const deployed = deployedAppSettings();
+
+      expect(Object.keys(deployed).filter((name) => NOT_ON_FLEX_CONSUMPTION.includes(name))).toEqual([]);
+      expect(Object.values(deployed).join('\n')).not.toMatch(/AccountKey=|SharedAccessSignature=/);
+    });
+
+    it('when host.json or a trigger names a %SETTING%, then the deployment sets it (the host would not start otherwise)', () => {
+      const sources = [readRepoFile('host.json'), ...listFunctionSources().map((path) => readRepoFile(path))];
+      const referenced = new Set(sources.flatMap((text) => [...text.matchAll(/%([A-Za-z_][A-Za-z0-9_]*)%/g)].map((match) => match[1]!)));
+      const deployed = Object.keys(deployedAppSettings());
+
+      expect(referenced.size).toBeGreaterThan(0);
+      for (const name of referenced) expect(deployed, `%${name}%`).toContain(name);
+    });
+
+    it('when a setting keeps its default, then the template deploys the default src/config.ts documents, and azd fills the parameter with the same default', () => {
+      const deployed = rotationAppSettings();
+      const azdParameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, { value: unknown }> };
+      const appSettings = functionAppModule.properties.parameters.appSettings!.value as Record<string, string>;
+      const checked: string[] = [];
+
+      for (const spec of Object.values(SETTINGS)) {
+        // Settings fed by a parameter of main.bicep; the others are decided by the template (ARM_ENDPOINT, AZURE_CREDENTIAL...).
+        const expression = /^\[(?:string\(parameters\('(\w+)'\)\)|parameters\('(\w+)'\)|if\(parameters\('(\w+)'\), 'true', 'false'\))\]$/.exec(appSettings[spec.env] ?? '');
+        const paramName = expression?.slice(1).find(Boolean);
+        if (!('default' in spec) || spec.default === undefined || !paramName) continue;
+        checked.push(spec.env);
+        // ARM's string() writes a boolean as True/False; the app's parser takes either case.
+        expect(deployed[spec.env]!.toLowerCase(), spec.env).toBe(spec.default.toLowerCase());
+        const azdValue = azdParameters.parameters[paramName]?.value;
+        // azd fills the parameter from the environment variable named like the app setting, with the same default.
+        if (azdValue !== undefined) expect(azdValue, `${spec.env}: infra/main.parameters.json`).toBe(`\${${spec.env}=${spec.default}}`);
+      }
+      expect(checked.length).toBeGreaterThanOrEqual(18);
+    });
+
+    it('when the deployed app starts with the settings the templates write (defaults), then src/config.ts accepts them', () => {
+      const config = loadConfig(deployedAppSettings());
+
+      expect(config.azureCredential).toBe('managed-identity');
+      expect(config.azureClientId).toBe(IDENTITY_CLIENT_ID);
+      expect(config.armEndpoint).toBe('https://management.azure.com');
+      expect(config.keyVaultUrl).toBe('https://kv-abc.vault.azure.net');
+      expect(config.targets.map((target) => target.accountId)).toEqual([ACCOUNT_ID]);
+      expect(config.emulatorCaCert).toBeNull();
+    });
   });
 
-  it('when the app is deployed, then the host settings are exactly the identity-based storage and telemetry ones', () => {
-    expect(sorted(hostAppSettings.keys())).toEqual(sorted(HOST_ONLY_SETTINGS));
-    expect(HOST_ONLY_SETTINGS.filter((name) => SETTING_NAMES.includes(name))).toEqual([]);
+  describe('options: Entra ID, private networking, Durable Task Scheduler (off by default)', () => {
+    const moduleNamed = (symbol: string) => moduleOf(main, symbol);
+    const deployed = (symbol: string, parameters: Record<string, unknown> = {}): boolean => Boolean(evaluate(moduleNamed(symbol).condition ?? true, mainScope(parameters)));
+    const siteConfig = (name: string) => resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites/config' && String(resource.name).includes(`'${name}'`))!;
+    const inFunctionApp = (value: unknown, parameters: Record<string, unknown> = {}) => evaluate(value, { template: functionAppTemplate, parameters: moduleParameters(functionAppModule, mainScope(parameters)) });
+
+    it('when no option is set, then nothing of them is deployed and the vault and storage keep their public endpoints', () => {
+      expect(['network', 'storageEndpoint', 'keyVaultEndpoint', 'durableTaskScheduler'].map((symbol) => deployed(symbol))).toEqual([false, false, false, false]);
+      expect(moduleParameters(moduleNamed('storage'), mainScope()).publicNetworkAccess).toBe('Enabled');
+      expect(moduleParameters(moduleNamed('keyVault'), mainScope()).publicNetworkAccess).toBe('Enabled');
+      const site = resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites')!;
+      expect((inFunctionApp(site.properties) as { virtualNetworkSubnetId: unknown }).virtualNetworkSubnetId).toBeNull();
+      expect(inFunctionApp(siteConfig('authsettingsV2').condition)).toBe(false);
+      expect(deployedAppSettings()).toMatchObject({ OPERATOR_API_AUTH: 'function-key', DURABLE_TASK_HUB_NAME: 'cosmoskeyrotation' });
+      expect(Object.keys(deployedAppSettings()).filter((name) => /durableTask|DURABLE_TASK_SCHEDULER/.test(name))).toEqual([]);
+    });
+
+    it('when an app registration is given, then App Service authentication requires an Entra ID token for it and the app checks roles (OPERATOR_API_AUTH=entra-id)', () => {
+      const clientId = '22222222-3333-4444-5555-666666666666';
+      const auth = siteConfig('authsettingsV2');
+
+      expect(inFunctionApp(auth.condition, { operatorApiClientId: clientId })).toBe(true);
+      expect(inFunctionApp(auth.properties, { operatorApiClientId: clientId })).toEqual({
+        platform: { enabled: true },
+        globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401' },
+        httpSettings: { requireHttps: true },
+        identityProviders: {
+          azureActiveDirectory: {
+            enabled: true,
+            registration: { clientId, openIdIssuer: `https://login.microsoftonline.com/${TEST_DEPLOYMENT.tenantId}/v2.0` },
+            validation: { allowedAudiences: [`api://${clientId}`, clientId] },
+          },
+        },
+        login: { tokenStore: { enabled: false } },
+      });
+      expect(loadConfig(deployedAppSettings({ operatorApiClientId: clientId })).operatorApiAuth).toBe('entra-id');
+    });
+
+    it('when private networking is on, then storage (blob, queue, table) and the vault get private endpoints, their public access is off, and the app sends its traffic through the network', () => {
+      const on = { privateNetworking: true };
+      const endpoints = moduleNamed('storageEndpoint');
+      const count = evaluate(endpoints.copy!.count, mainScope(on)) as number;
+      const storageEndpoints = Array.from({ length: count }, (_unused, copyIndex) => moduleParameters(endpoints, { ...mainScope(on), copyIndex }));
+      const vaultEndpoint = moduleParameters(moduleNamed('keyVaultEndpoint'), mainScope(on));
+      const site = resourcesOf(functionAppTemplate).find((resource) => resource.type === 'Microsoft.Web/sites')!;
+
+      expect(['network', 'keyVaultEndpoint'].map((symbol) => deployed(symbol, on))).toEqual([true, true]);
+      expect(Array.from({ length: count }, (_unused, copyIndex) => evaluate(endpoints.condition, { ...mainScope(on), copyIndex }))).toEqual([true, true, true]);
+      expect(storageEndpoints.map((endpoint) => [endpoint.groupId, endpoint.privateDnsZoneId, endpoint.subnetId])).toEqual([
+        ['blob', '/zones/blob', '/subnets/private-endpoints'],
+        ['queue', '/zones/queue', '/subnets/private-endpoints'],
+        ['table', '/zones/table', '/subnets/private-endpoints'],
+      ]);
+      expect(vaultEndpoint).toMatchObject({ groupId: 'vault', privateDnsZoneId: '/zones/vault' });
+      expect(String(vaultEndpoint.targetResourceId)).toMatch(/\/providers\/Microsoft\.KeyVault\/vaults\/kv-[a-z0-9]{13}$/);
+      expect(moduleParameters(moduleNamed('storage'), mainScope(on)).publicNetworkAccess).toBe('Disabled');
+      expect(moduleParameters(moduleNamed('keyVault'), mainScope(on)).publicNetworkAccess).toBe('Disabled');
+      expect((inFunctionApp(site.properties, on) as { virtualNetworkSubnetId: unknown }).virtualNetworkSubnetId).toBe('/subnets/app');
+
+      const storage = template('app/storage.bicep');
+      const [account] = resourcesOf(storage).filter((resource) => resource.type === 'Microsoft.Storage/storageAccounts');
+      expect(evaluate(account!.properties, { template: storage, parameters: placeholderParameters(storage, { publicNetworkAccess: 'Disabled' }) })).toMatchObject({ publicNetworkAccess: 'Disabled', networkAcls: { defaultAction: 'Deny' } });
+    });
+
+    it('when private networking uses an existing vault, then its private endpoint targets that vault, and its public access is left to its owner', () => {
+      const existing = '/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg-shared/providers/Microsoft.KeyVault/vaults/kv-shared';
+      const on = { privateNetworking: true, existingKeyVaultResourceId: existing };
+
+      expect(moduleParameters(moduleNamed('keyVaultEndpoint'), mainScope(on)).targetResourceId).toBe(existing);
+      expect(deployed('keyVault', on)).toBe(false);
+    });
+
+    it('when the network is created, then the app subnet is delegated to Flex Consumption and both subnets lie in the address space', () => {
+      const network = template('app/network.bicep');
+      const [vnet] = resourcesOf(network).filter((resource) => resource.type === 'Microsoft.Network/virtualNetworks');
+      const properties = evaluate(vnet!.properties, { template: network, parameters: placeholderParameters(network, { addressPrefix: '10.60.0.0/16' }) }) as { subnets: Array<{ name: string; properties: { addressPrefix: string; delegations?: Array<{ properties: { serviceName: string } }> } }> };
+
+      expect(properties.subnets.map((subnet) => [subnet.name, subnet.properties.addressPrefix])).toEqual([
+        ['app', '10.60.0.0/24'],
+        ['private-endpoints', '10.60.1.0/24'],
+      ]);
+      expect(properties.subnets[0]!.properties.delegations?.map((delegation) => delegation.properties.serviceName)).toEqual(['Microsoft.App/environments']);
+    });
+
+    it('when the Durable Task Scheduler is chosen, then the host is pointed at it with its identity, and the app still accepts its settings', () => {
+      const dts = { durableBackend: 'DurableTaskScheduler' };
+      const settings = deployedAppSettings(dts);
+
+      expect(deployed('durableTaskScheduler', dts)).toBe(true);
+      expect(settings).toMatchObject({
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged',
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING',
+        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: `Endpoint=https://dts-abc.westeurope.durabletask.io;Authentication=ManagedIdentity;ClientID=${IDENTITY_CLIENT_ID}`,
+        DURABLE_TASK_HUB_NAME: 'cosmoskeyrotation',
+      });
+      expect(loadConfig(settings).durableTaskHubName).toBe('cosmoskeyrotation');
+      expect(moduleParameters(moduleNamed('durableTaskScheduler'), mainScope(dts))).toMatchObject({ taskHubName: 'cosmoskeyrotation', skuName: 'Consumption' });
+    });
   });
 
+  describe('the Function App', () => {
+    it('when it is created, then it runs Node.js 22 on a Flex Consumption (FC1) plan as its user-assigned identity', () => {
+      const declared = resourcesOf(functionAppTemplate);
+      const plan = declared.find((resource) => resource.type === 'Microsoft.Web/serverfarms')!;
+      const site = declared.find((resource) => resource.type === 'Microsoft.Web/sites')!;
+      const siteProperties = evaluate(site.properties, { template: functionAppTemplate, parameters: placeholderParameters(functionAppTemplate) }) as Record<string, Record<string, Record<string, unknown>>>;
+
+      expect(plan.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
+      expect(siteProperties.functionAppConfig!.runtime).toEqual({ name: 'node', version: '22' });
+      expect(site.identity).toMatchObject({ type: 'UserAssigned' });
+      expect(siteProperties.functionAppConfig!.deployment).toMatchObject({ storage: { authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: 'param-identityId' } } });
+      expect(evaluate(site.tags, { template: functionAppTemplate, parameters: placeholderParameters(functionAppTemplate, { tags: {} }) })).toEqual({ 'azd-service-name': 'param-serviceName' });
+    });
+
+    it('when azd deploys, then azure.yaml names the TypeScript function service that the templates tag', () => {
+      const azureYaml = readRepoFile('azure.yaml');
+
+      expect(azureYaml).toMatch(/^services:\n {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function$/m);
+      expect(moduleParameters(functionAppModule, mainScope()).serviceName).toBe('api');
+    });
+  });
+
+  describe('the outputs azd writes to the environment', () => {
+    it('when provisioning ends, then the outputs give the postprovision hook every value it reads, for the accounts just granted', () => {
+      const hookSource = readRepoFile('infra/hooks/safe-key-rotation.ts');
+      const read = [...new Set([...hookSource.matchAll(/env\.([A-Z_]+)/g)].map((match) => match[1]!))];
+      const second = '/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/billing';
+      const outputs = Object.fromEntries(
+        Object.entries(main.outputs ?? {}).map(([name, output]) => [name, evaluate(output.value, mainScope({ cosmosAccountResourceIds: ` ${ACCOUNT_ID}, ${second},`, enableSafeKeyRotation: true }))]),
+      );
+
+      expect(read.sort()).toEqual(['AZURE_RESOURCE_MANAGER_ENDPOINT', 'AZURE_TENANT_ID', 'ENABLE_SAFE_KEY_ROTATION', 'ROTATION_TARGET_ACCOUNT_IDS']);
+      expect(outputs).toMatchObject({
+        ROTATION_TARGET_ACCOUNT_IDS: `${ACCOUNT_ID},${second}`,
+        ENABLE_SAFE_KEY_ROTATION: true,
+        AZURE_TENANT_ID: TEST_DEPLOYMENT.tenantId,
+        AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://management.azure.com/',
+        KEY_VAULT_URL: 'https://kv-abc.vault.azure.net/',
+        OPERATOR_API_AUTH: 'function-key',
+        DURABLE_BACKEND: 'AzureStorage',
+      });
+    });
+  });
+
+  describe('the deployment guide (the README deployment section)', () => {
+    const guide = readmeSection('Deploy to Azure');
+
+    it('when a parameter or the azd environment value feeding it exists, then the guide names it', () => {
+      const azdParameters = readRepoFile('infra/main.parameters.json');
+      const environmentValues = [...azdParameters.matchAll(/\$\{(\w+)/g)].map((match) => match[1]!);
+
+      for (const name of environmentValues) expect(guide, `azd environment value ${name}`).toContain(`\`${name}\``);
+      for (const name of Object.keys(main.parameters ?? {})) expect(guide, `Bicep parameter ${name}`).toContain(`\`${name}\``);
+    });
+
+    it('when azd passes a parameter, then main.bicep declares it', () => {
+      const azdParameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, unknown> };
+
+      for (const name of Object.keys(azdParameters.parameters)) expect(Object.keys(main.parameters ?? {}), name).toContain(name);
+    });
+  });
+
+  describe('template hygiene', () => {
+    it.each(bicepSources().map((path) => [path] as const))('when %s declares parameters, then each one has a description', (path) => {
+      const armTemplate: ArmTemplate = template(path);
+      for (const [name, declared] of Object.entries(armTemplate.parameters ?? {})) expect(declared.metadata?.description, `${path}: param ${name}`).toMatch(/\S/);
+    });
+
+    it('when resources are named, then each name derives from resourceToken (unique per subscription, environment and location)', () => {
+      const token = evaluate("[variables('resourceToken')]", { template: main, parameters: REQUIRED_PARAMETERS });
+      const nameOf = (symbol: string, parameter = 'name'): unknown => moduleParameters(moduleOf(main, symbol), mainScope())[parameter];
+
+      expect(token).toMatch(/^[a-z0-9]{13}$/);
+      expect(nameOf('identity')).toBe(`id-${token}`);
+      expect(nameOf('storage')).toBe(`st${token}`);
+      expect(nameOf('monitoring', 'logAnalyticsName')).toBe(`log-${token}`);
+      expect(nameOf('monitoring', 'applicationInsightsName')).toBe(`appi-${token}`);
+      expect(nameOf('keyVault')).toBe(`kv-${token}`);
+      expect(nameOf('functionApp')).toBe(`func-${token}`);
+      expect(nameOf('functionApp', 'planName')).toBe(`plan-${token}`);
+    });
+  });
+});
+
+describe('the local settings sample', () => {
   it('when a developer copies local.settings.sample.json, then it names every setting src/config.ts reads plus the Core Tools ones', () => {
     const sample = JSON.parse(readRepoFile('local.settings.sample.json')) as { Values: Record<string, string> };
     const sampleNames = Object.keys(sample.Values).filter((name) => !LOCAL_ONLY_HOST_SETTINGS.includes(name));
@@ -72,91 +344,10 @@ describe('app settings: Bicep, src/config.ts and local.settings.sample.json', ()
     expect(sorted(sampleNames)).toEqual(sorted(SETTING_NAMES));
     expect(LOCAL_ONLY_HOST_SETTINGS.every((name) => name in sample.Values)).toBe(true);
   });
-
-  it('when the app runs on Flex Consumption, then no setting it refuses or that holds a storage key is deployed', () => {
-    expect(deployedSettingNames.filter((name) => NOT_ON_FLEX_CONSUMPTION.includes(name))).toEqual([]);
-  });
-
-  it('when host.json or a trigger names a %SETTING%, then the deployment sets it (the host would not start otherwise)', () => {
-    const sources = [readRepoFile('host.json'), ...listFunctionSources().map((path) => readRepoFile(path))];
-    const referenced = new Set(sources.flatMap((text) => [...text.matchAll(/%([A-Za-z_][A-Za-z0-9_]*)%/g)].map((match) => match[1]!)));
-
-    expect(referenced.size).toBeGreaterThan(0);
-    for (const name of referenced) expect(deployedSettingNames, `%${name}%`).toContain(name);
-  });
-
-  it('when a setting keeps its default, then the Bicep parameter default and the azd parameter default equal the default src/config.ts documents', () => {
-    const declared = new Map(params(main).map((param) => [param.name, param]));
-    const azdParameters = JSON.parse(readRepoFile('infra/main.parameters.json')) as { parameters: Record<string, { value: unknown }> };
-    const checked: string[] = [];
-
-    for (const spec of Object.values(SETTINGS)) {
-      const expression = rotationAppSettings.get(spec.env);
-      const paramName = expression && /^(?:string\()?(\w+)\)?(?: \? 'true' : 'false')?$/.exec(expression)?.[1];
-      const param = paramName ? declared.get(paramName) : undefined;
-      if (!param || !('default' in spec)) continue;
-      checked.push(spec.env);
-
-      expect(bicepLiteral(param.defaultText), `${spec.env}: default of param ${param.name}`).toBe(spec.default);
-      const azdValue = azdParameters.parameters[param.name]?.value;
-      if (azdValue !== undefined) {
-        // azd fills the parameter from the environment variable named like the app setting, with the same default.
-        expect(azdValue, `${spec.env}: infra/main.parameters.json`).toBe(`\${${spec.env}=${spec.default}}`);
-      }
-    }
-    expect(checked.length).toBeGreaterThanOrEqual(18);
-  });
-
-  it('when the deployed app starts with the settings the Bicep writes (defaults), then src/config.ts accepts them', () => {
-    const accountId = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-data/providers/Microsoft.DocumentDB/databaseAccounts/orders';
-    const env: NodeJS.ProcessEnv = {};
-    for (const [name, expression] of rotationAppSettings) {
-      env[name] = evaluateSetting(expression, { accountId });
-    }
-
-    const config = loadConfig(env);
-
-    expect(config.azureCredential).toBe('managed-identity');
-    expect(config.azureClientId).toBe('11111111-2222-3333-4444-555555555555');
-    expect(config.armEndpoint).toBe('https://management.azure.com');
-    expect(config.keyVaultUrl).toBe('https://kv-abc.vault.azure.net');
-    expect(config.targets.map((target) => target.accountId)).toEqual([accountId]);
-    expect(config.emulatorCaCert).toBeNull();
-  });
 });
 
-describe('the Function App', () => {
-  it('when it is created, then it runs Node.js 22 on a Flex Consumption (FC1) plan as its user-assigned identity', () => {
-    const declared = resources(functionApp);
-    const plan = declared.find((resource) => resource.type === 'Microsoft.Web/serverfarms')!;
-    const site = declared.find((resource) => resource.type === 'Microsoft.Web/sites')!;
-    const siteText = site.body.join('\n');
-
-    expect(plan.body.join('\n')).toMatch(/name: 'FC1'\n\s+tier: 'FlexConsumption'/);
-    expect(siteText).toMatch(/runtime: \{\n\s+name: 'node'\n\s+version: '22'\n/);
-    expect(siteText).toMatch(/type: 'UserAssigned'/);
-    expect(siteText).toMatch(/authentication: \{\n\s+type: 'UserAssignedIdentity'/);
-    expect(siteText).toContain("'azd-service-name': serviceName");
-  });
-
-  it('when azd deploys, then azure.yaml names the TypeScript function service that the Bicep tags', () => {
-    const azureYaml = readRepoFile('azure.yaml');
-
-    expect(azureYaml).toMatch(/^services:\n {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function$/m);
-    expect(withoutComments(main.text)).toContain("var serviceName = 'api'");
-  });
-});
-
-describe('the deployment guide (the README deployment section)', () => {
-  const guide = readmeSection('Deploy to Azure');
-
-  it('when a parameter or the azd environment value feeding it exists, then the guide names it', () => {
-    const azdParameters = readRepoFile('infra/main.parameters.json');
-    const environmentValues = [...azdParameters.matchAll(/\$\{(\w+)/g)].map((match) => match[1]!);
-
-    for (const name of environmentValues) expect(guide, `azd environment value ${name}`).toContain(`\`${name}\``);
-    for (const param of params(main)) expect(guide, `Bicep parameter ${param.name}`).toContain(`\`${param.name}\``);
-  });
+describe('pointers in azure.yaml and the templates', () => {
+  const sources = [{ path: 'azure.yaml', text: readRepoFile('azure.yaml') }, ...bicepSources().map((path) => ({ path: `infra/${path}`, text: readRepoFile(`infra/${path}`) }))];
 
   it('when azd runs a hook, then the script it names exists', () => {
     const commands = [...readRepoFile('azure.yaml').matchAll(/^\s+run: (.+)$/gm)].map((match) => match[1]!);
@@ -166,8 +357,8 @@ describe('the deployment guide (the README deployment section)', () => {
     for (const script of scripts) expect(existsSync(join(REPO_ROOT, script)), script).toBe(true);
   });
 
-  it('when azure.yaml or a template points the reader at a file or a README section, then it exists', () => {
-    const sources = [{ path: 'azure.yaml', text: readRepoFile('azure.yaml') }, ...bicepFiles()];
+  // Comments are not compiled, so these read the .bicep text.
+  it('when azure.yaml or a template comment points the reader at a file or a README section, then it exists', () => {
     let references = 0;
     let sections = 0;
 
@@ -186,24 +377,6 @@ describe('the deployment guide (the README deployment section)', () => {
   });
 });
 
-describe('template hygiene', () => {
-  it.each(bicepFiles().map((file) => [file.path, file] as const))('when %s declares parameters, then each one has a @description', (_path, file) => {
-    for (const param of params(file)) {
-      expect(param.block, `${file.path}: param ${param.name}`).toMatch(/^@description\('.+'\)$/m);
-    }
-  });
-
-  it('when resources are named, then names derive from resourceToken = toLower(uniqueString(subscription().id, environmentName, location))', () => {
-    const text = withoutComments(main.text);
-
-    expect(text).toContain('var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))');
-    expect(text).toMatch(/^targetScope = 'subscription'$/m);
-    for (const prefix of ['id', 'st', 'log', 'appi', 'kv', 'func', 'plan']) {
-      expect(text).toMatch(new RegExp(`'${prefix}-?\\$\\{resourceToken\\}'`));
-    }
-  });
-});
-
 /** The trigger registrations, where %NAME% binding expressions live. */
 function listFunctionSources(): string[] {
   const directory = join(REPO_ROOT, 'functions');
@@ -211,40 +384,4 @@ function listFunctionSources(): string[] {
   return readdirSync(directory, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.ts'))
     .map((name) => `functions/${name.split('\\').join('/')}`);
-}
-
-/** A Bicep literal default as the text an app setting would hold. */
-function bicepLiteral(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  if (/^'.*'$/.test(text)) return text.slice(1, -1).replace(/\\'/g, "'");
-  if (/^-?\d+$/.test(text) || text === 'true' || text === 'false') return text;
-  throw new Error(`not a literal default: ${text}`);
-}
-
-/**
- * What a setting's Bicep expression becomes in Azure, for the expressions main.bicep uses,
- * with module outputs standing in as the values Azure returns. An expression this does not
- * know fails the test, so the check cannot silently skip a new setting.
- */
-function evaluateSetting(expression: string, options: { accountId: string }): string {
-  const declared = new Map(params(main).map((param) => [param.name, param.defaultText]));
-  const known: Record<string, string> = {
-    'keyVaultAccess.outputs.vaultUri': 'https://kv-abc.vault.azure.net/',
-    'identity.outputs.clientId': '11111111-2222-3333-4444-555555555555',
-    'environment().resourceManager': 'https://management.azure.com/',
-    // rotationTargets: each listed account as {"resourceId": ...} (see main.bicep).
-    'string(rotationTargets)': JSON.stringify([{ resourceId: options.accountId }]),
-  };
-  if (expression in known) return known[expression]!;
-  const literal = /^'(.*)'$/.exec(expression);
-  if (literal) return literal[1]!;
-  const reference = /^(?:string\()?(\w+)\)?$/.exec(expression);
-  if (reference && declared.has(reference[1]!)) {
-    const value = bicepLiteral(declared.get(reference[1]!))!;
-    // ARM's string() writes booleans as True/False.
-    return expression.startsWith('string(') && (value === 'true' || value === 'false') ? `${value[0]!.toUpperCase()}${value.slice(1)}` : value;
-  }
-  const flag = /^(\w+) \? 'true' : 'false'$/.exec(expression);
-  if (flag && declared.has(flag[1]!)) return bicepLiteral(declared.get(flag[1]!))!;
-  throw new Error(`the test does not know what "${expression}" becomes in Azure; teach evaluateSetting`);
 }

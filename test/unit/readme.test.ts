@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../src/config.js';
 
-import { readmeSection as section } from './infra-bicep-text.js';
+import { readmeSection as section } from '../helpers/repo-files.js';
 
 describe('README', () => {
   it('when a setting is added to src/config.ts, then the configuration table must list it with its default', () => {

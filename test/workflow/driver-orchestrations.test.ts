@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../emulator/clock.js';
 import { createDurableDriver, EventType, type DurableDriver, type HistoryEvent } from '../../emulator/durable/index.js';
-import { completionOrder, executionsOf } from '../fixtures/durable-app/activities.js';
+import { completionOrder, executionsOf, slowActivityHooks } from '../fixtures/durable-app/activities.js';
 import { nonDeterministicChoice } from '../fixtures/durable-app/orchestrations.js';
 
 const start = '2026-03-01T00:00:00.000Z';
@@ -115,7 +115,9 @@ describe('timers on the virtual clock', () => {
     expect(eventsOf(driver.history(id), EventType.TimerCreated).map((event) => event.FireAt)).toEqual([at(12 * hourMs)]);
   });
 
-  it('when an orchestration waits 8 days, then the host splits the timer as the library asks: 3 days, then the remaining 5', async () => {
+  // Source: Azure/azure-functions-durable-extension, DurableOrchestrationContext.CreateTimer: past the maximum short
+  // timer (6 days on Azure Storage) the host creates slices of longRunningTimerIntervalDuration (3 days), then the rest.
+  it('when an orchestration waits 8 days, then the host slices the timer itself: 3 days, 3 more, then the remaining 2', async () => {
     await newDriver();
     const id = await driver.startNew('fixtureTimer', { input: { hours: 8 * 24 } });
 
@@ -125,9 +127,10 @@ describe('timers on the virtual clock', () => {
     const timers = eventsOf(driver.history(id), EventType.TimerCreated);
     expect(timers.map((event) => [event.EventId, event.FireAt])).toEqual([
       [0, at(3 * dayMs)],
-      [1, at(8 * dayMs)],
+      [1, at(6 * dayMs)],
+      [2, at(8 * dayMs)],
     ]);
-    expect(driver.counters(id)?.timersCreated).toBe(2);
+    expect(driver.counters(id)?.timersCreated).toBe(3);
   });
 
   it('when the time limit comes first, then runUntilIdle stops there and reports the instance as waiting for its timer', async () => {
@@ -369,23 +372,72 @@ describe('patterns a monitoring workflow relies on', () => {
     expect(await driver.getStatus(id)).toMatchObject({ runtimeStatus: 'Completed', output: { movedAtCheck: 4, greeting: 'Hello, operator!' } });
   });
 
-  it('when a long timeout is canceled after its first slice fired, then its remaining slices still come and replay stays deterministic', async () => {
+  // Sources: Azure/azure-functions-durable-extension, OutOfProcOrchestrationShim (a canceled CreateTimer action has its
+  // token canceled at once) and DurableOrchestrationContext.CreateTimer (the slicing loop stops when canceled);
+  // durable-functions 3.5.0's LongTimerTask still allocates an id for the next slice. This is why the app never
+  // creates a timer longer than 3 days (src/workflow/durable-timers.ts).
+  it('when a long timeout is canceled after its first slice fired, then the host no longer has the slice the library counts on: the orchestration fails as non-deterministic, as it would in Azure', async () => {
     await newDriver();
     const id = await driver.startNew('fixtureLongTimeoutCanceled');
     await driver.runUntilIdle({ until: at(4 * dayMs) });
     await driver.raiseEvent(id, 'stop');
     await driver.runUntilIdle({ until: at(11 * dayMs) });
-    expect((await driver.getStatus(id))?.runtimeStatus).toBe('Running');
 
+    const status = await driver.getStatus(id);
+    expect(status?.runtimeStatus).toBe('Failed');
+    expect(String(status?.output)).toMatch(/Non-deterministic workflow detected: history has TimerCreated at id 1/);
+  });
+
+  it('when a long timeout is canceled before its first slice fired, then the library waits on a next slice the host never creates: the activity that follows never completes', async () => {
+    await newDriver();
+    const id = await driver.startNew('fixtureLongTimeoutCanceled');
+    await driver.runUntilIdle({ until: at(1 * dayMs) });
+    await driver.raiseEvent(id, 'stop');
+    await driver.runUntilIdle({ until: at(4 * dayMs) });
     await driver.raiseEvent(id, 'finish');
+    await driver.runUntilIdle({ until: at(20 * dayMs) });
+
+    const status = await driver.getStatus(id);
+    expect(status?.runtimeStatus).toBe('Running');
+    expect(status?.output).not.toBe('Hello, after the long timeout!');
+    expect(eventsOf(driver.history(id), EventType.TaskCompleted)).toHaveLength(1);
+  });
+});
+
+describe('the driver enforces what the host enforces', () => {
+  // Source: Azure/azure-functions-durable-extension, DurableOrchestrationContext.SetCustomStatus
+  // (MaxCustomStatusPayloadSizeInKB = 16, the UTF-16 size in whole KB, MessagePayloadDataConverter).
+  it.each([
+    [8_000, 'Completed'],
+    [9_000, 'Failed'],
+  ])('when an orchestration sets a custom status of %i characters, then it ends %s (the limit is 16 KB of UTF-16)', async (characters, expected) => {
+    await newDriver();
+    const id = await driver.startNew('fixtureBigStatus', { input: { characters } });
+
     await driver.runUntilIdle();
 
-    expect(await driver.getStatus(id)).toMatchObject({ runtimeStatus: 'Completed', output: 'Hello, after the long timeout!' });
-    const timers = eventsOf(driver.history(id), EventType.TimerCreated).map((event) => [event.EventId, event.FireAt]);
-    expect(timers).toEqual([
-      [0, at(3 * dayMs)],
-      [1, at(6 * dayMs)],
-      [2, at(10 * dayMs)],
-    ]);
+    const status = await driver.getStatus(id);
+    expect(status?.runtimeStatus).toBe(expected);
+    if (expected === 'Failed') expect(String(status?.output)).toMatch(/must not exceed 16 KB\. The current payload size is 17 KB/);
+  });
+
+  // Source: host.json functionTimeout ("00:10:00"): the host cancels an activity still running past it.
+  it.each([
+    [11, { runtimeStatus: 'Failed' }, /Timeout value of 0\.00:10:00 was exceeded by function: Functions\.fixtureSlow/],
+    [9, { runtimeStatus: 'Completed', output: 'report done slowly' }, undefined],
+  ])('when an activity runs %i minutes on the shared clock (functionTimeout is 10), then the instance ends %o', async (minutes, expected, failure) => {
+    await newDriver();
+    slowActivityHooks.whileRunning = () => clock.advance(minutes * 60_000);
+    try {
+      const id = await driver.startNew('fixtureSlowActivity');
+
+      await driver.runUntilIdle();
+
+      const status = await driver.getStatus(id);
+      expect(status).toMatchObject(expected);
+      if (failure) expect(String(status?.output)).toMatch(failure);
+    } finally {
+      delete slowActivityHooks.whileRunning;
+    }
   });
 });

@@ -46,11 +46,11 @@ describe('POST /api/rotations', () => {
     expect(response.status).toBe(202);
     expect(response.headers['retry-after']).toBe('30');
     expect(response.headers.location).toMatch(/\/api\/rotations\/orders$/);
-    expect(response.body).toMatchObject({ instanceId: api.rotation.instanceId('orders'), state: 'pending', force: true, requestedBy: 'api' });
+    expect(response.body).toMatchObject({ instanceId: api.rotation.instanceId('orders'), state: 'pending', force: true, requestedBy: 'function key' });
     expect((response.body.links as Record<string, string>).status).toBe(response.headers.location);
     const instance = await api.driver.getStatus(api.rotation.instanceId('orders'), { showInput: true });
     const input = instance!.input as RotationInput;
-    expect(input).toMatchObject({ force: true, reason: 'key leaked in a log', requestedBy: 'api' });
+    expect(input).toMatchObject({ force: true, reason: 'key leaked in a log', requestedBy: 'function key' });
     expect(input.settings).toMatchObject({ accountId: accountId('orders'), accountName: 'orders', secretName: 'orders-key', rotationIntervalInDays: 30 });
   });
 
@@ -187,7 +187,7 @@ describe('GET /api/rotations/{account}', () => {
     const byId = await api.call('GET', `/rotations/${encodeURIComponent(accountId('orders'))}`);
 
     expect(byName.status).toBe(200);
-    expect(byName.body).toMatchObject({ state: 'running', requestedBy: 'api', reason: 'quarterly', status: { phase: expect.any(String), activeKeyKind: 'primary', standbyKeyKind: 'secondary' } });
+    expect(byName.body).toMatchObject({ state: 'running', requestedBy: 'function key', reason: 'quarterly', status: { phase: expect.any(String), activeKeyKind: 'primary', standbyKeyKind: 'secondary' } });
     expect(byId.body).toEqual(byName.body);
   });
 

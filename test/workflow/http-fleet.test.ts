@@ -57,7 +57,7 @@ describe('GET /api/rotations/{account}/history', () => {
     const [third, second, first] = body.rotations;
     expect(third!.waitEndings).toEqual([expect.objectContaining({ wait: 'consumers', ended: 'operator' })]);
     expect(third!.secretVersions).toEqual([{ pair: 'readWrite', version: expect.any(String) }]);
-    expect(second!.cancelled).toEqual({ reason: 'release freeze', phase: 'waitingForConsumers' });
+    expect(second!.cancelled).toEqual({ reason: 'release freeze (cancelled by function key)', phase: 'waitingForConsumers' });
     expect(first!.waitEndings).toEqual([expect.objectContaining({ wait: 'consumers', ended: 'forced' })]);
     expect(first!.phases.map((p) => p.phase)).toEqual(['inspecting', 'regeneratingStandby', 'validating', 'publishing', 'regeneratingOldKey']);
     expect(new Set(body.rotations.map((r) => r.rotationId)).size).toBe(3);

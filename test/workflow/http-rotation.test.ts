@@ -62,7 +62,7 @@ describe('a rotation run only through the operator API', () => {
     expect(done).toMatchObject({
       state: 'rotated',
       runtimeStatus: 'Completed',
-      requestedBy: 'api',
+      requestedBy: 'function key',
       reason: 'monthly rotation',
       status: { phase: 'done' },
       output: { outcome: 'rotated', activeKeyKind: 'secondary', pairs: [{ consumersMoved: 'operator', regenerated: ['secondary', 'primary'] }] },
@@ -90,14 +90,14 @@ describe('a rotation run only through the operator API', () => {
     expect(cancelled.status).toBe(202);
     expect(cancelled.body).toMatchObject({
       state: 'cancelling',
-      interruption: { phase: 'waitingForConsumers', reason: 'billing team cannot restart this week', rerunSafe: true, keys: expect.stringContaining('both keys are valid') },
+      interruption: { phase: 'waitingForConsumers', reason: 'billing team cannot restart this week (cancelled by function key)', rerunSafe: true, keys: expect.stringContaining('both keys are valid') },
     });
     await api.rotation.runUntil(new Date(api.clock.nowMs() + 5 * HOUR_MS));
     const after = await api.call('GET', '/rotations/orders');
     expect(after.body).toMatchObject({
       state: 'cancelled',
       runtimeStatus: 'Terminated',
-      interruption: { phase: 'waitingForConsumers', reason: 'billing team cannot restart this week', rerunSafe: true },
+      interruption: { phase: 'waitingForConsumers', reason: 'billing team cannot restart this week (cancelled by function key)', rerunSafe: true },
     });
     // Nothing after the interrupted phase ran: the old key was not regenerated and still works, as does the published one.
     expect(api.rotation.regenerations('orders')).toEqual({ secondary: 1 });
