@@ -119,7 +119,7 @@ export function keyReportOf(
     const publishedKind = pairFacts.publishedKeyKind && KEY_PAIRS[pair].kinds.includes(pairFacts.publishedKeyKind) ? pairFacts.publishedKeyKind : null;
     return { pair, secretName, keyKind: publishedKind, publishedAt: pairFacts.publishedAt, ageInDays: age, rotationIntervalInDays: target.rotationIntervalInDays, overdue: age === null || age > target.rotationIntervalInDays };
   });
-  const readiness = localAuthReadiness({ keys: facts.keys, localAuthDisabled: facts.disableLocalAuth, unusedForDays, now });
+  const readiness = localAuthReadiness({ keys: facts.keys, localAuthDisabled: facts.disableLocalAuth, unusedForDays, now, ...(facts.usageReported === false ? { usageReported: false } : {}) });
   return {
     ...windowOf(target, now),
     account: accountRef(target),

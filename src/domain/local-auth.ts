@@ -27,6 +27,8 @@ export interface LocalAuthReadiness {
 export function localAuthReadiness(options: {
   keys: Record<KeyKind, KeyFacts>;
   localAuthDisabled: boolean;
+  /** False when the api-version reports no usage times (the stable one): then no key can be shown unused. */
+  usageReported?: boolean;
   unusedForDays: number;
   now: Date;
 }): LocalAuthReadiness {
@@ -35,6 +37,9 @@ export function localAuthReadiness(options: {
   const lastKeyUseAt = used.at(-1) ?? null;
   if (options.localAuthDisabled) {
     return { ready: false, reason: 'Local authentication is already disabled: consumers use Microsoft Entra ID.', lastKeyUseAt, readyFrom: null };
+  }
+  if (options.usageReported === false) {
+    return { ready: false, reason: 'The api-version in use (COSMOS_ARM_API_VERSION) reports no key usage times: whether the keys are still used cannot be told.', lastKeyUseAt, readyFrom: null };
   }
   const unknown = KEY_KINDS.filter((kind) => keys[kind].lastUsedAt === null && keys[kind].generationTime === null);
   if (unknown.length > 0) {
