@@ -214,7 +214,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const reason = apiError?.message
       ? `${apiError.code ? `${apiError.code}: ` : ''}${apiError.message}`
       : response.status === 401
-        ? 'HTTP 401: the function key is missing or wrong (--key or COSMOS_ROTATION_KEY)'
+        ? 'HTTP 401: the function key or token is missing or wrong (--key or COSMOS_ROTATION_KEY; --token or COSMOS_ROTATION_TOKEN)'
         : `HTTP ${response.status} ${response.statusText}`;
     io.stderr(`error: ${reason}\n`);
     if (values.json && body) io.stdout(`${JSON.stringify(body, null, 2)}\n`);

@@ -135,13 +135,23 @@ describe('the cosmos-key-rotation CLI against the app on the driver', () => {
 
   it('when the Functions host refuses the function key with a bare 401, then it exits 1 and says which setting to fix', async () => {
     // The driver does not check function keys; the host answers a wrong one with 401 and no body (docs/openapi.json).
-    const host = createServer((_request, response) => response.writeHead(401).end());
+    const seen: Array<Record<string, unknown>> = [];
+    const host = createServer((request, response) => {
+      seen.push(request.headers);
+      response.writeHead(401).end();
+    });
     await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
     let err = '';
-    const code = await runCli(['keys', '--url', `http://127.0.0.1:${(host.address() as AddressInfo).port}`, '--key', 'wrong'], { env: {}, stdout: () => {}, stderr: (text) => void (err += text) });
+    const url = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+    const code = await runCli(['keys', '--url', url, '--key', 'wrong'], { env: {}, stdout: () => {}, stderr: (text) => void (err += text) });
+    await runCli(['keys', '--url', url], { env: { COSMOS_ROTATION_TOKEN: 'entra-token' }, stdout: () => {}, stderr: () => {} });
     await new Promise<void>((resolve) => host.close(() => resolve()));
     expect(code).toBe(EXIT.apiError);
-    expect(err).toBe('error: HTTP 401: the function key is missing or wrong (--key or COSMOS_ROTATION_KEY)\n');
+    expect(err).toBe('error: HTTP 401: the function key or token is missing or wrong (--key or COSMOS_ROTATION_KEY; --token or COSMOS_ROTATION_TOKEN)\n');
+    expect(seen.map((headers) => [headers['x-functions-key'], headers.authorization])).toEqual([
+      ['wrong', undefined],
+      [undefined, 'Bearer entra-token'],
+    ]);
   });
 
   it('when run through its bin, then the same CLI answers with its exit code', async () => {
