@@ -13,10 +13,10 @@ import { SECRET_TAGS, isTaggedForAnotherAccount } from '../activities/secret-for
 import { isKeyKind, type KeyKind } from '../domain/keys.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
-import { archiveRotation, type HistoryRetention } from '../history/rotation-history.js';
+import { startRotationInstance, type HistoryRetention } from '../history/rotation-history.js';
 import { mapLimited } from '../schedule/map-limited.js';
 import { describe } from '../schedule/run-schedule.js';
-import { CONSUMERS_MOVED_EVENT, ROTATION_ORCHESTRATOR, type ConsumersMovedEvent, type RotationInput, type RotationPhase } from '../workflow/rotation-types.js';
+import { CONSUMERS_MOVED_EVENT, type ConsumersMovedEvent, type RotationInput, type RotationPhase } from '../workflow/rotation-types.js';
 import { accountFromRoute, MAX_ACCOUNT_REFERENCE_LENGTH, resolveAccount } from './accounts.js';
 import { FORCE_ACCESS, requireRole, type Caller } from './auth.js';
 import { readJsonBody, type BodySpec } from './body.js';
@@ -87,8 +87,7 @@ export const startRotation: Operation = async (request, client, deps, caller) =>
   if (body.reason !== undefined) input.reason = body.reason;
   try {
     // Reusing the account's instance ID replaces a finished instance: it is kept in the history first.
-    await archiveRotation(client, target, retentionOf(deps.config));
-    await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+    await startRotationInstance(client, target, input, retentionOf(deps.config));
   } catch (error) {
     // Another start (an operator, or the schedule) won the race since the check: the runtime refused a second instance.
     const now = await getRotationInstance(client, instanceId);

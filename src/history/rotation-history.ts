@@ -15,7 +15,7 @@ import type { KeyPairName } from '../domain/keys.js';
 import { getRotationInstance, instanceIdOf, isActive, rotationOutputOf, rotationStatusOf, toIso } from '../api/rotation-instance.js';
 import { failureMessage, inputOf, rotationState, type RotationState } from '../api/rotation-view.js';
 import { HISTORY_RECORD_ORCHESTRATOR } from '../workflow/history-record.js';
-import type { PhaseRecord, RotationPhase, WaitRecord } from '../workflow/rotation-types.js';
+import { ROTATION_ORCHESTRATOR, type PhaseRecord, type RotationInput, type RotationPhase, type WaitRecord } from '../workflow/rotation-types.js';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -147,6 +147,21 @@ export async function archiveRotation(client: HistoryClient, target: { accountId
   if (!(await getRotationInstance(client, recordId))) await client.startNew(HISTORY_RECORD_ORCHESTRATOR, { instanceId: recordId, input: entry });
   const records = await historyRecords(client, target);
   for (const old of records.slice(retention.historyMaxPerAccount)) await client.purgeInstanceHistory(old.instanceId);
+}
+
+/**
+ * Starts a rotation on the account's instance ID, keeping the rotation it
+ * replaces in the history first. Every start of a rotation goes through here
+ * (operator, schedule, a resume), so none erases an earlier one.
+ */
+export async function startRotationInstance(
+  client: HistoryClient,
+  target: { accountId: string },
+  input: RotationInput,
+  retention: HistoryRetention,
+): Promise<string> {
+  await archiveRotation(client, target, retention);
+  return client.startNew(ROTATION_ORCHESTRATOR, { instanceId: instanceIdOf(target), input });
 }
 
 /** The account's archived records, newest first. */

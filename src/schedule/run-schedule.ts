@@ -9,8 +9,8 @@ import { describeRotationWindows, regenerationWindow } from '../domain/rotation-
 import { rotatedPairs } from '../domain/settings.js';
 import { redactSecrets } from '../errors.js';
 import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
-import { ROTATION_ORCHESTRATOR, type RotationInput } from '../workflow/rotation-types.js';
-import { archiveRotation, purgeExpiredHistory, type HistoryClient, type HistoryRetention } from '../history/rotation-history.js';
+import type { RotationInput } from '../workflow/rotation-types.js';
+import { purgeExpiredHistory, startRotationInstance, type HistoryClient, type HistoryRetention } from '../history/rotation-history.js';
 import { mapLimited } from './map-limited.js';
 import { decideRun, type AccountFacts, type SecretAge, type SkippedAccount } from './decide-run.js';
 
@@ -64,8 +64,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSumma
     const instanceId = instanceIdOf(target);
     const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: SCHEDULE_REQUESTED_BY, reason: SCHEDULE_REASON };
     try {
-      await archiveRotation(options.client, target, retention);
-      await options.client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+      await startRotationInstance(options.client, target, input, retention);
       started.push({ name: target.name, accountId: target.accountId, instanceId, detail: `${detail}${windowNote(target, now)}` });
     } catch (error) {
       skipped.push({ name: target.name, accountId: target.accountId, reason: 'startFailed', detail: `could not start (${describe(error)}); retried next run` });
