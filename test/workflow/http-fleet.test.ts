@@ -12,10 +12,11 @@ interface HistoryBody {
     rotationId: string;
     state: string;
     force: boolean;
-    trigger: { kind: string; reason: string | null; requestedBy: string | null };
+    trigger: { kind: string; reason: string | null; requestedBy: string | null; resumedFrom: string[] };
     cancelled: { reason: string | null; phase: string | null } | null;
     phases: Array<{ phase: string }>;
-    waitEndings: Array<{ wait: string; ended: string; by: string | null }>;
+    waitEndings: Array<{ wait: string; ended: string; by: string | null; note: string | null }>;
+    confirmedBy: Array<{ by: string | null; at: string | null; note: string | null }>;
     secretVersions: Array<{ pair: string; version: string }>;
   }>;
 }
@@ -28,7 +29,7 @@ describe('GET /api/rotations/{account}/history', () => {
     await api.rotation.runUntil(new Date(api.clock.nowMs() + ms));
   }
 
-  it('when an account was rotated, cancelled, confirmed and rotated again, then every rotation is listed newest first with its trigger, outcome and how it ended', async () => {
+  it('when an account was rotated, cancelled, resumed and confirmed, then every rotation is listed newest first with its trigger, outcome and how its waits ended', async () => {
     api = await ApiHarness.start({ accounts: [{ name: 'orders' }] });
     await api.rotation.seedSecretByHand('orders', 'primary');
 
@@ -37,9 +38,9 @@ describe('GET /api/rotations/{account}/history', () => {
     expect((await api.call('POST', '/rotations', { account: 'orders', reason: 'second' })).status).toBe(202);
     await runFor(HOUR_MS);
     expect((await api.call('POST', '/rotations/orders/cancel', { reason: 'release freeze' })).status).toBe(202);
-    // The keys the earlier runs validated were used then: 13 h later they count as idle.
-    await runFor(13 * HOUR_MS);
-    expect((await api.call('POST', '/rotations', { account: 'orders', reason: 'third' })).status).toBe(202);
+    await runFor(HOUR_MS);
+    // A start after a cancel at the consumer wait resumes it (issue 10): nothing is regenerated again.
+    expect((await api.call('POST', '/rotations', { account: 'orders', reason: 'freeze over' })).status).toBe(202);
     await runFor(HOUR_MS);
     const moved = await api.call('POST', '/rotations/orders/consumers-moved', { by: 'alice', note: 'all pods restarted' });
     expect(moved.status).toBe(202);
@@ -50,19 +51,22 @@ describe('GET /api/rotations/{account}/history', () => {
     const body = history.body as unknown as HistoryBody;
     expect(body.total).toBe(3);
     expect(body.rotations.map((r) => [r.trigger.reason, r.state, r.trigger.kind, r.force])).toEqual([
-      ['third', 'rotated', 'operator', false],
+      ['freeze over', 'rotated', 'resumed', false],
       ['second', 'cancelled', 'operator', false],
       ['first', 'rotated', 'operator', true],
     ]);
     const [third, second, first] = body.rotations;
-    expect(third!.waitEndings).toEqual([expect.objectContaining({ wait: 'consumers', ended: 'operator' })]);
-    expect(third!.secretVersions).toEqual([{ pair: 'readWrite', version: expect.any(String) }]);
+    expect(third!.trigger.resumedFrom).toEqual([second!.rotationId]);
+    expect(third!.waitEndings).toEqual([expect.objectContaining({ wait: 'consumers', ended: 'operator', by: 'alice', note: 'all pods restarted' })]);
+    expect(third!.confirmedBy).toEqual([{ by: 'alice', at: expect.any(String), note: 'all pods restarted' }]);
+    expect(third!.secretVersions).toEqual([]);
     expect(second!.cancelled).toEqual({ reason: 'release freeze (cancelled by function key)', phase: 'waitingForConsumers' });
     expect(first!.waitEndings).toEqual([expect.objectContaining({ wait: 'consumers', ended: 'forced' })]);
+    expect(first!.secretVersions).toEqual([{ pair: 'readWrite', version: expect.any(String) }]);
     expect(first!.phases.map((p) => p.phase)).toEqual(['inspecting', 'regeneratingStandby', 'validating', 'publishing', 'regeneratingOldKey']);
     expect(new Set(body.rotations.map((r) => r.rotationId)).size).toBe(3);
-    // Three secret versions: the hand-seeded one, then one per rotation that published.
-    expect(await api.rotation.secretVersions('orders-key')).toHaveLength(4);
+    // The hand-seeded version, then one per rotation that published: the resumed run published nothing.
+    expect(await api.rotation.secretVersions('orders-key')).toHaveLength(3);
 
     const page = await api.call('GET', '/rotations/orders/history?top=2');
     expect((page.body as unknown as HistoryBody).rotations).toHaveLength(2);
@@ -71,6 +75,24 @@ describe('GET /api/rotations/{account}/history', () => {
     expect((rest.body as unknown as HistoryBody).rotations.map((r) => r.trigger.reason)).toEqual(['first']);
     expect((rest.body as unknown as HistoryBody).nextLink).toBeNull();
     expect(api.leakedKeys()).toEqual([]);
+  });
+
+  it('when an operator finishes a needs-attention rotation with consumers-moved, then the stopped one stays in the history and the resumed one names it', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }], settings: { CONSUMER_WAIT_MAX_IN_HOURS: '1' } });
+    await api.rotation.seedSecretByHand('orders', 'primary');
+    expect((await api.call('POST', '/rotations', { account: 'orders', reason: 'quarterly' })).status).toBe(202);
+    await runFor(3 * HOUR_MS);
+    expect((await api.call('POST', '/rotations/orders/consumers-moved', { by: 'bob' })).status).toBe(202);
+    await runFor(HOUR_MS);
+
+    const body = (await api.call('GET', '/rotations/orders/history')).body as unknown as HistoryBody;
+
+    expect(body.rotations.map((r) => [r.state, r.trigger.kind])).toEqual([
+      ['rotated', 'resumed'],
+      ['needsAttention', 'operator'],
+    ]);
+    expect(body.rotations[0]!.trigger.resumedFrom).toEqual([body.rotations[1]!.rotationId]);
+    expect(body.rotations[1]!.waitEndings).toEqual([expect.objectContaining({ wait: 'consumers', ended: 'boundPassed' })]);
   });
 
   it('when the schedule starts a rotation, then its trigger is schedule', async () => {
