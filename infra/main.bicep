@@ -93,6 +93,9 @@ param consumerWaitMaxInHours int = 72
 @minValue(1)
 param consumerCheckIntervalInMinutes int = 60
 
+@description('UTC days and hours in which keys may be regenerated, e.g. Mon-Fri 08:00-17:00 (several separated by ;); empty: any time.')
+param rotationWindows string = ''
+
 @description('Also rotate the read-only key pair (own secret).')
 param rotateReadOnlyKeys bool = false
 
@@ -124,6 +127,21 @@ param maxStartsPerSubscription int = 5
 @description('Hours after which the schedule may restart a failed or needs-attention rotation.')
 @minValue(1)
 param failedRotationRetryInHours int = 24
+
+@description('Days earlier rotations stay in the history before the timer purges them.')
+@minValue(1)
+@maxValue(3650)
+param historyRetentionInDays int = 365
+
+@description('Earlier rotations kept per account in the history.')
+@minValue(1)
+@maxValue(10000)
+param historyMaxPerAccount int = 100
+
+@description('Days without any key use before the key report calls an account ready to disable local authentication.')
+@minValue(1)
+@maxValue(3650)
+param localAuthUnusedInDays int = 30
 
 @description('Durable Functions task hub name (3-45 letters and digits, starting with a letter).')
 @minLength(3)
@@ -382,6 +400,7 @@ var rotationAppSettings = {
   STANDBY_WAIT_MAX_IN_HOURS: string(standbyWaitMaxInHours)
   CONSUMER_WAIT_MAX_IN_HOURS: string(consumerWaitMaxInHours)
   CONSUMER_CHECK_INTERVAL_IN_MINUTES: string(consumerCheckIntervalInMinutes)
+  ROTATION_WINDOWS: rotationWindows
   ROTATE_READONLY_KEYS: rotateReadOnlyKeys ? 'true' : 'false'
   PUBLISH_CONNECTION_STRING: publishConnectionString ? 'true' : 'false'
   SECRET_NAME_TEMPLATE: secretNameTemplate
@@ -395,6 +414,9 @@ var rotationAppSettings = {
   MAX_STARTS_PER_RUN: string(maxStartsPerRun)
   MAX_STARTS_PER_SUBSCRIPTION: string(maxStartsPerSubscription)
   FAILED_ROTATION_RETRY_IN_HOURS: string(failedRotationRetryInHours)
+  HISTORY_RETENTION_IN_DAYS: string(historyRetentionInDays)
+  HISTORY_MAX_PER_ACCOUNT: string(historyMaxPerAccount)
+  LOCAL_AUTH_UNUSED_IN_DAYS: string(localAuthUnusedInDays)
   DURABLE_TASK_HUB_NAME: useDurableTaskScheduler ? durableTaskScheduler!.outputs.taskHubName : durableTaskHubName
   OPERATOR_API_AUTH: empty(operatorApiClientId) ? 'function-key' : 'entra-id'
 }

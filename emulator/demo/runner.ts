@@ -25,6 +25,7 @@ import { createDurableDriver, type DriverLogEntry, type DurableDriver, type Http
 import { resetRuntime } from '../../src/runtime.js';
 import { SECRET_TAGS } from '../../src/activities/secret-format.js';
 import type { RotationOutput, RotationStatus } from '../../src/workflow/rotation-types.js';
+import { renderAnswer } from '../../src/cli/render.js';
 import { ConsumerFleet, type ConsumerEnvironment, type ConsumerEvent } from './consumers.js';
 import { LeakScanner } from './leaks.js';
 import type {
@@ -411,6 +412,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           record({ type: action.type === 'start' && action.force ? 'force' : action.type, account, request: requestText, status: result.status, expectedStatus, message });
           const unexpected = expectedStatus !== null && expectedStatus !== result.status ? ` (expected ${expectedStatus})` : '';
           say({ account, source: 'operator', text: `${requestText} -> ${result.status}${unexpected}${message ? `: ${message}` : ''}` });
+          if (action.type === 'http' && action.print && result.status < 400) {
+            for (const line of renderAnswer(path, result.jsonBody).split('\n')) options.onLine?.(`    ${line}`);
+          }
         }
       }
     };

@@ -74,7 +74,7 @@ export type ScenarioAction =
   | { atMs: number; type: 'start'; account: string; force: boolean; reason: string | null; expectStatus: number | null }
   | { atMs: number; type: 'consumersMoved'; account: string; note: string | null; expectStatus: number | null }
   | { atMs: number; type: 'cancel'; account: string; reason: string | null; expectStatus: number | null }
-  | { atMs: number; type: 'http'; method: 'GET' | 'POST'; path: string; body: unknown; expectStatus: number | null }
+  | { atMs: number; type: 'http'; method: 'GET' | 'POST'; path: string; body: unknown; expectStatus: number | null; print: boolean }
   /** forMs: the fault lasts this long (virtual time) instead of a count; the runner removes it then. */
   | { atMs: number; type: 'fault'; fault: FaultInput; forMs: number | null }
   /** afterActivity: the crash waits for that activity (e.g. publishKey) instead of the next one. */
@@ -323,7 +323,7 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   force: ['account', 'reason', 'expectStatus'],
   consumersMoved: ['account', 'note', 'expectStatus'],
   cancel: ['account', 'reason', 'expectStatus'],
-  http: ['method', 'path', 'body', 'expectStatus'],
+  http: ['method', 'path', 'body', 'expectStatus', 'print'],
   fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times', 'for'],
   crash: ['afterActivity'],
   failRegeneration: ['account', 'keyKind', 'times', 'message'],
@@ -551,7 +551,8 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
       case 'http': {
         const method = read.oneOf(record, path, 'method', ['GET', 'POST'] as const, { required: true });
         const httpPath = read.string(record, path, 'path', { required: true, pattern: /^\/api\//, hint: 'must be an app route starting with /api/' });
-        if (method && httpPath) actions.push({ atMs, type, method, path: httpPath, body: record.body ?? null, expectStatus });
+        const print = read.boolean(record, path, 'print') ?? false;
+        if (method && httpPath) actions.push({ atMs, type, method, path: httpPath, body: record.body ?? null, expectStatus, print });
         break;
       }
       case 'fault': {

@@ -41,6 +41,7 @@ import {
   whereRotationStopped,
   type IdleRule,
 } from '../domain/rotation-plan.js';
+import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import { rotatedPairs, type AccountRotationSettings } from '../domain/settings.js';
 import {
   CONSUMERS_MOVED_EVENT,
@@ -239,6 +240,7 @@ function* regenerate(
   keyKind: KeyKind,
   options: { notRegeneratedSince: string; generationTimeBefore: string | null; waitMaxInHours: number },
 ): Generator<Yielded, void, unknown> {
+  if (!run.force) yield* waitForRotationWindow(run, keyKind);
   const phase = run.phase;
   let firstRefusedAt: number | null = null;
   let firstTroubleAt: number | null = null;
@@ -300,6 +302,22 @@ function* regenerate(
     yield* run.sleepUntil(retryAt, `regeneration of ${keyKind} blocked: ${begun.message}`);
   }
   if (refusals > 0) run.endWait('refusals', 'idle');
+}
+
+/** Outside the configured rotation windows, wait for the next one to open (a forced rotation does not wait). */
+function* waitForRotationWindow(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void, unknown> {
+  const windows = run.settings.rotationWindows;
+  for (;;) {
+    const window = regenerationWindow(windows, run.now());
+    if (window.open) return;
+    // Re-check at most every 3 days: no timer long enough for the host to slice, and a changed clock is noticed.
+    const checkAt = new Date(Math.min(window.opensAt.getTime(), run.now().getTime() + 72 * HOUR_MS));
+    run.enterPhase(run.phase, `Waiting for the rotation window (${describeRotationWindows(windows)}), which opens at ${window.opensAt.toISOString()}, before regenerating ${keyKind}.`, {
+      nextCheckAt: checkAt,
+      windowOpensAt: window.opensAt,
+    });
+    yield* run.sleepUntil(checkAt, `outside the rotation window (${describeRotationWindows(windows)})`);
+  }
 }
 
 /** Follows a regeneration until it completes: null when it succeeded, Azure's reason when it reports Failed. */
@@ -403,6 +421,12 @@ function* waitForConsumers(
   }
 }
 
+interface StatusWait {
+  nextCheckAt?: Date;
+  waitDeadline?: Date;
+  windowOpensAt?: Date;
+}
+
 /** The state of one run, rebuilt identically on every replay. */
 class RotationRun {
   readonly settings: AccountRotationSettings;
@@ -438,7 +462,7 @@ class RotationRun {
   }
 
   /** Records the end of the previous phase (when it changes) and shows the new status. */
-  enterPhase(phase: RotationPhase, message: string, wait: { nextCheckAt?: Date; waitDeadline?: Date } = {}): void {
+  enterPhase(phase: RotationPhase, message: string, wait: StatusWait = {}): void {
     const now = this.now().toISOString();
     if (phase !== this.phase) {
       this.phases.push({ pair: this.pair, phase: this.phase, startedAt: this.phaseStartedAt, endedAt: now });
@@ -448,7 +472,7 @@ class RotationRun {
     this.setStatus(phase, message, wait);
   }
 
-  setStatus(phase: RotationPhase, message: string, wait: { nextCheckAt?: Date; waitDeadline?: Date } = {}): void {
+  setStatus(phase: RotationPhase, message: string, wait: StatusWait = {}): void {
     const status: RotationStatus = {
       rotationId: this.rotationId,
       accountId: this.settings.accountId,
@@ -462,6 +486,7 @@ class RotationRun {
     if (this.standbyKeyKind) status.standbyKeyKind = this.standbyKeyKind;
     if (wait.nextCheckAt) status.nextCheckAt = wait.nextCheckAt.toISOString();
     if (wait.waitDeadline) status.waitDeadline = wait.waitDeadline.toISOString();
+    if (wait.windowOpensAt) status.windowOpensAt = wait.windowOpensAt.toISOString();
     this.context.df.setCustomStatus(status);
   }
 
