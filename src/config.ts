@@ -59,6 +59,8 @@ export interface Config extends RotationDefaults {
   failedRotationRetryInHours: number;
   durableTaskHubName: string;
   operatorApiAuth: OperatorApiAuth;
+  /** Where rotation events go, or null when they are off. */
+  rotationEventsTopicEndpoint: string | null;
 }
 
 /** Thrown by a parser: the message says what is expected, the table adds the setting's name. */
@@ -522,6 +524,12 @@ export const SETTINGS = {
     example: 'function-key',
     parse: operatorApiAuth,
   }),
+  rotationEventsTopicEndpoint: setting({
+    env: 'ROTATION_EVENTS_TOPIC_ENDPOINT',
+    doc: 'Event Grid topic endpoint the rotation events go to as CloudEvents (e.g. https://my-topic.westeurope-1.eventgrid.azure.net/api/events); empty: no events, telemetry only',
+    example: 'https://127.0.0.1:8445/api/events',
+    parse: httpsUrl,
+  }),
 } as const;
 
 /**
@@ -611,6 +619,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     failedRotationRetryInHours: complete.failedRotationRetryInHours,
     durableTaskHubName: complete.durableTaskHubName,
     operatorApiAuth: complete.operatorApiAuth,
+    rotationEventsTopicEndpoint: values.rotationEventsTopicEndpoint ?? null,
   };
 }
 

@@ -670,8 +670,8 @@ function messageOf(body: unknown): string | null {
   return null;
 }
 
-function serviceName(service: 'arm' | 'cosmos' | 'keyvault'): string {
-  return service === 'arm' ? 'ARM' : service === 'keyvault' ? 'Key Vault' : 'Cosmos DB data-plane';
+function serviceName(service: 'arm' | 'cosmos' | 'keyvault' | 'eventgrid'): string {
+  return service === 'arm' ? 'ARM' : service === 'keyvault' ? 'Key Vault' : service === 'eventgrid' ? 'Event Grid' : 'Cosmos DB data-plane';
 }
 
 function heartbeat(views: Map<string, InstanceView>, fleet: ConsumerFleet): string {

@@ -47,6 +47,7 @@ import {
   type RotationStatus,
   type WaitRecord,
 } from './rotation-types.js';
+import { RotationEventLog } from './rotation-event-log.js';
 import { createBoundedTimer, sleepUntil } from './durable-timers.js';
 
 const MINUTE_MS = 60_000;
@@ -87,11 +88,16 @@ export function* rotateAccountOrchestrator(context: OrchestrationContext): Gener
       run.outcomes.push(yield* rotatePair(run, pair, secretName));
     }
   } catch (error) {
-    if (error instanceof NeedsAttention) return run.finish('needsAttention', error.message);
+    if (error instanceof NeedsAttention) {
+      yield* run.events.stopped('needsAttention', error.message);
+      return run.finish('needsAttention', error.message);
+    }
     run.setStatus('failed', error instanceof Error ? error.message : String(error));
+    yield* run.events.stopped('rotationFailed', error instanceof Error ? error.message : String(error));
     throw error;
   }
   run.setStatus('done', `Rotated: consumers use ${run.outcomes.map((o) => o.activeKeyKind).join(' and ')}.`);
+  yield* run.events.emit('rotationCompleted', { activeKeyKind: run.outcomes.find((o) => o.pair === 'readWrite')?.activeKeyKind ?? null, durationInSeconds: run.events.durationInSeconds() });
   return run.finish('rotated');
 }
 
@@ -114,6 +120,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
 
   run.enterPhase('regeneratingStandby', `Regenerating the standby key ${plan.standbyKeyKind}.`);
   yield* regenerate(run, plan.standbyKeyKind, settings.standbyWaitMaxInHours);
+  yield* run.events.waitEnded('idle');
 
   run.enterPhase('validating', `Checking that the new ${plan.standbyKeyKind} key is accepted by the data plane.`);
   yield* validate(run, plan.standbyKeyKind);
@@ -127,11 +134,15 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     connectionStringSecretName: pair === 'readWrite' ? settings.connectionStringSecretName : null,
     expiresInDays: settings.secretExpiryInDays,
   });
+  yield* run.events.emit('newKeyPublished', { keyKind: plan.standbyKeyKind, secretName, secretVersion: published.secretVersion, previousKeyKind: plan.activeKeyKind });
 
   const consumersMoved = force ? 'forced' : yield* waitForConsumers(run, plan.activeKeyKind, secretName, run.now().toISOString());
+  yield* run.events.waitEnded(consumersMoved);
 
   run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
   yield* regenerate(run, plan.activeKeyKind, settings.consumerWaitMaxInHours);
+  yield* run.events.waitEnded('idle');
+  yield* run.events.emit('oldKeyRegenerated', { keyKind: plan.activeKeyKind, activeKeyKind: plan.standbyKeyKind });
 
   return {
     pair,
@@ -168,10 +179,12 @@ function* waitForStandbyIdle(
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
+    yield* run.events.waitStarted('standbyIdle', standby, deadline);
     yield* run.sleepUntil(checkAt, `standby key ${standby} used at ${lastUsedAt}`);
     run.retries.usageChecks += 1;
     current = yield* run.inspect(secretName);
   }
+  yield* run.events.waitEnded('idle');
 }
 
 /**
@@ -225,6 +238,7 @@ function* regenerate(run: RotationRun, keyKind: KeyKind, waitMaxInHours: number)
     run.enterPhase(phase, `Azure's safe-rotation check refused to regenerate ${keyKind} (refusal ${blocked}; used ${begun.lastUsedAt ?? 'recently'}); retrying at ${retryAt.toISOString()}, when it should have been idle.`, {
       nextCheckAt: retryAt,
     });
+    yield* run.events.waitStarted('refusals', keyKind, new Date(deadline));
     yield* run.sleepUntil(retryAt, `regeneration of ${keyKind} blocked: ${begun.message}`);
   }
 }
@@ -321,6 +335,7 @@ function* waitForConsumers(
     });
     const from = run.now().toISOString();
     const timer: TimerTask = createBoundedTimer(run.context, checkAt);
+    yield* run.events.waitStarted('consumers', oldKey, deadline);
     const winner = yield run.context.df.Task.any([operatorSaysMoved, timer]);
     run.waits.push({ pair: run.pair, phase: 'waitingForConsumers', reason: `old key ${oldKey} in use until at least ${lastUsedAt}`, from, until: run.now().toISOString() });
     if (winner === operatorSaysMoved) {
@@ -347,6 +362,7 @@ class RotationRun {
   phase: RotationPhase = 'inspecting';
   activeKeyKind?: KeyKind;
   standbyKeyKind?: KeyKind;
+  readonly events: RotationEventLog;
   private phaseStartedAt: string;
 
   constructor(
@@ -359,6 +375,7 @@ class RotationRun {
     this.phaseStartedAt = this.startedAt;
     this.rotationId = rotationIdFor(this.settings.accountName, this.now());
     this.idleRule = { idleWindowInHours: this.settings.idleWindowInHours, usageMarginInMinutes: this.settings.usageMarginInMinutes };
+    this.events = new RotationEventLog(context, { ...this.settings, rotationId: this.rotationId, startedAt: this.startedAt, where: () => ({ pair: this.pair, phase: this.phase }) });
   }
 
   now(): Date {

@@ -334,6 +334,7 @@ describe('config: the settings table', () => {
       'FAILED_ROTATION_RETRY_IN_HOURS',
       'DURABLE_TASK_HUB_NAME',
       'OPERATOR_API_AUTH',
+      'ROTATION_EVENTS_TOPIC_ENDPOINT',
     ]);
   });
 
