@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { control } from '../helpers/emulator.js';
-import { installInMemoryTelemetry, type InMemoryTelemetry } from '../helpers/telemetry.js';
+import { installInMemoryTelemetry, type InMemoryTelemetry } from '../../emulator/telemetry.js';
 import { HOUR_MS, RotationHarness, SAFE_CHECK } from './rotation-harness.js';
 
 const MINUTE_MS = 60_000;

@@ -1,13 +1,13 @@
 /**
  * OpenTelemetry as the app's telemetry module sees it in Azure, but exported
- * to memory: the SDK's own InMemoryLogRecordExporter (custom events) and a
+ * to memory (for the tests and the demo): the SDK's own InMemoryLogRecordExporter (custom events) and a
  * metric reader collected on demand (InMemoryMetricExporter's data shape).
  */
 import { metrics } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { CUSTOM_EVENT_NAME_ATTRIBUTE, resetTelemetryState } from '../../src/telemetry.js';
+import { CUSTOM_EVENT_NAME_ATTRIBUTE, resetTelemetryState } from '../src/telemetry.js';
 
 export interface InMemoryTelemetry {
   /** Custom events (log records with microsoft.custom_event.name), in order. */
