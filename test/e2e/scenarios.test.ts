@@ -160,9 +160,9 @@ describe('the shipped scenarios', () => {
   });
 
   it('when consumers reload on the newKeyPublished event, then the rotation ends at the idle-window floor, sooner than the same story with hourly polling', async () => {
-    const report = await run('09-consumers-notified-by-events.json');
-    const scenario = await loadScenarioFile('scenarios/09-consumers-notified-by-events.json');
-    const polling = await runScenario({ ...scenario, consumers: scenario.consumers.map((consumer) => ({ ...consumer, refresh: 'timer' as const, refreshEveryMs: HOUR_MS })) }, { source: '09 with hourly polling' });
+    const report = await run('13-consumers-notified-by-events.json');
+    const scenario = await loadScenarioFile('scenarios/13-consumers-notified-by-events.json');
+    const polling = await runScenario({ ...scenario, consumers: scenario.consumers.map((consumer) => ({ ...consumer, refresh: 'timer' as const, refreshEveryMs: HOUR_MS })) }, { source: '13 with hourly polling' });
     expect(polling.passed).toBe(true);
     expect(polling.leaks.found).toEqual([]);
 
