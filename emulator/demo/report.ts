@@ -73,8 +73,23 @@ export interface AccountReport {
   regenerations: RegenerationEntry[];
   /** The key kind the read-write secret's latest version holds at the end (its keyKind tag). */
   activeKeyKind: KeyKind | null;
-  /** Of the last completed run: retries (refused regenerations, failed validation probes) and routine checks (status polls, usage checks). */
-  retries: { blockedRegenerations: number; validationFailures: number; regenerationPolls: number; usageChecks: number } | null;
+  /** How each wait for a key to be idle ended, over all runs in order: idle, operator (by, note), forced, or boundPassed. */
+  waitEndings: WaitEndingEntry[];
+  /** Versions of the read-write secret in Key Vault at the end (the seeded one included). */
+  secretVersions: number;
+  /** Of the last completed run: retries (refused regenerations, failed validation probes, outages waited out, busy answers) and routine checks (status polls, usage checks). */
+  retries: { blockedRegenerations: number; validationFailures: number; regenerationPolls: number; usageChecks: number; outageRetries?: number; busyAnswers?: number } | null;
+}
+
+export interface WaitEndingEntry {
+  run: number;
+  pair: string;
+  wait: 'standbyIdle' | 'consumers' | 'refusals';
+  ended: 'idle' | 'operator' | 'forced' | 'boundPassed';
+  at: string;
+  offsetMs: number;
+  by: string | null;
+  note: string | null;
 }
 
 export interface ConsumerSummary {

@@ -37,10 +37,11 @@ import type {
   RegenerationEntry,
   RotationRunEntry,
   TimelineEntry,
+  WaitEndingEntry,
   WaitEntry,
 } from './report.js';
-import { FAILURE_CAUSES, formatDuration, type ExpectedOutcome, type FailureBounds, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
-import { addFault, emulatorCredential, secretClientFor, secretNamesFor, seedAccount, type SeededAccount } from './seed.js';
+import { FAILURE_CAUSES, formatDuration, type ExpectedOutcome, type FailureBounds, type FaultInput, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
+import { addFault, controlRequest, emulatorCredential, secretClientFor, secretNamesFor, seedAccount, type SeededAccount } from './seed.js';
 import { plural } from './text.js';
 
 const projectDir = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -91,7 +92,10 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   let lastLineMs = startMs;
   let crashes = 0;
   /** Crash actions whose activity has not come yet. */
-  let crashesPending = 0;
+  /** Crashes announced and not yet happened: each after the next activity, or after the named one. */
+  const crashesPending: Array<string | null> = [];
+  /** Faults given `for` a span: when each ends, by its emulator rule id. */
+  const faultsEnding: Array<{ atMs: number; id: string }> = [];
   let logLineNumber = 0;
 
   const say = (entry: Omit<TimelineEntry, 'at' | 'offsetMs'>): void => {
@@ -156,8 +160,11 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     observeKeys(emulator.state());
 
     // ---- the app's settings, pointing it at the emulator ----
+    // The SDKs' own retries sleep in real time while virtual time stands still: the story cannot tell
+    // a 5 ms pause from a 30 s one, so they are kept short (an outage of hours then runs in seconds).
+    const appRuntime = () => ({ now: () => clock.now(), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 50 } });
     applySettings(scenario, emulator);
-    resetRuntime({ now: () => clock.now() });
+    resetRuntime(appRuntime());
 
     const logEntry = (entry: DriverLogEntry): void => {
       logLineNumber += 1;
@@ -182,8 +189,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         log: logEntry,
         faults: {
           crashAfterActivity: (activity) => {
-            if (crashesPending === 0) return false;
-            crashesPending -= 1;
+            const aimedAt = crashesPending[0];
+            if (aimedAt === undefined || (aimedAt !== null && aimedAt !== activity.name)) return false;
+            crashesPending.shift();
             crashes += 1;
             say({
               account: accountOfInstance(activity.instanceId) ?? null,
@@ -203,7 +211,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const restartDriver = async (): Promise<void> => {
       await driver?.close();
       // A new host process: settings are read again and SDK clients rebuilt.
-      resetRuntime({ now: () => clock.now() });
+      resetRuntime(appRuntime());
       driver = await startDriver();
       const resumed = (await driver.listInstances()).filter((status) => !['Completed', 'Failed', 'Terminated', 'Canceled'].includes(String(status.runtimeStatus)));
       say({ account: null, source: 'host', text: `the host restarted and resumed ${plural(resumed.length, 'orchestration')} from the task hub` });
@@ -341,6 +349,23 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       fleet?.notify(delivery.event);
     });
 
+    // ---- faults given for a span of time: the emulator counts requests, so the runner takes them back ----
+    const endFaultsDue = async (nowMs: number): Promise<void> => {
+      const ending = faultsEnding.filter((fault) => fault.atMs <= nowMs);
+      if (!ending.length) return;
+      // The control API removes all rules at once: put back the ones still running, under their new ids.
+      const { body } = await controlRequest(emulator, 'GET', '/faults');
+      await controlRequest(emulator, 'DELETE', '/faults');
+      const renamed = new Map<string, string>();
+      for (const { id, ...rule } of (body as { faults: Array<FaultInput & { id: string }> }).faults) {
+        if (ending.some((fault) => fault.id === id)) continue;
+        renamed.set(id, (await addFault(emulator, rule)).id);
+      }
+      const still = faultsEnding.filter((fault) => fault.atMs > nowMs).map((fault) => ({ ...fault, id: renamed.get(fault.id) ?? fault.id }));
+      faultsEnding.splice(0, faultsEnding.length, ...still);
+      say({ account: null, source: 'fault', text: `${plural(ending.length, 'fault')} given for a span of time ended` });
+    };
+
     // ---- operator actions, faults, crashes, timer runs ----
     const httpResult = (request: string, result: HttpInvocationResult): void => {
       leaks.addText('httpResponses', `HTTP response to ${request}`, result.body);
@@ -360,13 +385,22 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           return;
         }
         case 'crash':
-          crashesPending += 1;
-          say({ account: null, source: 'host', text: 'the Functions host will crash after the next activity it runs' });
+          crashesPending.push(action.afterActivity);
+          say({ account: null, source: 'host', text: `the Functions host will crash after the next ${action.afterActivity ? `${action.afterActivity} activity` : 'activity'} it runs` });
           return;
+        case 'failRegeneration': {
+          const body = { accountId: seeded.get(action.account)!.id, times: action.times, ...(action.keyKind ? { keyKind: action.keyKind } : {}), ...(action.message ? { message: action.message } : {}) };
+          const answer = await controlRequest(emulator, 'POST', '/operations/fail-next', body);
+          if (answer.status !== 201) throw new Error(`the emulator refused to fail regenerations: ${JSON.stringify(answer.body)}`);
+          const what = `${action.times === 1 ? 'the next regeneration' : `the next ${action.times} regenerations`}${action.keyKind ? ` of ${action.keyKind}` : ''}`;
+          say({ account: action.account, source: 'fault', text: `${what} will run, then Azure reports ${action.times === 1 ? 'it' : 'them'} Failed` });
+          return;
+        }
         case 'fault': {
-          await addFault(emulator, action.fault);
+          const added = await addFault(emulator, action.fault);
+          if (action.forMs !== null) faultsEnding.push({ atMs: nowMs + action.forMs, id: added.id });
           const fault = action.fault;
-          const one = fault.times === 1;
+          const one = fault.times === 1 && action.forMs === null;
           const what = [
             fault.status !== undefined ? `${one ? 'answers' : 'answer'} ${fault.status}${fault.retryAfterSeconds !== undefined ? ` (Retry-After ${fault.retryAfterSeconds}s)` : ''}` : '',
             fault.delayMs ? `${one ? 'is' : 'are'} delayed ${fault.delayMs} ms` : '',
@@ -376,7 +410,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           say({
             account: null,
             source: 'fault',
-            text: `the next ${one ? '' : `${fault.times} `}${serviceName(fault.service)} ${one ? 'request' : 'requests'}${fault.method ? ` ${fault.method}` : ''}${fault.pathPattern ? ` matching ${fault.pathPattern}` : ''} ${what}`,
+            text: `${action.forMs !== null ? `for ${formatDuration(action.forMs)}, all ` : `the next ${one ? '' : `${fault.times} `}`}${serviceName(fault.service)} ${one ? 'request' : 'requests'}${fault.method ? ` ${fault.method}` : ''}${fault.pathPattern ? ` matching ${fault.pathPattern}` : ''} ${what}`,
           });
           return;
         }
@@ -399,6 +433,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     let actionIndex = 0;
     for (;;) {
       const nowMs = clock.nowMs();
+      await endFaultsDue(nowMs);
       await fleet.runDue();
       while (actionIndex < scenario.actions.length && startMs + scenario.actions[actionIndex]!.atMs <= nowMs) {
         await runAction(scenario.actions[actionIndex]!);
@@ -408,7 +443,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       if (nowMs - lastLineMs >= HEARTBEAT_MS) say({ account: null, source: 'runner', text: heartbeat(views, fleet) });
       if (nowMs >= endMs) break;
       const nextAction = actionIndex < scenario.actions.length ? startMs + scenario.actions[actionIndex]!.atMs : Infinity;
-      const next = Math.min(fleet.nextDueMs() ?? Infinity, nextAction, endMs);
+      const next = Math.min(fleet.nextDueMs() ?? Infinity, nextAction, endMs, ...faultsEnding.map((fault) => fault.atMs));
       await drive(next);
       if (clock.nowMs() < next) clock.set(new Date(next));
     }
@@ -473,6 +508,19 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         }),
         regenerations: regenerationsByAccount.get(account.name) ?? [],
         activeKeyKind: latestKeyKind(finalState, secretName),
+        waitEndings: runs.flatMap((run) =>
+          (run.output?.waitEndings ?? []).map((ending): WaitEndingEntry => ({
+            run: run.run,
+            pair: ending.pair,
+            wait: ending.wait,
+            ended: ending.ended,
+            at: ending.at,
+            offsetMs: Date.parse(ending.at) - startMs,
+            by: ending.by ?? null,
+            note: ending.note ?? null,
+          })),
+        ),
+        secretVersions: finalState.keyVault.secrets[secretName.toLowerCase()]?.versions.length ?? 0,
         retries: lastCompleted?.output?.retries ?? null,
       };
     });
@@ -535,8 +583,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       emulatorStats: stats,
     };
     report.expectationFailures = checkExpectations(scenario, report);
-    if (crashesPending > 0) {
-      report.expectationFailures.push(`${plural(crashesPending, 'crash action')} never happened: no activity ran after ${crashesPending === 1 ? 'it' : 'them'} before the end`);
+    if (crashesPending.length > 0) {
+      report.expectationFailures.push(`${plural(crashesPending.length, 'crash action')} never happened: no such activity ran after ${crashesPending.length === 1 ? 'it' : 'them'} before the end`);
     }
     report.passed = report.expectationFailures.length === 0;
     report.wallClockMs = Math.round(performance.now() - wallStart);
@@ -586,6 +634,21 @@ export function checkExpectations(scenario: Scenario, report: DemoReport): strin
     const phases = new Set(account.phases.map((entry) => entry.phase));
     for (const phase of expectation.phasesInclude ?? []) if (!phases.has(phase)) failures.push(`${name}: expected the rotation to go through ${phase}, it did not`);
     for (const phase of expectation.phasesExclude ?? []) if (phases.has(phase)) failures.push(`${name}: expected the rotation never to enter ${phase}, it did`);
+    if (expectation.runs) {
+      const actual = account.runs.map((run) => run.outcome);
+      if (actual.join() !== expectation.runs.join()) failures.push(`${name}: expected runs [${expectation.runs.join(', ')}], got [${actual.join(', ')}]`);
+    }
+    if (expectation.secretVersions !== undefined && account.secretVersions !== expectation.secretVersions) {
+      failures.push(`${name}: expected ${expectation.secretVersions} Key Vault version(s) of its secret, got ${account.secretVersions}`);
+    }
+    for (const [keyKind, offsetMs] of Object.entries(expectation.notRegeneratedBefore ?? {})) {
+      const early = account.regenerations.find((entry) => entry.keyKind === keyKind && entry.offsetMs < offsetMs!);
+      if (early) failures.push(`${name}: expected ${keyKind} not to be regenerated before +${formatDuration(offsetMs!)}, it was at +${formatDuration(early.offsetMs)}`);
+    }
+    if (expectation.waitEndings) {
+      const actual = account.waitEndings.map((entry) => `${entry.wait}:${entry.ended}`);
+      if (actual.join() !== expectation.waitEndings.join()) failures.push(`${name}: expected waits to end [${expectation.waitEndings.join(', ')}], got [${actual.join(', ')}]`);
+    }
   }
   for (const action of report.operatorActions) {
     if (action.expectedStatus !== null && action.status !== action.expectedStatus) {
@@ -652,7 +715,7 @@ function regenerationSecondsOf(scenario: Scenario, name: string): number {
   return scenario.accounts.find((account) => account.name === name)?.regenerationSeconds ?? 0;
 }
 
-function httpRequestOf(action: Exclude<ScenarioAction, { type: 'timer' | 'crash' | 'fault' }>): {
+function httpRequestOf(action: Exclude<ScenarioAction, { type: 'timer' | 'crash' | 'fault' | 'failRegeneration' }>): {
   method: 'GET' | 'POST';
   path: string;
   body: unknown;

@@ -6,6 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { KEY_KINDS, type FaultRule, type KeyKind } from '../azure/contracts.js';
+import { ACTIVITY_NAMES } from '../../src/activities/contracts.js';
+import { SETTING_NAMES, loadConfig } from '../../src/config.js';
 
 export const SCENARIO_VERSION = 1;
 
@@ -43,6 +45,8 @@ export interface ScenarioAccount {
   initialActiveKeyKind: 'primary' | 'secondary' | null;
   /** How old the seeded secrets are at the start, in ms (the timer starts rotations for old ones). */
   secretAgeMs: number;
+  /** untagged: the secrets hold the key as a person put it there, with no tags (the app adopts them by value). */
+  initialSecret: 'tagged' | 'untagged';
 }
 
 export interface ScenarioConsumer {
@@ -76,8 +80,12 @@ export type ScenarioAction =
   | { atMs: number; type: 'consumersMoved'; account: string; note: string | null; expectStatus: number | null }
   | { atMs: number; type: 'cancel'; account: string; reason: string | null; expectStatus: number | null }
   | { atMs: number; type: 'http'; method: 'GET' | 'POST'; path: string; body: unknown; expectStatus: number | null }
-  | { atMs: number; type: 'fault'; fault: FaultInput }
-  | { atMs: number; type: 'crash' };
+  /** forMs: the fault lasts this long (virtual time) instead of a count; the runner removes it then. */
+  | { atMs: number; type: 'fault'; fault: FaultInput; forMs: number | null }
+  /** afterActivity: the crash waits for that activity (e.g. publishKey) instead of the next one. */
+  | { atMs: number; type: 'crash'; afterActivity: string | null }
+  /** The next `times` regenerations of the account's key (any key when null) run, then Azure reports them Failed. */
+  | { atMs: number; type: 'failRegeneration'; account: string; keyKind: KeyKind | null; times: number; message: string | null };
 
 export type ExpectedOutcome = 'rotated' | 'needsAttention' | 'failed' | 'cancelled' | 'running' | 'notStarted';
 export const EXPECTED_OUTCOMES: readonly ExpectedOutcome[] = ['rotated', 'needsAttention', 'failed', 'cancelled', 'running', 'notStarted'];
@@ -91,6 +99,14 @@ export interface AccountExpectation {
   phasesInclude?: string[];
   /** Phases it must never have entered. */
   phasesExclude?: string[];
+  /** The outcome of every run, in order (e.g. cancelled, then rotated). */
+  runs?: ExpectedOutcome[];
+  /** Versions of the read-write secret at the end, the seeded one included. */
+  secretVersions?: number;
+  /** A key kind must not be regenerated before this offset from the start. */
+  notRegeneratedBefore?: Partial<Record<KeyKind, number>>;
+  /** How the waits ended over all runs, in order, as "wait:ended" (e.g. "consumers:operator"). */
+  waitEndings?: string[];
 }
 
 export interface FailureBounds {
@@ -302,10 +318,10 @@ function describe(value: unknown): string {
 }
 
 const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'accounts', 'consumers', 'actions', 'expect'] as const;
-const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge'] as const;
+const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
 const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refresh', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
-const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash'] as const;
+const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash', 'failRegeneration'] as const;
 const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = {
   timer: [],
   start: ['account', 'force', 'reason', 'expectStatus'],
@@ -313,11 +329,14 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   consumersMoved: ['account', 'note', 'expectStatus'],
   cancel: ['account', 'reason', 'expectStatus'],
   http: ['method', 'path', 'body', 'expectStatus'],
-  fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times'],
-  crash: [],
+  fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times', 'for'],
+  crash: ['afterActivity'],
+  failRegeneration: ['account', 'keyKind', 'times', 'message'],
 };
 const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'consumers', 'accounts'] as const;
-const ACCOUNT_EXPECT_FIELDS = ['outcome', 'activeKeyKind', 'regenerated', 'phasesInclude', 'phasesExclude'] as const;
+const ACCOUNT_EXPECT_FIELDS = ['outcome', 'activeKeyKind', 'regenerated', 'phasesInclude', 'phasesExclude', 'runs', 'secretVersions', 'notRegeneratedBefore', 'waitEndings'] as const;
+const ACTIVITY_NAME_LIST = Object.values(ACTIVITY_NAMES);
+const WAIT_ENDINGS = ['standbyIdle', 'consumers', 'refusals'].flatMap((wait) => ['idle', 'operator', 'forced', 'boundPassed'].map((ended) => `${wait}:${ended}`));
 
 /** Validates parsed JSON into a Scenario; throws ScenarioError listing every problem with its field. */
 export function parseScenario(json: unknown, options: { source: string }): Scenario {
@@ -364,10 +383,28 @@ function readSettings(read: Reader, value: unknown): Record<string, string> {
     if (!SETTING_NAME.test(key)) read.problem(path, 'is not an app setting name (upper-case letters, digits and underscores)');
     else if ((RUNNER_OWNED_SETTINGS as readonly string[]).includes(key)) {
       read.problem(path, `is set by the runner to point the app at the emulator${key === 'ROTATION_TARGETS' ? ' (describe accounts under "accounts", per-account overrides under accounts[].target)' : ''}`);
-    } else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') settings[key] = String(raw);
+    } else if (!SETTING_NAMES.includes(key)) read.problem(path, 'is not a setting the app reads (see the app settings table in README.md)');
+    else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') settings[key] = String(raw);
     else read.problem(path, `must be a string, number or boolean, got ${describe(raw)}`);
   }
+  for (const problem of configProblems(settings)) read.problem(`settings.${problem.setting}`, problem.message);
   return settings;
+}
+
+/** The app's own validation of the scenario's settings, with stand-ins for the ones the runner sets. */
+function configProblems(settings: Record<string, string>): Array<{ setting: string; message: string }> {
+  try {
+    loadConfig({
+      KEY_VAULT_URL: 'https://scenario-check.vault.azure.net',
+      ROTATION_TARGETS: JSON.stringify(['/subscriptions/00000000-0000-4000-8000-00000000de00/resourceGroups/rotation-demo/providers/Microsoft.DocumentDB/databaseAccounts/check']),
+      ...settings,
+    });
+    return [];
+  } catch (error) {
+    const problems = (error as { problems?: Array<{ setting: string; message: string }> }).problems ?? [];
+    // Only what the scenario set: the stand-ins are not the scenario's to fix.
+    return problems.filter((problem) => Object.hasOwn(settings, problem.setting));
+  }
 }
 
 function readAccounts(read: Reader, top: Record<string, unknown>): ScenarioAccount[] {
@@ -404,11 +441,13 @@ function readAccounts(read: Reader, top: Record<string, unknown>): ScenarioAccou
     if (record.initialActiveKeyKind === null) initialActiveKeyKind = null;
     else initialActiveKeyKind = read.oneOf(record, path, 'initialActiveKeyKind', ['primary', 'secondary'] as const) ?? 'primary';
     const secretAgeMs = read.duration(record, path, 'secretAge') ?? 0;
+    const initialSecret = read.oneOf(record, path, 'initialSecret', ['tagged', 'untagged'] as const) ?? 'tagged';
+    if (initialActiveKeyKind === null && record.initialSecret !== undefined) read.problem(`${path}.initialSecret`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
     if (initialActiveKeyKind === null && record.secretAge !== undefined) {
       read.problem(`${path}.secretAge`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
     }
     if (name !== undefined) {
-      accounts.push({ name, subscriptionId, resourceGroup, capabilities, regenerationSeconds, usageLagSeconds, configured, target, initialActiveKeyKind, secretAgeMs });
+      accounts.push({ name, subscriptionId, resourceGroup, capabilities, regenerationSeconds, usageLagSeconds, configured, target, initialActiveKeyKind, secretAgeMs, initialSecret });
     }
   });
   return accounts;
@@ -483,9 +522,19 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
       case 'timer':
         actions.push({ atMs, type });
         break;
-      case 'crash':
-        actions.push({ atMs, type });
+      case 'failRegeneration': {
+        const name = account();
+        const keyKind = read.oneOf(record, path, 'keyKind', KEY_KINDS) ?? null;
+        const times = read.integer(record, path, 'times', { min: 1, max: 10_000 }) ?? 1;
+        const message = read.string(record, path, 'message') ?? null;
+        if (name !== undefined) actions.push({ atMs, type, account: name, keyKind, times, message });
         break;
+      }
+      case 'crash': {
+        const afterActivity = read.oneOf(record, path, 'afterActivity', ACTIVITY_NAME_LIST) ?? null;
+        actions.push({ atMs, type, afterActivity });
+        break;
+      }
       case 'start':
       case 'force': {
         const name = account();
@@ -513,8 +562,9 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
         break;
       }
       case 'fault': {
-        const fault = readFault(read, record, path);
-        if (fault) actions.push({ atMs, type, fault });
+        const forMs = read.duration(record, path, 'for', { positive: true }) ?? null;
+        const fault = readFault(read, record, path, forMs !== null);
+        if (fault) actions.push({ atMs, type, fault, forMs });
         break;
       }
     }
@@ -523,7 +573,10 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
   return actions.map((action, index) => ({ action, index })).sort((a, b) => a.action.atMs - b.action.atMs || a.index - b.index).map(({ action }) => action);
 }
 
-function readFault(read: Reader, record: Record<string, unknown>, path: string): FaultInput | undefined {
+/** A fault given `for` a span of time matches every request in it, up to the emulator's limit. */
+const FAULT_TIMES_FOR_A_SPAN = 10_000;
+
+function readFault(read: Reader, record: Record<string, unknown>, path: string, forSpan: boolean): FaultInput | undefined {
   const before = read.problems.length;
   const service = read.oneOf(record, path, 'service', ['arm', 'cosmos', 'keyvault'] as const, { required: true });
   const method = read.string(record, path, 'method', { pattern: /^[A-Za-z]{3,10}$/, hint: 'must be an HTTP method such as "POST"' });
@@ -538,8 +591,9 @@ function readFault(read: Reader, record: Record<string, unknown>, path: string):
   const status = read.integer(record, path, 'status', { min: 400, max: 599 });
   const retryAfterSeconds = read.integer(record, path, 'retryAfterSeconds', { min: 0, max: 3600 });
   const delayMs = read.integer(record, path, 'delayMs', { min: 0, max: 120_000 });
-  const times = read.integer(record, path, 'times', { min: 1, max: 10_000 });
-  if (record.times === undefined) read.problem(`${path}.times`, 'is required (how many matching requests fail)');
+  const times = forSpan ? FAULT_TIMES_FOR_A_SPAN : read.integer(record, path, 'times', { min: 1, max: 10_000 });
+  if (forSpan && record.times !== undefined) read.problem(`${path}.times`, 'cannot be given with "for": a fault lasts either a number of requests or a span of time');
+  if (!forSpan && record.times === undefined) read.problem(`${path}.times`, 'is required (how many matching requests fail), or give "for" (a span of time)');
   if (status === undefined && delayMs === undefined && record.status === undefined && record.delayMs === undefined) {
     read.problem(path, 'a fault needs a status, a delayMs, or both');
   }
@@ -590,6 +644,21 @@ function readExpectations(read: Reader, value: unknown, accountNames: Set<string
       if (phasesInclude) expectation.phasesInclude = phasesInclude;
       const phasesExclude = read.stringList(accountRecord, path, 'phasesExclude');
       if (phasesExclude) expectation.phasesExclude = phasesExclude;
+      const runs = read.stringList(accountRecord, path, 'runs', EXPECTED_OUTCOMES);
+      if (runs) expectation.runs = runs;
+      const secretVersions = read.integer(accountRecord, path, 'secretVersions', { min: 0, max: 10_000 });
+      if (secretVersions !== undefined) expectation.secretVersions = secretVersions;
+      const waitEndings = read.stringList(accountRecord, path, 'waitEndings', WAIT_ENDINGS);
+      if (waitEndings) expectation.waitEndings = waitEndings;
+      if (accountRecord.notRegeneratedBefore !== undefined) {
+        const notBefore = read.object(accountRecord.notRegeneratedBefore, `${path}.notRegeneratedBefore`, KEY_KINDS);
+        const offsets: Partial<Record<KeyKind, number>> = {};
+        for (const keyKind of KEY_KINDS) {
+          const offsetMs = notBefore ? read.duration(notBefore, `${path}.notRegeneratedBefore`, keyKind) : undefined;
+          if (offsetMs !== undefined) offsets[keyKind] = offsetMs;
+        }
+        expectation.notRegeneratedBefore = offsets;
+      }
       expectations.accounts[name] = expectation;
     }
   }

@@ -98,15 +98,19 @@ export async function seedAccount(
   if (account.initialActiveKeyKind) {
     const readWrite = account.initialActiveKeyKind;
     const readOnly = readWrite === 'primary' ? 'primaryReadonly' : 'secondaryReadonly';
-    // Tags and content type as the app publishes them (src/activities/secret-format.ts).
+    // Tags and content type as the app publishes them (src/activities/secret-format.ts), without a
+    // rotation ID: the earlier rotation that published it would also have regenerated the other key
+    // afterwards, which the keys just created cannot show, so the app would take it for a rotation
+    // that stopped part-way and resume it.
     for (const [secretName, keyKind] of [
       [names.secretName, readWrite],
       [names.readOnlySecretName, readOnly],
     ] as const) {
-      await secrets.setSecret(secretName, keys[keyKind].value, {
-        contentType: KEY_CONTENT_TYPE,
-        tags: { [SECRET_TAGS.cosmosAccount]: created.id, [SECRET_TAGS.keyKind]: keyKind, [SECRET_TAGS.rotationId]: 'before-the-demo' },
-      });
+      await secrets.setSecret(
+        secretName,
+        keys[keyKind].value,
+        account.initialSecret === 'untagged' ? {} : { contentType: KEY_CONTENT_TYPE, tags: { [SECRET_TAGS.cosmosAccount]: created.id, [SECRET_TAGS.keyKind]: keyKind } },
+      );
     }
   }
   return { name: account.name, id: created.id, documentEndpoint: created.documentEndpoint, ...names };

@@ -7,6 +7,9 @@ import type { AccountReport, DemoReport } from './report.js';
 import { formatDuration } from './scenario.js';
 import { plural, wrapText } from './text.js';
 
+const WAIT_NAMES = { standbyIdle: 'standby wait', consumers: 'consumer wait', refusals: 'safe-check refusals' } as const;
+const ENDED_HOW = { idle: 'ended idle', operator: 'ended by an operator', forced: 'skipped (forced)', boundPassed: 'passed its bound' } as const;
+
 /** Long reasons wrap at this width instead of being cut (they name what to fix). */
 const WRAP_WIDTH = 120;
 
@@ -32,13 +35,23 @@ export function formatSummary(report: DemoReport): string {
     const runs = account.runs.length > 1 ? account.runs.map((run) => `${run.force ? 'forced ' : ''}${run.outcome}`).join(' -> ') : null;
     if (runs) detail(`runs: ${runs}`);
     for (const wait of account.waits) detail(`waited ${formatDuration(wait.durationMs)} in ${wait.phase}: ${wait.reason}`);
+    if (account.waitEndings?.length) {
+      const many = account.runs.length > 1;
+      const endings = account.waitEndings.map((entry) => {
+        const who = entry.ended === 'operator' ? ` (${[entry.by ?? 'an operator', entry.note].filter(Boolean).join(': ')})` : '';
+        return `${many ? `run ${entry.run} ` : ''}${WAIT_NAMES[entry.wait]} ${ENDED_HOW[entry.ended]}${who} at +${formatDuration(entry.offsetMs)}`;
+      });
+      detail(`waits ended: ${endings.join('; ')}`);
+    }
     const last = account.runs[account.runs.length - 1];
     if (last?.message && account.outcome !== 'rotated') detail(last.message);
     if (account.retries) {
-      const { blockedRegenerations, validationFailures, regenerationPolls, usageChecks } = account.retries;
+      const { blockedRegenerations, validationFailures, regenerationPolls, usageChecks, outageRetries, busyAnswers } = account.retries;
       const retries = [
         blockedRegenerations ? plural(blockedRegenerations, 'refused regeneration') : '',
         validationFailures ? plural(validationFailures, 'failed validation probe') : '',
+        outageRetries ? plural(outageRetries, 'outage retry', 'outage retries') : '',
+        busyAnswers ? plural(busyAnswers, 'busy answer') : '',
       ].filter(Boolean);
       if (retries.length) detail(`retried after: ${retries.join(', ')}`);
       const checks = [regenerationPolls ? plural(regenerationPolls, 'regeneration status poll') : '', usageChecks ? plural(usageChecks, 'usage check') : ''].filter(Boolean);

@@ -1,12 +1,13 @@
 /**
  * Activity: start regenerating one key, at most once per rotation.
- * - alreadyRegenerated: the key's generationTime is after `notRegeneratedSince`
+ * - alreadyRegenerated: the key's generationTime is at or after `notRegeneratedSince`
  *   (a replay, a retry after a crash, or the operation finished meanwhile);
  * - blocked: the safe-rotation check refused; retry at `retryAt`;
  * - busy: another operation holds the account (ARM 409, Cosmos DB 412); ask again later;
  * - started: the long-running operation's state, to poll with getRegenerationStatus.
  */
 import type { InvocationContext } from '@azure/functions';
+import { regeneratedSince } from '../domain/rotation-plan.js';
 import { isBlockedError, isBusyStatus, isTransientError } from '../errors.js';
 import type { ActivityResult, BeginRegenerateKeyInput, BeginRegenerateKeyResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
@@ -16,8 +17,8 @@ export async function beginRegenerateKey(input: BeginRegenerateKeyInput, context
     const { cosmosManagement } = runtime.adapters;
     const facts = await cosmosManagement.getAccount(input.accountId);
     const generationTime = facts.keys[input.keyKind].generationTime;
-    if (generationTime && Date.parse(generationTime) > Date.parse(input.notRegeneratedSince)) {
-      context.log(`beginRegenerateKey: the ${input.keyKind} key of ${input.accountId} was regenerated at ${generationTime}, after ${input.notRegeneratedSince}: not again`);
+    if (generationTime && regeneratedSince(generationTime, input.notRegeneratedSince, input.generationTimeBefore)) {
+      context.log(`beginRegenerateKey: the ${input.keyKind} key of ${input.accountId} was regenerated at ${generationTime}, not before ${input.notRegeneratedSince}: not again`);
       return { outcome: 'alreadyRegenerated', generationTime };
     }
     try {

@@ -3,6 +3,7 @@
  * with durable timers: a regeneration can take hours, an activity must not.
  */
 import type { InvocationContext } from '@azure/functions';
+import { regeneratedSince } from '../domain/rotation-plan.js';
 import { isPermanentError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { ActivityResult, GetRegenerationStatusInput, GetRegenerationStatusResult } from './contracts.js';
@@ -50,5 +51,5 @@ export async function getRegenerationStatus(
 
 async function generatedSince(runtime: Runtime, input: GetRegenerationStatusInput): Promise<string | null> {
   const generationTime = (await runtime.adapters.cosmosManagement.getAccount(input.accountId)).keys[input.keyKind].generationTime;
-  return generationTime && Date.parse(generationTime) > Date.parse(input.notRegeneratedSince) ? generationTime : null;
+  return generationTime && regeneratedSince(generationTime, input.notRegeneratedSince, input.generationTimeBefore) ? generationTime : null;
 }

@@ -8,9 +8,9 @@
  * Nothing here ever carries key material: messages are scrubbed again.
  */
 import type { InvocationContext } from '@azure/functions';
-import { isRotatorError, redactSecrets } from '../errors.js';
+import { isRotatorError, redactSecrets, type TransientError } from '../errors.js';
 import { getRuntime, type Runtime } from '../runtime.js';
-import type { ActivityError, ActivityResult } from './contracts.js';
+import { retryAfterSuffix, type ActivityError, type ActivityResult } from './contracts.js';
 
 export async function runActivity<T>(
   name: string,
@@ -24,8 +24,12 @@ export async function runActivity<T>(
     const failure = activityErrorOf(error);
     if (failure === 'transient') {
       context.warn(`${name}: transient failure, Durable will retry: ${redactSecrets((error as Error).message)}`);
+      // The orchestrator honours Retry-After once Durable's retries are spent: it can only read the message.
+      const retryAfterInMs = (error as TransientError).retryAfterInMs;
+      if (retryAfterInMs !== undefined && !(error as Error).message.includes('Retry-After')) (error as Error).message += retryAfterSuffix(retryAfterInMs);
       throw error;
     }
+    if (!isRotatorError(error)) context.error(`${name}: unexpected error: ${redactSecrets(error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error))}`);
     context.error(`${name}: ${failure.kind} failure: ${failure.message}`);
     return { ok: false, error: failure };
   }
@@ -42,6 +46,6 @@ function activityErrorOf(error: unknown): ActivityError | 'transient' {
     };
   }
   // Not classified: a bug or an unexpected shape. Retrying would only delay the report.
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return { kind: 'permanent', message: redactSecrets(`unexpected error: ${message}`) };
+  // Its type, text and stack are internals: runActivity logs them; the status only says where to look.
+  return { kind: 'permanent', message: 'an unexpected error; the function app log has its details under this activity and instance' };
 }

@@ -1,13 +1,13 @@
 /**
  * The dry run behind GET /rotations/{account}/plan: what a rotation started
- * now would do, from the same facts and rules the orchestrator uses (planPair,
- * idleFrom). Pure: the caller inspects the account and passes `now`.
+ * now would do, from the same facts and rules the orchestrator uses
+ * (whereRotationStopped, keyCountsAsUsedUntil, idleFrom). Pure: the caller inspects the account and passes `now`.
  */
 import type { RotationTarget } from '../config.js';
 import type { InspectAccountResult, KeyFacts } from '../activities/contracts.js';
 import { assumedLastUseWithoutUsageReports } from '../domain/unreported-usage.js';
 import { KEY_PAIRS, type KeyKind, type KeyPairName } from '../domain/keys.js';
-import { idleFrom, isIdle, oldKeyInUseUntil, planPair, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
+import { idleFrom, isIdle, keyCountsAsUsedUntil, successorPublishedAt, whereRotationStopped, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
 import type { Due } from '../schedule/decide-run.js';
 import { accountRef, type AccountRef } from './rotation-view.js';
 
@@ -40,6 +40,12 @@ export interface PairDryRun {
   standbyKeyKind: KeyKind;
   keys: Partial<Record<KeyKind, KeyFacts>>;
   published: { keyKind: KeyKind | null; rotationId: string | null; publishedAt: string | null };
+  /**
+   * The stopped rotation a start would continue: it published its key and the
+   * old key was not regenerated since. A start then only waits for consumers
+   * and regenerates the old key; null when a start begins a new rotation.
+   */
+  resumes: { rotationId: string; from: 'waitingForConsumers'; publishedAt: string } | null;
   /** Before regenerating the standby key. */
   standbyWait: KeyWait;
   /** After publishing: consumers must leave the old active key before it is regenerated. */
@@ -94,18 +100,21 @@ export function dryRun(options: {
 }
 
 function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarget, rule: IdleRule, now: Date): PairDryRun {
-  const plan = planPair(pair, { keys: facts.keys, publishedKeyKind: facts.publishedKeyKind });
+  const stopped = whereRotationStopped(pair, facts);
+  const plan = stopped.plan;
+  const resumes = stopped.from === 'waitingForConsumers' ? { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt } : null;
   const keys: Partial<Record<KeyKind, KeyFacts>> = {};
   for (const kind of KEY_PAIRS[pair].kinds) keys[kind] = { generationTime: facts.keys[kind].generationTime, lastUsedAt: facts.keys[kind].lastUsedAt };
 
-  const standbyWait = keyWait(facts.keys[plan.standbyKeyKind].lastUsedAt, rule, now, target.standbyWaitMaxInHours);
+  const standbyLastUsedAt = keyCountsAsUsedUntil(facts.keys[plan.standbyKeyKind].lastUsedAt, successorPublishedAt(plan.standbyKeyKind, facts));
+  const standbyWait = resumes ? keyWait(null, rule, now, target.standbyWaitMaxInHours) : keyWait(standbyLastUsedAt, rule, now, target.standbyWaitMaxInHours);
   // Publishing comes once the standby is idle (now, at the earliest); until then consumers can only use the active key.
-  const publishedAt = standbyWait.needed && standbyWait.idleFrom ? standbyWait.idleFrom : now.toISOString();
+  const publishedAt = resumes ? resumes.publishedAt : standbyWait.needed && standbyWait.idleFrom ? standbyWait.idleFrom : now.toISOString();
   const activeLastUsedAt = facts.keys[plan.activeKeyKind].lastUsedAt;
   const usageUnreported = facts.usageReported === false;
   const activeInUseUntil = usageUnreported
     ? (assumedLastUseWithoutUsageReports({ generationTime: null, lastUsedAt: null }, { publishedAt }, target, new Date(Date.parse(publishedAt) + target.consumerWaitMaxInHours * 3_600_000)) ?? publishedAt)
-    : oldKeyInUseUntil(activeLastUsedAt, publishedAt);
+    : keyCountsAsUsedUntil(activeLastUsedAt, publishedAt);
   const active = { ...keyWait(activeInUseUntil, rule, now, target.consumerWaitMaxInHours), lastUsedAt: activeLastUsedAt };
   const consumerNote = usageUnreported
     ? `The api-version in use (COSMOS_ARM_API_VERSION) reports no key usage times, so the rotation cannot see consumers leave ${plan.activeKeyKind}: ` +
@@ -116,17 +125,23 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
     `looking again at least every ${target.consumerCheckIntervalInMinutes} min once it could be idle, or until POST consumers-moved; ` +
     `after ${target.consumerWaitMaxInHours} h it stops and needs attention.`;
 
-  const steps = [
-    standbyWait.needed
-      ? standbyWait.exceedsMax
-        ? `Wait for the standby key ${plan.standbyKeyKind} to be idle: it is in use until ${standbyWait.idleFrom}, longer than STANDBY_WAIT_MAX_IN_HOURS (${target.standbyWaitMaxInHours} h), so the rotation would stop and need attention unless forced.`
-        : `Wait ${round(standbyWait.waitInHours)} h for the standby key ${plan.standbyKeyKind} to be idle (until ${standbyWait.idleFrom}).`
-      : `The standby key ${plan.standbyKeyKind} is idle: regenerate it without waiting.`,
-    `Regenerate ${plan.standbyKeyKind}, then validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
-    `Publish ${plan.standbyKeyKind} as a new version of secret ${secretName}${pair === 'readWrite' && target.connectionStringSecretName ? ` (and the connection string in ${target.connectionStringSecretName})` : ''}.`,
-    consumerNote,
-    `Regenerate the old key ${plan.activeKeyKind}.`,
-  ];
+  const steps = resumes
+    ? [
+        `Resume rotation ${resumes.rotationId}: it published ${plan.standbyKeyKind} to secret ${secretName} at ${resumes.publishedAt} and did not regenerate the old key ${plan.activeKeyKind}; nothing is regenerated or published again.`,
+        consumerNote,
+        `Regenerate the old key ${plan.activeKeyKind}.`,
+      ]
+    : [
+        standbyWait.needed
+          ? standbyWait.exceedsMax
+            ? `Wait for the standby key ${plan.standbyKeyKind} to be idle: it is in use until ${standbyWait.idleFrom}, longer than STANDBY_WAIT_MAX_IN_HOURS (${target.standbyWaitMaxInHours} h), so the rotation would stop and need attention unless forced.`
+            : `Wait ${round(standbyWait.waitInHours)} h for the standby key ${plan.standbyKeyKind} to be idle (until ${standbyWait.idleFrom}).`
+          : `The standby key ${plan.standbyKeyKind} is idle: regenerate it without waiting.`,
+        `Regenerate ${plan.standbyKeyKind}, then validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
+        `Publish ${plan.standbyKeyKind} as a new version of secret ${secretName}${pair === 'readWrite' && target.connectionStringSecretName ? ` (and the connection string in ${target.connectionStringSecretName})` : ''}.`,
+        consumerNote,
+        `Regenerate the old key ${plan.activeKeyKind}.`,
+      ];
 
   return {
     pair,
@@ -136,6 +151,7 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
     standbyKeyKind: plan.standbyKeyKind,
     keys,
     published: { keyKind: facts.publishedKeyKind, rotationId: facts.publishedRotationId, publishedAt: facts.publishedAt },
+    resumes,
     standbyWait,
     consumerWait: { ...active, checkIntervalInMinutes: target.consumerCheckIntervalInMinutes, note: consumerNote },
     steps,

@@ -21,7 +21,7 @@ import { FORCE_ACCESS, requireRole, type Caller } from './auth.js';
 import { readJsonBody, type BodySpec } from './body.js';
 import { dryRun, type PairFacts } from './dry-run.js';
 import { ApiError, jsonResponse } from './errors.js';
-import { getRotationInstance, instanceIdOf, isActive, rotationStatusOf, toIso } from './rotation-instance.js';
+import { getRotationInstance, instanceIdOf, isActive, rotationOutputOf, rotationStatusOf, toIso } from './rotation-instance.js';
 import { accountRef, interruptionOf, rotationState, rotationView, type AccountRef, type RotationState } from './rotation-view.js';
 
 /** Rotations take minutes to days: polling more often than this only costs requests. */
@@ -161,7 +161,7 @@ async function summarize(request: HttpRequest, target: RotationTarget, client: A
       if (isActive(status) && custom?.pair === 'readWrite' && custom.activeKeyKind) summary.activeKeyKind = custom.activeKeyKind;
     }
   } catch (error) {
-    problems.push(`the rotation status could not be read (${describe(error)})`);
+    problems.push(`the rotation status could not be read (${describe(error, { withoutName: true })})`);
   }
   try {
     const secrets = await secretAges(target, deps);
@@ -170,7 +170,7 @@ async function summarize(request: HttpRequest, target: RotationTarget, client: A
     summary.activeKeyKind ??= readWrite?.keyKind ?? null;
     summary.due = dueState(target, secrets, now);
   } catch (error) {
-    problems.push(`Key Vault could not be read (${describe(error)})`);
+    problems.push(`Key Vault could not be read (${describe(error, { withoutName: true })})`);
   }
   summary.problem = problems.length ? problems.join('; ') : null;
   return summary;
@@ -202,36 +202,50 @@ export const getRotationPlan: Operation = async (request, client, deps) => {
   return jsonResponse(200, { ...dryRun({ target, pairs: facts, due, now, runningPhase }), links: linksFor(request, target) });
 };
 
-/** POST /rotations/{account}/consumers-moved: the operator confirms consumers left the old key. */
+/**
+ * POST /rotations/{account}/consumers-moved: the operator confirms consumers
+ * left the old key. A rotation waiting for them gets the event; one that
+ * stopped at that wait (needs attention, cancelled, failed) is resumed at
+ * regenerating the old key, where Azure's safe-rotation check still applies.
+ */
 export const consumersMoved: Operation = async (request, client, deps, caller) => {
   const target = resolveAccount(deps.config, accountFromRoute(request.params.account));
   const body = await readJsonBody(request, CONSUMERS_MOVED_BODY);
   const instanceId = instanceIdOf(target);
   const status = await getRotationInstance(client, instanceId);
   const custom = rotationStatusOf(status);
-  if (!isActive(status) || custom?.phase !== 'waitingForConsumers') {
-    const where = !status ? 'no rotation has run' : isActive(status) ? `the rotation is in phase ${custom?.phase ?? 'starting'}` : `the last rotation is ${rotationState(status)}`;
-    throw new ApiError(409, 'notWaitingForConsumers', `The rotation of ${target.name} is not waiting for consumers (${where}); nothing was sent.`);
-  }
   // A signed-in caller is who confirmed; behind a function key the body may say who it was.
   const event: ConsumersMovedEvent = {};
   if (caller.authenticated) event.by = caller.name;
   else event.by = body.by ?? caller.name;
   if (body.note !== undefined) event.note = body.note;
-  await client.raiseEvent(instanceId, CONSUMERS_MOVED_EVENT, event);
   const links = linksFor(request, target);
-  return jsonResponse(
-    202,
-    {
-      account: accountRef(target),
-      instanceId,
-      accepted: true,
-      message: `Sent: the rotation goes on to regenerate the old key${custom.activeKeyKind ? ` ${custom.activeKeyKind}` : ''}; consumers must already use ${custom.standbyKeyKind ?? 'the new key'} from Key Vault.`,
-      links,
-    },
-    { Location: links.status, 'Retry-After': String(RETRY_AFTER_SECONDS) },
-  );
+  const accepted = (message: string) =>
+    jsonResponse(202, { account: accountRef(target), instanceId, accepted: true, message, links }, { Location: links.status, 'Retry-After': String(RETRY_AFTER_SECONDS) });
+  const oldKey = custom?.activeKeyKind ? ` ${custom.activeKeyKind}` : '';
+  const newKey = custom?.standbyKeyKind ?? 'the new key';
+
+  if (isActive(status) && custom?.phase === 'waitingForConsumers') {
+    await client.raiseEvent(instanceId, CONSUMERS_MOVED_EVENT, event);
+    return accepted(`Sent: the rotation goes on to regenerate the old key${oldKey}; consumers must already use ${newKey} from Key Vault.`);
+  }
+  if (status && !isActive(status) && stoppedAtConsumerWait(status)) {
+    const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: caller.name, reason: `consumers-moved${event.by ? ` by ${event.by}` : ''}`, consumersMoved: event };
+    await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+    return accepted(
+      `Resumed: the stopped rotation goes on to regenerate the old key${oldKey} (Azure's safe-rotation check still applies); consumers must already use ${newKey} from Key Vault.`,
+    );
+  }
+  const where = !status ? 'no rotation has run' : isActive(status) ? `the rotation is in phase ${custom?.phase ?? 'starting'}` : `the last rotation is ${rotationState(status)}${custom?.phase ? ` in ${custom.phase}` : ''}`;
+  throw new ApiError(409, 'notWaitingForConsumers', `The rotation of ${target.name} is not waiting for consumers (${where}); nothing was sent.`);
 };
+
+/** The last run stopped (needs attention, or cancelled) while it waited for consumers: its key is published, the old one not regenerated. */
+function stoppedAtConsumerWait(status: DurableOrchestrationStatus): boolean {
+  const output = rotationOutputOf(status);
+  if (output) return output.outcome === 'needsAttention' && output.attention?.phase === 'waitingForConsumers';
+  return rotationState(status) === 'cancelled' && rotationStatusOf(status)?.phase === 'waitingForConsumers';
+}
 
 /** POST /rotations/{account}/cancel: terminate the running rotation; the keys stay as they are. */
 export const cancelRotation: Operation = async (request, client, deps, caller) => {

@@ -49,7 +49,7 @@ export interface RotationView {
 
 export type RotationSummaryView = Pick<
   RotationOutput,
-  'rotationId' | 'outcome' | 'force' | 'reason' | 'requestedBy' | 'startedAt' | 'finishedAt' | 'activeKeyKind' | 'pairs' | 'phases' | 'waits' | 'retries' | 'attention'
+  'rotationId' | 'outcome' | 'force' | 'reason' | 'requestedBy' | 'startedAt' | 'finishedAt' | 'activeKeyKind' | 'pairs' | 'phases' | 'waits' | 'waitEndings' | 'retries' | 'attention'
 >;
 
 const MAX_FAILURE_MESSAGE_LENGTH = 1000;
@@ -123,6 +123,8 @@ function pickOutput(output: RotationOutput): RotationSummaryView {
     pairs: output.pairs,
     phases: output.phases,
     waits: output.waits,
+    // Outputs of runs from before wait endings were recorded have none.
+    waitEndings: output.waitEndings ?? [],
     retries: output.retries,
   };
   if (output.attention) picked.attention = output.attention;

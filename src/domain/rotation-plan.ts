@@ -2,7 +2,7 @@
  * Pure rules of a safe rotation: which key is active, when a key counts as
  * idle, when to look again. No I/O and no clock: callers pass `now`.
  */
-import { KEY_PAIRS, type KeyKind, type KeyPairName } from './keys.js';
+import { KEY_PAIRS, otherKeyOf, type KeyKind, type KeyPairName } from './keys.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -84,18 +84,98 @@ export function nextUsageCheck(options: {
 }
 
 /**
- * How long the old key counts as used once its successor is published: until
- * then it was the only key consumers could have, whatever the (approximate,
- * late) usage report says so far.
+ * THE rule that keeps consumers working: a key about to be regenerated (the
+ * old key after publishing, and the standby too) counts as used at least
+ * until its successor was published, whatever the (approximate, late) usage
+ * report says so far: until then it was the key consumers could read from
+ * Key Vault. Add the idle window (idleFrom) before regenerating it.
+ * `successorPublishedAt` is null when no successor of the key was published
+ * since it was generated (see successorPublishedAt).
  */
-export function oldKeyInUseUntil(lastUsedAt: string | null, publishedAt: string): string {
+export function keyCountsAsUsedUntil(lastUsedAt: string | null, successorPublishedAt: string | null): string | null {
+  if (successorPublishedAt === null) return lastUsedAt;
   const lastUse = timeOf(lastUsedAt);
-  return lastUse !== null && lastUse > Date.parse(publishedAt) ? lastUsedAt! : publishedAt;
+  return lastUse !== null && lastUse > Date.parse(successorPublishedAt) ? lastUsedAt! : successorPublishedAt;
+}
+
+/** The facts of one pair that say where its last rotation stopped: generation times and the latest secret version. */
+export interface PairState {
+  keys: Record<KeyKind, KeyUsage & { generationTime: string | null }>;
+  publishedKeyKind: KeyKind | null;
+  /** The rotationId tag of the latest secret version: set only when this app published it. */
+  publishedRotationId: string | null;
+  publishedAt: string | null;
+}
+
+/**
+ * When this app published the latest secret version (it carries a rotation
+ * ID) with the other key of `keyKind`'s pair, and `keyKind` was not
+ * regenerated since: that version is its successor, and this is when
+ * consumers could first move off it. Null otherwise. A hand-made secret says
+ * nothing of what Key Vault held before it, so only usage counts for it.
+ */
+export function successorPublishedAt(keyKind: KeyKind, state: PairState): string | null {
+  const { publishedKeyKind, publishedAt, publishedRotationId } = state;
+  if (publishedRotationId === null || publishedKeyKind === null || publishedAt === null || publishedKeyKind !== otherKeyOf(keyKind)) return null;
+  return regeneratedSince(state.keys[keyKind].generationTime, publishedAt) ? null : publishedAt;
+}
+
+/**
+ * Whether a key was regenerated since `since`. Given the generation time seen
+ * before regenerating it (null: ARM reported none), a regeneration that
+ * finished in the very instant it began counts, an unchanged generation time
+ * does not (an account created in the instant the rotation started). Without
+ * it, only a generation strictly after `since` counts.
+ */
+export function regeneratedSince(generationTime: string | null, since: string, generationTimeBefore?: string | null): boolean {
+  const generated = timeOf(generationTime);
+  if (generated === null) return false;
+  if (generationTimeBefore === undefined) return generated > Date.parse(since);
+  return generated >= Date.parse(since) && generated !== timeOf(generationTimeBefore);
+}
+
+/**
+ * Where the last rotation of a pair stopped, read from the account and Key
+ * Vault alone (an orchestration instance may be gone, cancelled or failed):
+ * - waitingForConsumers: this app published a key (the latest version carries
+ *   its rotationId) and the other key was not regenerated since: consumers may
+ *   still hold it. Resume at the consumer wait; never rotate back.
+ * - start: the last rotation finished (or none ran): a new one starts.
+ * On a resume, `plan.activeKeyKind` is the key consumers used before the
+ * stopped rotation, `plan.standbyKeyKind` the one it brought in.
+ * (A rotation stopped after regenerating the standby but before publishing
+ * it starts again: from these facts alone that standby cannot be told from
+ * one the previous rotation regenerated as its last step.)
+ */
+export type ResumePoint =
+  | { from: 'start'; plan: PairPlan }
+  | { from: 'waitingForConsumers'; plan: PairPlan; rotationId: string; publishedAt: string };
+
+export function whereRotationStopped(pair: KeyPairName, state: PairState): ResumePoint {
+  const { publishedKeyKind, publishedRotationId, publishedAt } = state;
+  const inPair = publishedKeyKind !== null && (KEY_PAIRS[pair].kinds as readonly KeyKind[]).includes(publishedKeyKind);
+  if (inPair && publishedRotationId !== null && publishedAt !== null) {
+    const oldKey = otherKeyOf(publishedKeyKind);
+    if (!regeneratedSince(state.keys[oldKey].generationTime, publishedAt)) {
+      return { from: 'waitingForConsumers', plan: plan(pair, oldKey, 'keyVault'), rotationId: publishedRotationId, publishedAt };
+    }
+  }
+  return { from: 'start', plan: planPair(pair, state) };
 }
 
 /** Poll delays for a long-running regeneration: 30 s, doubling, at most 15 min. */
 export function regenerationPollDelayInSeconds(pollNumber: number): number {
   return Math.min(30 * 2 ** Math.max(0, pollNumber), 15 * 60);
+}
+
+/**
+ * How long to wait before trying a failing step again once the activity's
+ * own retries are spent (Azure is throttling, down or busy): 1 min, doubling,
+ * at most an hour, and never sooner than the service asked in Retry-After.
+ */
+export function outageRetryDelayInMs(attempt: number, retryAfterInMs?: number): number {
+  const backoff = Math.min(MINUTE_MS * 2 ** Math.max(0, attempt), HOUR_MS);
+  return Math.max(backoff, retryAfterInMs ?? 0);
 }
 
 /** Spacing of validation probes so that `probeCount` successes span `spreadInMinutes`. */

@@ -105,23 +105,29 @@ export function dueState(target: Pick<RotationTarget, 'rotationIntervalInDays'>,
     : { due: false, dueAt, detail: `due at ${dueAt}` };
 }
 
-/** A finished rotation that did not rotate: the schedule leaves it for an operator until the retry delay passes. */
-function heldBack(last: LastRotation, limits: ScheduleLimits, now: Date): { reason: SkipReason; until: string; detail: string } | null {
-  const reason: SkipReason | null =
-    last.runtimeStatus === 'Failed'
-      ? 'failed'
-      : last.runtimeStatus === 'Terminated' || last.runtimeStatus === 'Canceled'
-        ? 'cancelled'
-        : last.runtimeStatus === 'Completed' && last.outcome === 'needsAttention'
-          ? 'needsAttention'
-          : null;
-  if (!reason) return null;
+/** How a finished rotation that did not rotate stopped, or null when it rotated (or still runs). */
+function stoppedPartWay(last: LastRotation): { reason: SkipReason; what: string } | null {
+  if (last.runtimeStatus === 'Failed') return { reason: 'failed', what: 'failed' };
+  if (last.runtimeStatus === 'Terminated' || last.runtimeStatus === 'Canceled') return { reason: 'cancelled', what: 'was cancelled' };
+  if (last.runtimeStatus === 'Completed' && last.outcome === 'needsAttention') return { reason: 'needsAttention', what: 'needs attention' };
+  return null;
+}
+
+/**
+ * A rotation that stopped part-way leaves an account half rotated (a new key
+ * published, the old one still valid): it is left for an operator until the
+ * retry delay passes, then it is due for resumption, whatever the secret's age.
+ */
+function unfinished(last: LastRotation, limits: ScheduleLimits, now: Date): { held: SkippedAccount['reason'] | null; until: string; detail: string } | null {
+  const stopped = stoppedPartWay(last);
+  if (!stopped) return null;
   const untilMs = Date.parse(last.lastUpdatedTime) + limits.failedRotationRetryInHours * HOUR_MS;
-  if (Number.isNaN(untilMs) || untilMs <= now.getTime()) return null;
-  const until = new Date(untilMs).toISOString();
-  const what = reason === 'failed' ? 'failed' : reason === 'cancelled' ? 'was cancelled' : 'needs attention';
+  const until = Number.isNaN(untilMs) ? now.toISOString() : new Date(untilMs).toISOString();
   const where = last.phase ? ` in ${last.phase}` : '';
-  return { reason, until, detail: `last rotation ${what}${where} at ${last.lastUpdatedTime}; not restarted before ${until} unless an operator starts it` };
+  if (!Number.isNaN(untilMs) && untilMs > now.getTime()) {
+    return { held: stopped.reason, until, detail: `last rotation ${stopped.what}${where} at ${last.lastUpdatedTime}; not restarted before ${until} unless an operator starts it` };
+  }
+  return { held: null, until, detail: `resume: last rotation ${stopped.what}${where} at ${last.lastUpdatedTime}` };
 }
 
 /**
@@ -147,16 +153,18 @@ export function decideRun(accounts: AccountFacts[], limits: ScheduleLimits, now:
       skip('running', `a rotation is ${last.runtimeStatus.toLowerCase()}${last.phase ? ` (${last.phase})` : ''}`);
       continue;
     }
-    const held = last ? heldBack(last, limits, now) : null;
-    if (held) {
-      skip(held.reason, held.detail, held.until);
+    const stopped = last ? unfinished(last, limits, now) : null;
+    if (stopped?.held) {
+      skip(stopped.held, stopped.detail, stopped.until);
+      continue;
+    }
+    if (stopped) {
+      candidates.push({ target, due: { due: true, dueAt: stopped.until, detail: stopped.detail } });
       continue;
     }
     const due = dueState(target, account.secrets, now);
     if (!due.due) {
-      // A rotation that stopped after publishing leaves a fresh secret but an old key in place: keep saying so.
-      const attention = last?.runtimeStatus === 'Completed' && last.outcome === 'needsAttention' ? '; its last rotation needs attention' : '';
-      skip('notDue', `${due.detail}${attention}`, due.dueAt ?? undefined);
+      skip('notDue', due.detail, due.dueAt ?? undefined);
       continue;
     }
     candidates.push({ target, due });

@@ -122,11 +122,15 @@ function isoOrNull(value: Date | string | null | undefined): string | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-/** A short reason for a log line or a response: name, status and the first line of the message, scrubbed of anything key-like. */
-export function describe(error: unknown): string {
+/**
+ * A short reason for a log line: name, status and the first line of the
+ * message, scrubbed of anything key-like. For a response, `withoutName`
+ * leaves out the error's class name, an internal.
+ */
+export function describe(error: unknown, options: { withoutName?: boolean } = {}): string {
   if (error && typeof error === 'object') {
     const { name, statusCode, code, message } = error as { name?: string; statusCode?: number; code?: string; message?: string };
-    const parts = [name, statusCode, code].filter((part) => part !== undefined && part !== '');
+    const parts = [options.withoutName ? undefined : name, statusCode, code].filter((part) => part !== undefined && part !== '');
     const firstLine = typeof message === 'string' ? message.split('\n')[0]!.slice(0, 200) : '';
     return redactSecrets([parts.join(' '), firstLine].filter(Boolean).join(': ') || 'unknown error');
   }

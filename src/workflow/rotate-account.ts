@@ -2,6 +2,9 @@
  * The rotation of one Cosmos DB account, as a durable orchestration. It reads
  * like the runbook: inspect, wait while the standby is in use, regenerate the
  * standby, validate it, publish it, wait for consumers, regenerate the old key.
+ * A rotation that stopped after publishing (cancelled, failed, needs
+ * attention) is resumed at the consumer wait, never reversed; Azure trouble
+ * is waited out with durable timers within each step's bound.
  *
  * Replay rules: this code runs again from the top on every episode. It reads
  * time only from context.df.currentUtcDateTime, does I/O only through
@@ -11,6 +14,7 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import {
   ACTIVITY_NAMES,
+  activityFailureOf,
   type ActivityResult,
   type BeginRegenerateKeyInput,
   type BeginRegenerateKeyResult,
@@ -27,12 +31,14 @@ import type { KeyKind, KeyPairName } from '../domain/keys.js';
 import {
   idleFrom,
   isIdle,
+  keyCountsAsUsedUntil,
   nextUsageCheck,
-  oldKeyInUseUntil,
-  planPair,
+  outageRetryDelayInMs,
   regenerationPollDelayInSeconds,
   rotationIdFor,
+  successorPublishedAt,
   validationIntervalInMs,
+  whereRotationStopped,
   type IdleRule,
 } from '../domain/rotation-plan.js';
 import { rotatedPairs, type AccountRotationSettings } from '../domain/settings.js';
@@ -44,7 +50,9 @@ import {
   type RotationInput,
   type RotationOutput,
   type RotationPhase,
+  type ResumedRotation,
   type RotationStatus,
+  type WaitEnding,
   type WaitRecord,
 } from './rotation-types.js';
 import { RotationEventLog } from './rotation-event-log.js';
@@ -58,20 +66,26 @@ export const ACTIVITY_RETRY = Object.assign(new df.RetryOptions(5_000, 6), {
   backoffCoefficient: 2,
   maxRetryIntervalInMilliseconds: 5 * MINUTE_MS,
 });
-/**
- * ARM refuses a key used within 12 h. Usage times lag, so a refusal can come
- * before the use that caused it is visible, and each refusal then only says
- * "look again soon": allow several, within the phase's wait bound.
- */
-export const MAX_BLOCKED_REGENERATIONS = 8;
-/** A regeneration can take hours on a large account; past this something is wrong. */
+/** A regeneration can take hours on a large account; past this (from the first busy answer) something is wrong. */
 export const MAX_REGENERATION_HOURS = 24;
+/**
+ * Azure throttling, 5xx, timeouts and identity errors outlast the activity's
+ * own retries (minutes): the orchestrator then waits with durable timers and
+ * tries again, for this long from the first exhausted attempt of a step.
+ */
+export const MAX_OUTAGE_HOURS = 24;
 
 type Yielded = Task;
 
 /** A permanent failure: the orchestration fails with this message (it names the fix). */
 export class RotationFailure extends Error {
   override readonly name = 'RotationFailure';
+
+  constructor(message: string) {
+    super(message);
+    // The runtime stores and shows a failed orchestration's error: the message is what an operator needs, frames are not.
+    this.stack = message;
+  }
 }
 
 /** Stops the rotation without failing it: the outcome is needsAttention. */
@@ -112,35 +126,32 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
       `Account ${settings.accountName} has local (key) authentication disabled: no consumer can use its keys, so there is nothing to rotate. Remove it from ROTATION_TARGETS.`,
     );
   }
-  const plan = planPair(pair, facts);
+  // A rotation is the state of the account and Key Vault: one that stopped after publishing is continued, never reversed.
+  const stopped = whereRotationStopped(pair, facts);
+  const plan = stopped.plan;
   run.activeKeyKind = plan.activeKeyKind;
   run.standbyKeyKind = plan.standbyKeyKind;
 
-  if (!force) yield* waitForStandbyIdle(run, plan.standbyKeyKind, facts, secretName);
+  const resumed: ResumedRotation | undefined =
+    stopped.from === 'waitingForConsumers' ? { rotationId: stopped.rotationId, from: stopped.from, publishedAt: stopped.publishedAt } : undefined;
+  const { publishedAt, secretVersion } = resumed
+    ? { publishedAt: resumed.publishedAt, secretVersion: null }
+    : yield* bringInStandby(run, plan.standbyKeyKind, facts, secretName);
 
-  run.enterPhase('regeneratingStandby', `Regenerating the standby key ${plan.standbyKeyKind}.`);
-  yield* regenerate(run, plan.standbyKeyKind, settings.standbyWaitMaxInHours);
-  yield* run.events.waitEnded('idle');
-
-  run.enterPhase('validating', `Checking that the new ${plan.standbyKeyKind} key is accepted by the data plane.`);
-  yield* validate(run, plan.standbyKeyKind);
-
-  run.enterPhase('publishing', `Publishing ${plan.standbyKeyKind} to Key Vault secret ${secretName}.`);
-  const published = yield* run.call<PublishKeyInput, PublishKeyResult>(ACTIVITY_NAMES.publishKey, {
-    accountId: settings.accountId,
-    keyKind: plan.standbyKeyKind,
-    rotationId: run.rotationId,
-    secretName,
-    connectionStringSecretName: pair === 'readWrite' ? settings.connectionStringSecretName : null,
-    expiresInDays: settings.secretExpiryInDays,
-  });
-  yield* run.events.emit('newKeyPublished', { keyKind: plan.standbyKeyKind, secretName, secretVersion: published.secretVersion, previousKeyKind: plan.activeKeyKind });
-
-  const consumersMoved = force ? 'forced' : yield* waitForConsumers(run, plan.activeKeyKind, secretName, run.now().toISOString());
+  const consumersMoved = force
+    ? run.endWait('consumers', 'forced')
+    : resumed && run.input.consumersMoved
+      ? run.endWait('consumers', 'operator', run.input.consumersMoved)
+      : yield* waitForConsumers(run, plan.activeKeyKind, secretName, publishedAt, resumed);
   yield* run.events.waitEnded(consumersMoved);
 
   run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
-  yield* regenerate(run, plan.activeKeyKind, settings.consumerWaitMaxInHours);
+  // The old key must be regenerated after its successor was published; a regeneration in that instant counts.
+  yield* regenerate(run, plan.activeKeyKind, {
+    notRegeneratedSince: publishedAt,
+    generationTimeBefore: facts.keys[plan.activeKeyKind].generationTime,
+    waitMaxInHours: settings.consumerWaitMaxInHours,
+  });
   yield* run.events.waitEnded('idle');
   yield* run.events.emit('oldKeyRegenerated', { keyKind: plan.activeKeyKind, activeKeyKind: plan.standbyKeyKind });
 
@@ -148,15 +159,52 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     pair,
     previousActiveKeyKind: plan.activeKeyKind,
     activeKeyKind: plan.standbyKeyKind,
-    regenerated: [plan.standbyKeyKind, plan.activeKeyKind],
-    secretVersion: published.secretVersion,
+    regenerated: resumed ? [plan.activeKeyKind] : [plan.standbyKeyKind, plan.activeKeyKind],
+    secretVersion,
     consumersMoved,
+    ...(resumed ? { resumed } : {}),
   };
 }
 
+/** Wait while the standby is in use, regenerate it, validate it, publish it: consumers can move to it from here. */
+function* bringInStandby(
+  run: RotationRun,
+  standby: KeyKind,
+  facts: InspectAccountResult,
+  secretName: string,
+): Generator<Yielded, { publishedAt: string; secretVersion: string }, unknown> {
+  const { settings } = run;
+  if (!run.force) yield* waitForStandbyIdle(run, standby, facts, secretName);
+
+  run.enterPhase('regeneratingStandby', `Regenerating the standby key ${standby}.`);
+  yield* regenerate(run, standby, {
+    notRegeneratedSince: run.startedAt,
+    generationTimeBefore: facts.keys[standby].generationTime,
+    waitMaxInHours: settings.standbyWaitMaxInHours,
+  });
+  yield* run.events.waitEnded('idle');
+
+  run.enterPhase('validating', `Checking that the new ${standby} key is accepted by the data plane.`);
+  yield* validate(run, standby);
+
+  run.enterPhase('publishing', `Publishing ${standby} to Key Vault secret ${secretName}.`);
+  const published = yield* run.call<PublishKeyInput, PublishKeyResult>(ACTIVITY_NAMES.publishKey, {
+    accountId: settings.accountId,
+    keyKind: standby,
+    rotationId: run.rotationId,
+    secretName,
+    connectionStringSecretName: run.pair === 'readWrite' ? settings.connectionStringSecretName : null,
+    expiresInDays: settings.secretExpiryInDays,
+  });
+  yield* run.events.emit('newKeyPublished', { keyKind: standby, secretName, secretVersion: published.secretVersion, previousKeyKind: run.activeKeyKind ?? standby });
+  return { publishedAt: published.publishedAt, secretVersion: published.secretVersion };
+}
+
 /**
- * Someone still uses the standby key (a stray consumer): regenerating it would
- * break them. Wait until it has been idle for the idle window, or give up.
+ * Someone still uses the standby key (a stray consumer), or Key Vault held it
+ * until recently (the key counts as used until its successor was published):
+ * regenerating it would break them. Wait until it has been idle for the idle
+ * window, or give up.
  */
 function* waitForStandbyIdle(
   run: RotationRun,
@@ -165,89 +213,116 @@ function* waitForStandbyIdle(
   secretName: string,
 ): Generator<Yielded, void, unknown> {
   const deadline = new Date(run.now().getTime() + run.settings.standbyWaitMaxInHours * HOUR_MS);
+  const usedUntil = (current: InspectAccountResult) => keyCountsAsUsedUntil(current.keys[standby].lastUsedAt, successorPublishedAt(standby, current));
   let current = facts;
-  while (!isIdle(current.keys[standby].lastUsedAt, run.now(), run.idleRule)) {
-    const lastUsedAt = current.keys[standby].lastUsedAt;
+  let waited = false;
+  while (!isIdle(usedUntil(current), run.now(), run.idleRule)) {
+    const lastUsedAt = usedUntil(current);
     if (run.now() >= deadline) {
+      run.endWait('standbyIdle', 'boundPassed');
       throw new NeedsAttention(
-        `The standby key ${standby} is still in use (last used ${lastUsedAt}) after waiting ${run.settings.standbyWaitMaxInHours} h. ` +
-          `A consumer outside Key Vault uses it: move it to the key in secret ${secretName}, or start a forced rotation if you are sure.`,
+        `The standby key ${standby} is still in use (in use until at least ${lastUsedAt}) after waiting ${run.settings.standbyWaitMaxInHours} h. ` +
+          `A consumer outside Key Vault uses it: move it to the key in secret ${secretName}, then start the rotation again (POST /api/rotations), or start a forced rotation if you are sure.`,
       );
     }
     const checkAt = run.nextUsageCheck(lastUsedAt, deadline);
-    run.enterPhase('waitingForStandbyIdle', `The standby key ${standby} was used at ${lastUsedAt}; waiting until it has been idle ${run.settings.idleWindowInHours} h.`, {
+    run.enterPhase('waitingForStandbyIdle', `The standby key ${standby} is in use until at least ${lastUsedAt}; waiting until it has been idle ${run.settings.idleWindowInHours} h.`, {
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
     yield* run.events.waitStarted('standbyIdle', standby, deadline);
-    yield* run.sleepUntil(checkAt, `standby key ${standby} used at ${lastUsedAt}`);
+    yield* run.sleepUntil(checkAt, `standby key ${standby} in use until at least ${lastUsedAt}`);
+    waited = true;
     run.retries.usageChecks += 1;
     current = yield* run.inspect(secretName);
   }
+  if (waited) run.endWait('standbyIdle', 'idle');
   yield* run.events.waitEnded('idle');
 }
 
 /**
  * Begin a regeneration and follow it with durable timers until it completes.
  * Refused by the safe-rotation check: wait until the key is idle and retry,
- * within `waitMaxInHours`.
+ * for `waitMaxInHours` from the first refusal. Busy (another operation, often
+ * our own from before a restart) or a regeneration Azure reports Failed: ask
+ * again, for MAX_REGENERATION_HOURS from the first such answer.
  */
-function* regenerate(run: RotationRun, keyKind: KeyKind, waitMaxInHours: number): Generator<Yielded, void, unknown> {
+function* regenerate(
+  run: RotationRun,
+  keyKind: KeyKind,
+  options: { notRegeneratedSince: string; generationTimeBefore: string | null; waitMaxInHours: number },
+): Generator<Yielded, void, unknown> {
   const phase = run.phase;
-  const deadline = run.now().getTime() + waitMaxInHours * HOUR_MS;
-  const busyUntil = run.now().getTime() + MAX_REGENERATION_HOURS * HOUR_MS;
-  let blocked = 0;
-  let busy = 0;
+  let firstRefusedAt: number | null = null;
+  let firstTroubleAt: number | null = null;
+  let refusals = 0;
+  let trouble = 0;
+  /** Busy or Failed: wait and ask again, within MAX_REGENERATION_HOURS of the first such answer. */
+  const askAgain = function* (what: string, message: string): Generator<Yielded, void, unknown> {
+    firstTroubleAt ??= run.now().getTime();
+    if (run.now().getTime() - firstTroubleAt >= MAX_REGENERATION_HOURS * HOUR_MS) {
+      throw new RotationFailure(
+        `${run.settings.accountName} could not regenerate ${keyKind} for ${MAX_REGENERATION_HOURS} h (${what}): ${message}. Check the account's activity log; re-running the rotation is safe.`,
+      );
+    }
+    const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(trouble) * 1000);
+    trouble += 1;
+    run.enterPhase(phase, `${what} (since ${new Date(firstTroubleAt).toISOString()}); asking again at ${checkAt.toISOString()}.`, { nextCheckAt: checkAt });
+    yield* run.sleepUntil(checkAt, `regeneration of ${keyKind}: ${message}`);
+  };
   for (;;) {
     const begun = yield* run.call<BeginRegenerateKeyInput, BeginRegenerateKeyResult>(ACTIVITY_NAMES.beginRegenerateKey, {
       accountId: run.settings.accountId,
       keyKind,
       rotationId: run.rotationId,
-      notRegeneratedSince: run.startedAt,
+      notRegeneratedSince: options.notRegeneratedSince,
+      generationTimeBefore: options.generationTimeBefore,
       skipUsageCheck: run.force,
       idleWindowInHours: run.settings.idleWindowInHours,
       usageMarginInMinutes: run.settings.usageMarginInMinutes,
     });
-    if (begun.outcome === 'alreadyRegenerated') return;
+    if (begun.outcome === 'alreadyRegenerated') break;
     if (begun.outcome === 'started') {
-      yield* monitorRegeneration(run, keyKind, begun.operation);
-      return;
-    }
-    if (begun.outcome === 'busy') {
-      // Usually our own regeneration, started before a restart lost its handle: it finishes on its own.
-      if (run.now().getTime() >= busyUntil) {
-        throw new RotationFailure(`${run.settings.accountName} has been busy with another operation for ${MAX_REGENERATION_HOURS} h: ${begun.message}`);
-      }
-      const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(busy) * 1000);
-      busy += 1;
-      run.enterPhase(phase, `Another operation holds ${run.settings.accountName} (likely the regeneration of ${keyKind} already under way); asking again.`, {
-        nextCheckAt: checkAt,
-      });
-      yield* run.sleepUntil(checkAt, `account busy: ${begun.message}`);
+      const failure = yield* monitorRegeneration(run, keyKind, begun.operation, options);
+      if (failure === null) break;
+      yield* askAgain(`Azure reported the regeneration of ${keyKind} as failed; the key is unchanged`, failure);
       continue;
     }
-    blocked += 1;
+    if (begun.outcome === 'busy') {
+      run.retries.busyAnswers += 1;
+      yield* askAgain(`Another operation holds ${run.settings.accountName} (likely the regeneration of ${keyKind} already under way)`, begun.message);
+      continue;
+    }
+    refusals += 1;
     run.retries.blockedRegenerations += 1;
+    firstRefusedAt ??= run.now().getTime();
+    const deadline = firstRefusedAt + options.waitMaxInHours * HOUR_MS;
     const retryAt = laterOf(new Date(begun.retryAt), new Date(run.now().getTime() + MINUTE_MS));
-    if (blocked >= MAX_BLOCKED_REGENERATIONS || retryAt.getTime() > deadline) {
+    if (retryAt.getTime() > deadline) {
+      run.endWait('refusals', 'boundPassed');
       throw new NeedsAttention(
-        `Azure refused to regenerate ${keyKind} ${blocked} time(s) because it is still in use (last used ${begun.lastUsedAt ?? 'unknown'}; idle from ${begun.retryAt}), ` +
-          `and that is past this phase's ${waitMaxInHours} h bound. Find the consumer still using ${keyKind}, or start a forced rotation if you are sure.`,
+        `Azure refused to regenerate ${keyKind} ${refusals} time(s) since ${new Date(firstRefusedAt).toISOString()} because it is still in use (last used ${begun.lastUsedAt ?? 'unknown'}); ` +
+          `it would not be idle before ${retryAt.toISOString()}, past ${options.waitMaxInHours} h from the first refusal. ` +
+          `Find the consumer still using ${keyKind}, then start the rotation again (POST /api/rotations), or start a forced rotation if you are sure.`,
       );
     }
-    run.enterPhase(phase, `Azure's safe-rotation check refused to regenerate ${keyKind} (refusal ${blocked}; used ${begun.lastUsedAt ?? 'recently'}); retrying at ${retryAt.toISOString()}, when it should have been idle.`, {
+    run.enterPhase(phase, `Azure's safe-rotation check refused to regenerate ${keyKind} (refusal ${refusals}; used ${begun.lastUsedAt ?? 'recently'}); retrying at ${retryAt.toISOString()}, when it should have been idle.`, {
       nextCheckAt: retryAt,
+      waitDeadline: new Date(deadline),
     });
     yield* run.events.waitStarted('refusals', keyKind, new Date(deadline));
     yield* run.sleepUntil(retryAt, `regeneration of ${keyKind} blocked: ${begun.message}`);
   }
+  if (refusals > 0) run.endWait('refusals', 'idle');
 }
 
+/** Follows a regeneration until it completes: null when it succeeded, Azure's reason when it reports Failed. */
 function* monitorRegeneration(
   run: RotationRun,
   keyKind: KeyKind,
   operation: GetRegenerationStatusInput['operation'],
-): Generator<Yielded, void, unknown> {
+  since: { notRegeneratedSince: string; generationTimeBefore: string | null },
+): Generator<Yielded, string | null, unknown> {
   const phase = run.phase;
   const deadline = run.now().getTime() + MAX_REGENERATION_HOURS * HOUR_MS;
   for (let poll = 0; ; poll += 1) {
@@ -259,12 +334,11 @@ function* monitorRegeneration(
       accountId: run.settings.accountId,
       keyKind,
       operation,
-      notRegeneratedSince: run.startedAt,
+      notRegeneratedSince: since.notRegeneratedSince,
+      generationTimeBefore: since.generationTimeBefore,
     });
-    if (status.status === 'Succeeded') return;
-    if (status.status === 'Failed') {
-      throw new RotationFailure(`Azure failed to regenerate ${keyKind}: ${status.message ?? 'no reason given'}. The keys are as they were before this step; re-running the rotation is safe.`);
-    }
+    if (status.status === 'Succeeded') return null;
+    if (status.status === 'Failed') return status.message ?? 'no reason given';
     if (run.now().getTime() >= deadline) {
       throw new RotationFailure(`Regenerating ${keyKind} has not finished after ${MAX_REGENERATION_HOURS} h. Check the account's activity log; re-running the rotation is safe.`);
     }
@@ -297,45 +371,43 @@ function* validate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void,
  * Consumers pick the new key up from Key Vault at their own pace (Key Vault
  * references can lag 24 h). Wait until the old key has been idle for the
  * idle window, or an operator says they moved; bounded by the consumer wait.
- *
- * Until the new key was published, the old key was the only one consumers
- * could have: it counts as used at least until then, whatever the (lagging,
- * approximate) usage report says so far.
+ * The old key counts as used at least until its successor was published
+ * (keyCountsAsUsedUntil), also when this run resumes a stopped rotation.
  */
 function* waitForConsumers(
   run: RotationRun,
   oldKey: KeyKind,
   secretName: string,
   publishedAt: string,
+  resumed: ResumedRotation | undefined,
 ): Generator<Yielded, 'idle' | 'operator', unknown> {
   const deadline = new Date(run.now().getTime() + run.settings.consumerWaitMaxInHours * HOUR_MS);
   // One event task for the whole wait: a new one per check would leave earlier ones unanswered.
   const operatorSaysMoved = run.context.df.waitForExternalEvent(CONSUMERS_MOVED_EVENT);
-  const confirmed = (): 'operator' => {
-    const event = operatorSaysMoved.result as ConsumersMovedEvent | undefined;
-    run.operatorConfirmations.push({ at: run.now().toISOString(), by: event?.by ?? null });
-    return 'operator';
-  };
+  const confirmed = (): 'operator' => run.endWait('consumers', 'operator', (operatorSaysMoved.result as ConsumersMovedEvent | undefined) ?? {});
+  const resuming = resumed ? ` (resuming rotation ${resumed.rotationId}, published ${resumed.publishedAt})` : '';
   for (;;) {
     const facts = yield* run.inspect(secretName);
     // The event may have come while that inspection ran; Task.any does not look at a task already done.
     if (operatorSaysMoved.isCompleted) return confirmed();
-    const lastUsedAt = oldKeyInUseUntil(facts.keys[oldKey].lastUsedAt, publishedAt);
-    if (isIdle(lastUsedAt, run.now(), run.idleRule)) return 'idle';
+    const lastUsedAt = keyCountsAsUsedUntil(facts.keys[oldKey].lastUsedAt, publishedAt)!;
+    if (isIdle(lastUsedAt, run.now(), run.idleRule)) return run.endWait('consumers', 'idle');
     if (run.now() >= deadline) {
+      run.endWait('consumers', 'boundPassed');
       throw new NeedsAttention(
         `Consumers still use the old key ${oldKey} (in use until at least ${lastUsedAt}) ${run.settings.consumerWaitMaxInHours} h after the new key was published to ${secretName}. ` +
-          `It was not regenerated. Restart or fix those consumers, then confirm with consumers-moved or re-run the rotation.`,
+          `It was not regenerated. Restart or fix those consumers, then confirm with POST /api/rotations/${run.settings.accountName}/consumers-moved (Azure's safe-rotation check still applies) ` +
+          `or start the rotation again (POST /api/rotations), which resumes this wait.`,
       );
     }
     const checkAt = run.nextUsageCheck(lastUsedAt, deadline);
-    run.enterPhase('waitingForConsumers', `Waiting for consumers to leave ${oldKey} (in use until at least ${lastUsedAt}; idle from ${idleFrom(lastUsedAt, run.idleRule)?.toISOString()}), or an operator's consumers-moved.`, {
+    run.enterPhase('waitingForConsumers', `Waiting for consumers to leave ${oldKey} (in use until at least ${lastUsedAt}; idle from ${idleFrom(lastUsedAt, run.idleRule)?.toISOString()}), or an operator's consumers-moved${resuming}.`, {
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
+    yield* run.events.waitStarted('consumers', oldKey, deadline);
     const from = run.now().toISOString();
     const timer: TimerTask = createBoundedTimer(run.context, checkAt);
-    yield* run.events.waitStarted('consumers', oldKey, deadline);
     const winner = yield run.context.df.Task.any([operatorSaysMoved, timer]);
     run.waits.push({ pair: run.pair, phase: 'waitingForConsumers', reason: `old key ${oldKey} in use until at least ${lastUsedAt}`, from, until: run.now().toISOString() });
     if (winner === operatorSaysMoved) {
@@ -356,8 +428,8 @@ class RotationRun {
   readonly outcomes: PairOutcome[] = [];
   readonly phases: PhaseRecord[] = [];
   readonly waits: WaitRecord[] = [];
-  readonly operatorConfirmations: { at: string; by: string | null }[] = [];
-  readonly retries = { blockedRegenerations: 0, validationFailures: 0, regenerationPolls: 0, usageChecks: 0 };
+  readonly waitEndings: WaitEnding[] = [];
+  readonly retries = { blockedRegenerations: 0, validationFailures: 0, regenerationPolls: 0, usageChecks: 0, outageRetries: 0, busyAnswers: 0 };
   pair: KeyPairName = 'readWrite';
   phase: RotationPhase = 'inspecting';
   activeKeyKind?: KeyKind;
@@ -429,19 +501,50 @@ class RotationRun {
     });
   }
 
-  /** Calls an activity with retries for transient failures; a permanent failure fails the rotation with its reason. */
-  *call<I, O>(name: string, input: I): Generator<Yielded, O, unknown> {
-    let result: ActivityResult<O>;
-    try {
-      result = (yield this.context.df.callActivityWithRetry(name, ACTIVITY_RETRY, input)) as ActivityResult<O>;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new RotationFailure(
-        `${name} kept failing after ${ACTIVITY_RETRY.maxNumberOfAttempts} attempts during ${this.phase}: ${message}. The keys are safe; re-running the rotation is safe.`,
-      );
+  /** Records how a wait ended; returns how, for the pair's outcome. */
+  endWait<E extends WaitEnding['ended']>(wait: WaitEnding['wait'], ended: E, operator: ConsumersMovedEvent = {}): E {
+    const ending: WaitEnding = { pair: this.pair, wait, ended, at: this.now().toISOString() };
+    if (ended === 'operator') {
+      if (operator.by !== undefined) ending.by = operator.by;
+      if (operator.note !== undefined) ending.note = operator.note;
     }
-    if (!result.ok) throw new RotationFailure(`${name} failed during ${this.phase}: ${result.error.message}`);
-    return result.value;
+    this.waitEndings.push(ending);
+    return ended;
+  }
+
+  /**
+   * Calls an activity. Transient failures are retried by Durable with backoff;
+   * when those retries are spent (an outage longer than minutes), it waits with
+   * durable timers, honouring Retry-After, and tries again, for MAX_OUTAGE_HOURS
+   * from the first spent attempt. A permanent failure fails the rotation with its reason.
+   */
+  *call<I, O>(name: string, input: I): Generator<Yielded, O, unknown> {
+    let firstFailureAt: number | null = null;
+    for (let attempt = 0; ; attempt += 1) {
+      let result: ActivityResult<O>;
+      try {
+        result = (yield this.context.df.callActivityWithRetry(name, ACTIVITY_RETRY, input)) as ActivityResult<O>;
+      } catch (error) {
+        const failure = activityFailureOf(error);
+        firstFailureAt ??= this.now().getTime();
+        const giveUpAt = firstFailureAt + MAX_OUTAGE_HOURS * HOUR_MS;
+        if (this.now().getTime() >= giveUpAt) {
+          throw new RotationFailure(
+            `${name} kept failing for ${MAX_OUTAGE_HOURS} h during ${this.phase}: ${failure.reason}. The keys are safe; re-running the rotation is safe.`,
+          );
+        }
+        const retryAt = new Date(Math.min(giveUpAt, this.now().getTime() + outageRetryDelayInMs(attempt, failure.retryAfterInMs)));
+        this.retries.outageRetries += 1;
+        this.setStatus(this.phase, `${name} is failing (${failure.reason}); trying again at ${retryAt.toISOString()}, until ${new Date(giveUpAt).toISOString()}.`, {
+          nextCheckAt: retryAt,
+          waitDeadline: new Date(giveUpAt),
+        });
+        yield* this.sleepUntil(retryAt, `${name} failing: ${failure.reason}`);
+        continue;
+      }
+      if (!result.ok) throw new RotationFailure(`${name} failed during ${this.phase}: ${result.error.message}`);
+      return result.value;
+    }
   }
 
   *sleepUntil(until: Date, reason: string): Generator<Yielded, void, unknown> {
@@ -466,6 +569,7 @@ class RotationRun {
       activeKeyKind: this.outcomes.find((o) => o.pair === 'readWrite')?.activeKeyKind ?? null,
       phases: this.phases,
       waits: this.waits,
+      waitEndings: this.waitEndings,
       retries: this.retries,
     };
     if (attentionMessage !== undefined) {

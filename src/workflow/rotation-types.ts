@@ -18,6 +18,12 @@ export interface RotationInput {
   reason?: string;
   /** Who started it: 'schedule', 'api', ... */
   requestedBy?: string;
+  /**
+   * An operator's consumers-moved for a rotation that stopped at the consumer
+   * wait: a pair that resumes there goes on to regenerate the old key at once
+   * (Azure's safe-rotation check still applies unless forced).
+   */
+  consumersMoved?: ConsumersMovedEvent;
 }
 
 export interface ConsumersMovedEvent {
@@ -70,6 +76,25 @@ export interface WaitRecord {
   until: string;
 }
 
+/** How one wait ended: the key became idle, an operator confirmed, it was forced, or its bound passed. */
+export interface WaitEnding {
+  pair: KeyPairName;
+  /** standbyIdle: for the standby key; consumers: for the old key; refusals: Azure's safe-rotation check. */
+  wait: 'standbyIdle' | 'consumers' | 'refusals';
+  ended: 'idle' | 'operator' | 'forced' | 'boundPassed';
+  at: string;
+  /** The operator's name and note, when ended is operator. */
+  by?: string;
+  note?: string;
+}
+
+/** The rotation a pair resumed: it had published its key, and the old key was not regenerated since. */
+export interface ResumedRotation {
+  rotationId: string;
+  from: 'waitingForConsumers';
+  publishedAt: string;
+}
+
 export interface PairOutcome {
   pair: KeyPairName;
   /** The key consumers used before (regenerated last). */
@@ -80,6 +105,8 @@ export interface PairOutcome {
   secretVersion: string | null;
   /** How the wait for consumers ended. */
   consumersMoved: 'idle' | 'operator' | 'forced' | null;
+  /** Set when this run continued a rotation that stopped part-way (cancelled, failed, needs attention). */
+  resumed?: ResumedRotation;
 }
 
 export interface RotationOutput {
@@ -96,7 +123,9 @@ export interface RotationOutput {
   activeKeyKind: KeyKind | null;
   phases: PhaseRecord[];
   waits: WaitRecord[];
-  retries: { blockedRegenerations: number; validationFailures: number; regenerationPolls: number; usageChecks: number };
+  /** How each wait for a key to be idle ended, in order. */
+  waitEndings: WaitEnding[];
+  retries: { blockedRegenerations: number; validationFailures: number; regenerationPolls: number; usageChecks: number; outageRetries: number; busyAnswers: number };
   /** Set when outcome is needsAttention: what an operator must look at. */
   attention?: { phase: RotationPhase; pair: KeyPairName; message: string };
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../emulator/demo/runner.js';
 import { loadScenarioFile, parseScenario, type ScenarioError } from '../../emulator/demo/scenario.js';
 
-const FILE = '08-library-consumers-early-confirmation.json';
+const FILE = '12-library-consumers-early-confirmation.json';
 
 describe('consumers on the rotating client', () => {
   it('when an operator confirms consumers-moved before anyone reloaded, then no rotating-client call fails while a key-in-hand job gets 401s', async () => {

@@ -57,6 +57,48 @@ describe('scenario files', () => {
     expect(problems).toEqual([expect.stringMatching(/^settings\.KEY_VAULT_URL: is set by the runner/)]);
   });
 
+  it('when a scenario names a setting the app does not read, or gives a bad value, then each is refused by the app\'s own validation, naming it', () => {
+    const problems = problemsOf({ ...minimal, settings: { IDLE_WINDOW_HOURS: 12, CONSUMER_WAIT_MAX_IN_HOURS: 'three days', STANDBY_WAIT_MAX_IN_HOURS: 24 } });
+    expect(problems).toEqual([
+      expect.stringMatching(/^settings\.IDLE_WINDOW_HOURS: is not a setting the app reads/),
+      expect.stringMatching(/^settings\.CONSUMER_WAIT_MAX_IN_HOURS: /),
+    ]);
+  });
+
+  it('when a fault is given for a span of time, then it needs no count and may not have one; a crash may name the activity it follows', () => {
+    const scenario = parseScenario(
+      { ...minimal, actions: [{ at: '1h', type: 'fault', service: 'keyvault', method: 'PUT', status: 429, for: '20m' }, { at: '2h', type: 'crash', afterActivity: 'publishKey' }] },
+      { source: 'scenario.json' },
+    );
+    expect(scenario.actions).toEqual([
+      { atMs: 3_600_000, type: 'fault', fault: { service: 'keyvault', method: 'PUT', status: 429, times: 10_000 }, forMs: 1_200_000 },
+      { atMs: 7_200_000, type: 'crash', afterActivity: 'publishKey' },
+    ]);
+    const problems = problemsOf({ ...minimal, actions: [{ at: '1h', type: 'fault', service: 'arm', status: 503, for: '20m', times: 3 }, { at: '1h', type: 'crash', afterActivity: 'reboot' }] });
+    expect(problems).toEqual([expect.stringMatching(/^actions\[0\]\.times: cannot be given with "for"/), expect.stringMatching(/^actions\[1\]\.afterActivity: must be one of inspectAccount/)]);
+  });
+
+  it('when an account seeds an untagged secret and an action fails the next regeneration, then both are read with their defaults', () => {
+    const scenario = parseScenario(
+      { ...minimal, accounts: [{ name: 'orders', initialSecret: 'untagged' }], actions: [{ at: '0m', type: 'failRegeneration', account: 'orders' }] },
+      { source: 'scenario.json' },
+    );
+    expect(scenario.accounts[0]).toMatchObject({ initialSecret: 'untagged' });
+    expect(scenario.actions).toEqual([{ atMs: 0, type: 'failRegeneration', account: 'orders', keyKind: null, times: 1, message: null }]);
+    expect(problemsOf({ ...minimal, accounts: [{ name: 'orders', initialActiveKeyKind: null, initialSecret: 'untagged' }] })).toEqual([expect.stringMatching(/^accounts\[0\]\.initialSecret: has no meaning/)]);
+  });
+
+  it('when expectations name runs, secret versions, a time before which a key must stay, and how waits ended, then they are read; a wrong wait ending is refused', () => {
+    const expect_ = { accounts: { orders: { runs: ['cancelled', 'rotated'], secretVersions: 2, notRegeneratedBefore: { primary: '12h30m' }, waitEndings: ['consumers:operator'] } } };
+    expect(parseScenario({ ...minimal, expect: expect_ }, { source: 'scenario.json' }).expect.accounts.orders).toEqual({
+      runs: ['cancelled', 'rotated'],
+      secretVersions: 2,
+      notRegeneratedBefore: { primary: 45_000_000 },
+      waitEndings: ['consumers:operator'],
+    });
+    expect(problemsOf({ ...minimal, expect: { accounts: { orders: { waitEndings: ['consumers:gone'] } } } })).toEqual([expect.stringMatching(/^expect\.accounts\.orders\.waitEndings/)]);
+  });
+
   it('when an action comes after the end of the run, then it is refused', () => {
     const problems = problemsOf({ ...minimal, actions: [{ at: '2d', type: 'timer' }] });
     expect(problems).toEqual([expect.stringMatching(/^actions\[0\]\.at: is after the end of the run \(runFor 1d\)/)]);

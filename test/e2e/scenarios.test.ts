@@ -182,6 +182,51 @@ describe('the shipped scenarios', () => {
     expect(report.leaks.scanned.telemetry).toBeGreaterThan(0);
   });
 
+  it('issue 10 stories 1 and 2: when a rotation is cancelled after publishing and started again, then it resumes the consumer wait, regenerates each key once, and apps that re-read Key Vault every 12 h never fail', async () => {
+    const report = await run('08-cancel-then-start-resumes.json');
+    const orders = account(report, 'orders');
+    expect(orders.runs.map((item) => item.outcome)).toEqual(['cancelled', 'rotated']);
+    expect(orders.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary', 'primary']);
+    expect(orders.secretVersions).toBe(2);
+    expect(regeneratedAtMs(report, 'orders', 'primary')).toBeGreaterThanOrEqual(12.5 * HOUR_MS);
+    expect(report.consumers.failures).toBe(0);
+    const plan = report.timeline.find((entry) => entry.source === 'operator' && entry.text.includes('/plan'));
+    expect(plan?.text).toMatch(/-> 200/);
+  });
+
+  it('issue 10 story 3: when Azure reports a regeneration Failed, Key Vault throttles publishing for 20 minutes and ARM answers 503 for 40 minutes when the old key is due, then all are waited out and one version is written', async () => {
+    const report = await run('09-keyvault-throttled-while-publishing.json');
+    expect(report.timeline.some((entry) => /reported the regeneration of secondary as failed; the key is unchanged/.test(entry.text))).toBe(true);
+    const orders = account(report, 'orders');
+    expect(orders.outcome).toBe('rotated');
+    expect(orders.secretVersions).toBe(2);
+    expect(orders.retries?.outageRetries).toBeGreaterThanOrEqual(2);
+    expect(regeneratedAtMs(report, 'orders', 'primary')).toBeGreaterThanOrEqual(14 * HOUR_MS + 20 * MINUTE_MS);
+    expect(report.timeline.some((entry) => /publishKey is failing .*429.*trying again at/.test(entry.text))).toBe(true);
+  });
+
+  it('issue 10 story 7: when a rotation stopped needing attention at the consumer wait, then the operator\'s consumers-moved resumes it and the report says how each wait ended', async () => {
+    const report = await run('10-operator-finishes-needs-attention.json');
+    const orders = account(report, 'orders');
+    expect(orders.runs.map((item) => item.outcome)).toEqual(['needsAttention', 'rotated']);
+    expect(orders.runs[0]!.message).toMatch(/consumers-moved/);
+    expect(orders.waitEndings.map((entry) => [entry.run, entry.wait, entry.ended])).toEqual([
+      [1, 'consumers', 'boundPassed'],
+      [2, 'consumers', 'operator'],
+    ]);
+    expect(orders.waitEndings[1]!.note).toBe('legacy job redeployed with its Key Vault reference');
+    expect(report.operatorActions.find((action) => action.type === 'consumersMoved')).toMatchObject({ status: 202 });
+  });
+
+  it('issue 10 story 4: when usage reports are 6 hours late, then Azure\'s refusals are bounded by time, not count, and the standby goes only once it is really idle', async () => {
+    const report = await run('11-safe-check-refusals-bounded-by-time.json');
+    const ledger = account(report, 'ledger');
+    expect(ledger.outcome).toBe('rotated');
+    expect(ledger.retries?.blockedRegenerations).toBeGreaterThan(8);
+    expect(regeneratedAtMs(report, 'ledger', 'secondary')).toBeGreaterThanOrEqual(14 * HOUR_MS);
+    expect(report.consumers.failures).toBe(0);
+  });
+
   it('when every scenario has run, then each took well under the e2e budget of wall-clock time', () => {
     for (const [file, ms] of Object.entries(wallClockByScenario)) expect(ms, file).toBeLessThan(30_000);
   });

@@ -13,7 +13,9 @@ const ACCOUNT_ID = target.accountId;
 const hoursAgo = (hours: number) => new Date(NOW.getTime() - hours * 3_600_000).toISOString();
 
 function facts(lastUse: { primary?: string | null; secondary?: string | null }, publishedKeyKind: 'primary' | 'secondary' | null, extra: Partial<InspectAccountResult> = {}): InspectAccountResult {
-  const key = (lastUsedAt: string | null | undefined) => ({ generationTime: '2026-01-01T00:00:00.000Z', lastUsedAt: lastUsedAt ?? null });
+  // The last rotation finished: it published its key and regenerated the other one 13 h later.
+  const generationTime = (kind: string) => (kind === publishedKeyKind ? '2025-12-31T23:50:00.000Z' : '2026-01-01T13:00:00.000Z');
+  const key = (lastUsedAt: string | null | undefined, kind: string) => ({ generationTime: generationTime(kind), lastUsedAt: lastUsedAt ?? null });
   return {
     accountId: ACCOUNT_ID,
     accountName: 'orders',
@@ -21,7 +23,7 @@ function facts(lastUse: { primary?: string | null; secondary?: string | null }, 
     capabilities: ['EnableKeyCheckBeforeRegenerationPreview'],
     safeRotationCheckEnabled: true,
     disableLocalAuth: false,
-    keys: { primary: key(lastUse.primary), secondary: key(lastUse.secondary), primaryReadonly: key(null), secondaryReadonly: key(null) },
+    keys: { primary: key(lastUse.primary, 'primary'), secondary: key(lastUse.secondary, 'secondary'), primaryReadonly: key(null, 'primaryReadonly'), secondaryReadonly: key(null, 'secondaryReadonly') },
     publishedKeyKind,
     publishedRotationId: publishedKeyKind ? 'orders-20260101T000000Z' : null,
     publishedAt: publishedKeyKind ? '2026-01-01T00:00:00.000Z' : null,
@@ -54,6 +56,20 @@ describe('dryRun', () => {
     const plan = dryRun({ target: shortBound, pairs: [{ pair: 'readWrite', secretName: 'orders-key', facts: facts({ secondary: hoursAgo(1) }, 'primary') }], due: notDue, now: NOW, runningPhase: null });
     expect(plan.pairs[0]!.standbyWait.exceedsMax).toBe(true);
     expect(plan.pairs[0]!.steps[0]).toContain('need attention unless forced');
+  });
+
+  it('when the last rotation published secondary and never regenerated primary, then the plan says a start resumes it at the consumer wait', () => {
+    const stopped = facts({ primary: hoursAgo(2) }, 'secondary', { publishedAt: hoursAgo(3) });
+    stopped.keys.primary.generationTime = hoursAgo(500);
+    const plan = dryRun({ target, pairs: [{ pair: 'readWrite', secretName: 'orders-key', facts: stopped }], due: notDue, now: NOW, runningPhase: null });
+    expect(plan.pairs[0]).toMatchObject({
+      activeKeyKind: 'primary',
+      standbyKeyKind: 'secondary',
+      resumes: { rotationId: 'orders-20260101T000000Z', from: 'waitingForConsumers', publishedAt: hoursAgo(3) },
+      standbyWait: { needed: false },
+      consumerWait: { needed: true, lastUsedAt: hoursAgo(2) },
+    });
+    expect(plan.pairs[0]!.steps[0]).toMatch(/^Resume rotation orders-20260101T000000Z: it published secondary .* nothing is regenerated or published again/);
   });
 
   it('when a rotation is running or local auth is disabled, then the plan says it would not start and why', () => {

@@ -201,3 +201,14 @@ describe('typed errors', () => {
     expect(new ConfigError([{ setting: 'A', message: 'b' }]).message).toBe('Invalid app settings (1):\n- A: b');
   });
 });
+
+describe('what the orchestrator may say about an activity whose retries were spent', () => {
+  it('when the runtime hands over the reason with the error type and stack as JSON, then only the reason is kept, and a Retry-After the activity noted is read back', async () => {
+    const { activityFailureOf, retryAfterSuffix } = await import('../../src/activities/contracts.js');
+    const raw =
+      `Activity function 'publishKey' failed: Could not publish secret orders-key: throttled: 429${retryAfterSuffix(30_000)} \n ` +
+      JSON.stringify({ ErrorType: 'TransientError', StackTrace: 'TransientError: x\n    at classifyAzureError (/home/site/wwwroot/src/errors.js:207:14)' });
+    expect(activityFailureOf(new Error(raw))).toEqual({ reason: 'Could not publish secret orders-key: throttled: 429 (Retry-After 30 s)', retryAfterInMs: 30_000 });
+    expect(activityFailureOf(new Error("Activity function 'validateKey' failed: socket hang up"))).toEqual({ reason: 'socket hang up' });
+  });
+});

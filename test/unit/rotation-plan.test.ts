@@ -5,8 +5,13 @@ import {
   idleFrom,
   isIdle,
   nextUsageCheck,
-  oldKeyInUseUntil,
+  keyCountsAsUsedUntil,
+  outageRetryDelayInMs,
   planPair,
+  regeneratedSince,
+  successorPublishedAt,
+  whereRotationStopped,
+  type PairState,
   regenerationPollDelayInSeconds,
   rotationIdFor,
   rotationInstanceId,
@@ -68,14 +73,72 @@ describe('idle rules', () => {
   });
 });
 
-describe('oldKeyInUseUntil', () => {
+describe('keyCountsAsUsedUntil', () => {
   it('when the usage report is older than the publication, then the old key counts as used until it was published', () => {
-    expect(oldKeyInUseUntil('2026-01-01T00:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
-    expect(oldKeyInUseUntil(null, '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
+    expect(keyCountsAsUsedUntil('2026-01-01T00:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
+    expect(keyCountsAsUsedUntil(null, '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T03:00:00.000Z');
   });
 
   it('when consumers used the old key after the publication, then that later use counts', () => {
-    expect(oldKeyInUseUntil('2026-01-01T05:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T05:00:00Z');
+    expect(keyCountsAsUsedUntil('2026-01-01T05:00:00Z', '2026-01-01T03:00:00.000Z')).toBe('2026-01-01T05:00:00Z');
+  });
+
+  it('when no successor was published, then only the usage report counts', () => {
+    expect(keyCountsAsUsedUntil('2026-01-01T05:00:00Z', null)).toBe('2026-01-01T05:00:00Z');
+    expect(keyCountsAsUsedUntil(null, null)).toBeNull();
+  });
+});
+
+const PUBLISHED_AT = '2026-01-10T00:00:00.000Z';
+function pairState(generated: { primary: string | null; secondary: string | null }, published: { keyKind: KeyKind | null; rotationId: string | null }): PairState {
+  const key = (generationTime: string | null) => ({ generationTime, lastUsedAt: null });
+  return {
+    keys: { primary: key(generated.primary), secondary: key(generated.secondary), primaryReadonly: key(null), secondaryReadonly: key(null) },
+    publishedKeyKind: published.keyKind,
+    publishedRotationId: published.rotationId,
+    publishedAt: published.keyKind ? PUBLISHED_AT : null,
+  };
+}
+
+describe('whereRotationStopped', () => {
+  it('when this app published secondary and primary was not regenerated since, then a start resumes that rotation at the consumer wait, primary still the old key', () => {
+    const stopped = whereRotationStopped('readWrite', pairState({ primary: '2026-01-01T00:00:00Z', secondary: '2026-01-09T23:50:00Z' }, { keyKind: 'secondary', rotationId: 'orders-r1' }));
+    expect(stopped).toMatchObject({ from: 'waitingForConsumers', rotationId: 'orders-r1', publishedAt: PUBLISHED_AT, plan: { activeKeyKind: 'primary', standbyKeyKind: 'secondary' } });
+  });
+
+  it('when the old key was regenerated after the publication, then the last rotation finished and a new one starts the other way', () => {
+    const done = whereRotationStopped('readWrite', pairState({ primary: '2026-01-10T13:00:00Z', secondary: '2026-01-09T23:50:00Z' }, { keyKind: 'secondary', rotationId: 'orders-r1' }));
+    expect(done).toMatchObject({ from: 'start', plan: { activeKeyKind: 'secondary', standbyKeyKind: 'primary' } });
+  });
+
+  it('when the secret was put there by a person (no rotation ID), then nothing is resumed', () => {
+    expect(whereRotationStopped('readWrite', pairState({ primary: '2026-01-01T00:00:00Z', secondary: '2026-01-01T00:00:00Z' }, { keyKind: 'primary', rotationId: null })).from).toBe('start');
+  });
+});
+
+describe('successorPublishedAt and regeneratedSince', () => {
+  it('when this app published the other key and this one was not regenerated since, then that publication is its successor', () => {
+    const state = pairState({ primary: '2026-01-01T00:00:00Z', secondary: '2026-01-09T23:50:00Z' }, { keyKind: 'secondary', rotationId: 'orders-r1' });
+    expect(successorPublishedAt('primary', state)).toBe(PUBLISHED_AT);
+    expect(successorPublishedAt('secondary', state)).toBeNull();
+    expect(successorPublishedAt('primary', { ...state, publishedRotationId: null })).toBeNull();
+  });
+
+  it('when a regeneration finished in the instant it began, then it counts as regenerated; an unchanged generation time does not', () => {
+    const since = '2026-01-10T00:05:00.000Z';
+    expect(regeneratedSince(since, since, '2026-01-01T00:00:00.000Z')).toBe(true);
+    expect(regeneratedSince(since, since, since)).toBe(false);
+    expect(regeneratedSince(since, since)).toBe(false);
+    expect(regeneratedSince('2026-01-10T00:06:00.000Z', since)).toBe(true);
+    expect(regeneratedSince(null, since, null)).toBe(false);
+  });
+});
+
+describe('outageRetryDelayInMs', () => {
+  it('when a step keeps failing, then the delays double from 1 minute to at most an hour, and never undercut Retry-After', () => {
+    expect([0, 1, 2, 5, 6, 10].map((attempt) => outageRetryDelayInMs(attempt) / 60_000)).toEqual([1, 2, 4, 32, 60, 60]);
+    expect(outageRetryDelayInMs(0, 5 * 60_000)).toBe(5 * 60_000);
+    expect(outageRetryDelayInMs(3, 1000)).toBe(8 * 60_000);
   });
 });
 

@@ -96,10 +96,19 @@ describe('decideRun', () => {
     expect(names(decision)).toEqual(['alpha']);
   });
 
-  it('when a needs-attention rotation left a fresh secret, then the skip keeps mentioning it after the retry delay', () => {
-    const decision = decideRun([account('alpha', 4, { runtimeStatus: 'Completed', outcome: 'needsAttention', lastUpdatedTime: hoursAgo(30) })], limits, NOW);
-    expect(skipOf(decision, 'alpha')).toMatchObject({ reason: 'notDue' });
-    expect(skipOf(decision, 'alpha')?.detail).toContain('needs attention');
+  it('when a rotation stopped part-way left a fresh secret, then after the retry delay the account is due for resumption whatever the secret age', () => {
+    const stopped = [
+      account('alpha', 4, { runtimeStatus: 'Completed', outcome: 'needsAttention', phase: 'needsAttention', lastUpdatedTime: hoursAgo(30) }),
+      account('beta', 4, { runtimeStatus: 'Terminated', phase: 'waitingForConsumers', lastUpdatedTime: hoursAgo(25) }),
+      account('gamma', 4, { runtimeStatus: 'Failed', phase: 'failed', lastUpdatedTime: hoursAgo(26) }),
+    ];
+    const decision = decideRun(stopped, limits, NOW);
+    expect(names(decision)).toEqual(['alpha', 'gamma', 'beta']);
+    expect(decision.start.map((start) => start.detail)).toEqual([
+      expect.stringMatching(/^resume: last rotation needs attention/),
+      expect.stringMatching(/^resume: last rotation failed/),
+      expect.stringMatching(/^resume: last rotation was cancelled in waitingForConsumers/),
+    ]);
   });
 
   it('when a completed rotation rotated, then only the secret age decides', () => {

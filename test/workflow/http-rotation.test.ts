@@ -78,7 +78,7 @@ describe('a rotation run only through the operator API', () => {
     expect(api.leakedKeys()).toEqual([]);
   });
 
-  it('when an operator cancels a rotation waiting for consumers, then it stops there, both keys keep working, the status says so, and a re-run completes', async () => {
+  it('when an operator cancels a rotation waiting for consumers, then it stops there, both keys keep working, the status says so, and a re-run resumes it', async () => {
     api = await ApiHarness.start({ accounts: [{ name: 'orders' }] });
     await api.rotation.seedSecretByHand('orders', 'primary');
     await api.rotation.useKey('orders', 'primary');
@@ -111,8 +111,12 @@ describe('a rotation run only through the operator API', () => {
       maxHours: 96,
       eachStep: () => api.rotation.useKeyFromKeyVault('orders'),
     });
-    // The re-run takes the published secondary as active: the never-regenerated primary is its standby.
-    expect(final.at(-1)!.body).toMatchObject({ state: 'rotated', output: { pairs: [{ previousActiveKeyKind: 'secondary', activeKeyKind: 'primary' }] } });
+    // The re-run resumes the cancelled rotation: it waits for consumers to leave primary and regenerates it, never rotating back.
+    expect(final.at(-1)!.body).toMatchObject({
+      state: 'rotated',
+      output: { pairs: [{ previousActiveKeyKind: 'primary', activeKeyKind: 'secondary', resumed: { from: 'waitingForConsumers' } }] },
+    });
+    expect(api.rotation.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
     expect(await api.rotation.useKeyFromKeyVault('orders')).toBe(200);
     expect(api.leakedKeys()).toEqual([]);
   });

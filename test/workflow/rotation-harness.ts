@@ -193,6 +193,27 @@ export class RotationHarness {
     return this.callDataPlane(name, secret.value!);
   }
 
+  /**
+   * A consumer that reads its key from Key Vault only every `refreshEveryMs`
+   * (as Key Vault references do) and calls the data plane with what it holds.
+   */
+  keyVaultConsumer(name: string, refreshEveryMs: number, secretName = `${name}-key`): KeyVaultConsumer {
+    let held: string | undefined;
+    let readAt = -Infinity;
+    const consumer: KeyVaultConsumer = {
+      answers: [],
+      failures: () => consumer.answers.filter((status) => status !== 200).length,
+      call: async () => {
+        if (this.clock.nowMs() - readAt >= refreshEveryMs) {
+          held = (await secretClient(this.emulator).getSecret(secretName)).value!;
+          readAt = this.clock.nowMs();
+        }
+        consumer.answers.push(await this.callDataPlane(name, held!));
+      },
+    };
+    return consumer;
+  }
+
   /** Puts a key in Key Vault the way a person did before this app existed: no tags. */
   async seedSecretByHand(name: string, kind: KeyKind, secretName = `${name}-key`): Promise<void> {
     await secretClient(this.emulator).setSecret(secretName, this.key(name, kind));
@@ -236,6 +257,13 @@ export class RotationHarness {
     resetRuntime();
     if (this.ownedStateDir) rmSync(this.ownedStateDir, { recursive: true, force: true });
   }
+}
+
+export interface KeyVaultConsumer {
+  /** The HTTP status of each data-plane call. */
+  answers: number[];
+  failures(): number;
+  call(): Promise<void>;
 }
 
 export interface RotationResult {
