@@ -153,14 +153,18 @@ describe('rotation events on the Event Grid topic and in telemetry', () => {
   });
 });
 
-describe('throttling telemetry', () => {
-  it('when Key Vault throttles publishing, then each 429 is counted under the key vault service', async () => {
+describe('telemetry without a topic, and throttling', () => {
+  it('when no topic is configured and Key Vault throttles publishing, then every state change is still a custom event (delivery off) and each 429 is counted under the key vault service', async () => {
     harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
     await harness.seedSecretByHand('orders', 'primary');
     await control(harness.emulator, 'POST', '/faults', { service: 'keyvault', method: 'PUT', status: 429, retryAfterSeconds: 0, times: 2 });
     await harness.startRotation('orders');
     await harness.runRotation('orders', { stepMs: HOUR_MS, eachStep: async () => void (await harness!.useKeyFromKeyVault('orders')) });
 
+    const custom = telemetry.customEvents();
+    expect(custom.map((event) => event.attributes.eventType)).toEqual(['newKeyPublished', 'waitStarted', 'waitEnded', 'oldKeyRegenerated', 'rotationCompleted']);
+    expect(custom.every((event) => event.attributes.delivery === 'off')).toBe(true);
+    expect(harness.emulator.eventGrid.events()).toEqual([]);
     const points = await telemetry.metricPoints('rotation.azure.throttled');
     expect(points).toEqual([{ attributes: { service: 'keyVault', operation: 'PUT secrets' }, value: 2 }]);
   });
