@@ -187,6 +187,25 @@ param durableBackend string = 'AzureStorage'
 ])
 param durableTaskSchedulerSku string = 'Consumption'
 
+@description('Email addresses the rotation alerts (needs attention, failed, waiting too long, key too old) go to. See the README (Monitoring and alerts).')
+param alertEmails array = []
+
+@description('Optional webhook (Teams, PagerDuty, a Logic App) the rotation alerts are also posted to; empty: email only.')
+@secure()
+param alertWebhookUrl string = ''
+
+@description('A rotation waiting longer than this many hours for a key to be idle raises an alert.')
+@minValue(1)
+param waitAlertThresholdInHours int = 24
+
+@description('Days beyond its rotation interval a key may reach before the "key too old" alert fires.')
+@minValue(0)
+param keyAgeGraceInDays int = 3
+
+@description('Optional HTTPS webhook of a consumer app that gets Key Vault\'s SecretNewVersionCreated events (reload the key at once); empty: no subscription.')
+@secure()
+param consumerWebhookUrl string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -258,6 +277,53 @@ module monitoring 'app/monitoring.bicep' = {
     tags: tags
     principalId: identity.outputs.principalId
   }
+}
+
+module rotationEvents 'app/rotation-events.bicep' = {
+  name: 'rotation-events'
+  scope: rg
+  params: {
+    topicName: 'evgt-${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+module rotationAlerts 'app/rotation-alerts.bicep' = {
+  name: 'rotation-alerts'
+  scope: rg
+  params: {
+    namePrefix: 'rotation-${resourceToken}'
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.name
+    alertEmails: alertEmails
+    alertWebhookUrl: alertWebhookUrl
+    waitAlertThresholdInHours: waitAlertThresholdInHours
+    keyAgeGraceInDays: keyAgeGraceInDays
+  }
+}
+
+// Read when the module starts (after the vault exists): a system topic must be in its vault's region.
+resource vaultForEvents 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: keyVaultName
+  scope: resourceGroup(keyVaultSubscriptionId, keyVaultResourceGroupName)
+}
+
+module keyVaultEvents 'app/key-vault-events.bicep' = if (!empty(consumerWebhookUrl)) {
+  name: 'key-vault-events-${resourceToken}'
+  scope: resourceGroup(keyVaultSubscriptionId, keyVaultResourceGroupName)
+  params: {
+    vaultName: keyVaultName
+    systemTopicName: 'evgst-${resourceToken}'
+    location: vaultForEvents.location
+    tags: tags
+    consumerWebhookUrl: consumerWebhookUrl
+  }
+  dependsOn: [
+    keyVault
+  ]
 }
 
 module keyVault 'app/key-vault.bicep' = if (!useExistingKeyVault) {
@@ -419,6 +485,7 @@ var rotationAppSettings = {
   LOCAL_AUTH_UNUSED_IN_DAYS: string(localAuthUnusedInDays)
   DURABLE_TASK_HUB_NAME: useDurableTaskScheduler ? durableTaskScheduler!.outputs.taskHubName : durableTaskHubName
   OPERATOR_API_AUTH: empty(operatorApiClientId) ? 'function-key' : 'entra-id'
+  ROTATION_EVENTS_TOPIC_ENDPOINT: rotationEvents.outputs.endpoint
 }
 
 module functionApp 'app/function-app.bicep' = {
@@ -466,3 +533,4 @@ output ROTATION_TARGET_ACCOUNT_IDS string = join(targetAccountIds, ',')
 output ENABLE_SAFE_KEY_ROTATION bool = enableSafeKeyRotation
 output OPERATOR_API_AUTH string = empty(operatorApiClientId) ? 'function-key' : 'entra-id'
 output DURABLE_BACKEND string = durableBackend
+output ROTATION_EVENTS_TOPIC_ENDPOINT string = rotationEvents.outputs.endpoint

@@ -64,6 +64,8 @@ export interface Config extends RotationDefaults {
   localAuthUnusedInDays: number;
   durableTaskHubName: string;
   operatorApiAuth: OperatorApiAuth;
+  /** Where rotation events go, or null when they are off. */
+  rotationEventsTopicEndpoint: string | null;
 }
 
 /** Thrown by a parser: the message says what is expected, the table adds the setting's name. */
@@ -573,6 +575,12 @@ export const SETTINGS = {
     example: 'function-key',
     parse: operatorApiAuth,
   }),
+  rotationEventsTopicEndpoint: setting({
+    env: 'ROTATION_EVENTS_TOPIC_ENDPOINT',
+    doc: 'Event Grid topic endpoint the rotation events go to as CloudEvents (e.g. https://my-topic.westeurope-1.eventgrid.azure.net/api/events); empty: no events, telemetry only',
+    example: 'https://127.0.0.1:8445/api/events',
+    parse: httpsUrl,
+  }),
 } as const;
 
 /**
@@ -666,6 +674,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     localAuthUnusedInDays: complete.localAuthUnusedInDays,
     durableTaskHubName: complete.durableTaskHubName,
     operatorApiAuth: complete.operatorApiAuth,
+    rotationEventsTopicEndpoint: values.rotationEventsTopicEndpoint ?? null,
   };
 }
 

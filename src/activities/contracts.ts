@@ -4,6 +4,7 @@
  */
 import type { AccountFacts } from '../domain/account-facts.js';
 import type { KeyKind, KeyPairName } from '../domain/keys.js';
+import type { RotationEvent } from '../domain/rotation-events.js';
 
 export const ACTIVITY_NAMES = {
   inspectAccount: 'inspectAccount',
@@ -11,6 +12,7 @@ export const ACTIVITY_NAMES = {
   getRegenerationStatus: 'getRegenerationStatus',
   validateKey: 'validateKey',
   publishKey: 'publishKey',
+  emitRotationEvent: 'emitRotationEvent',
 } as const;
 
 /**
@@ -126,6 +128,20 @@ export interface PublishKeyResult {
   secretVersion: string;
   connectionStringSecretVersion: string | null;
   publishedAt: string;
+}
+
+export interface EmitRotationEventInput {
+  event: RotationEvent;
+}
+
+/**
+ * Never a failure: an event that cannot be delivered must not stop a rotation.
+ * The telemetry record is written either way and says how delivery went.
+ */
+export interface EmitRotationEventResult {
+  delivery: 'sent' | 'off' | 'failed';
+  /** Why delivery failed (classified, scrubbed). */
+  reason?: string;
 }
 
 /**

@@ -8,6 +8,7 @@ import { rotationSettingsOf, type Config, type RotationTarget } from '../config.
 import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { redactSecrets } from '../errors.js';
+import { recordKeyAges, type KeyAge } from '../telemetry.js';
 import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
 import type { RotationInput } from '../workflow/rotation-types.js';
 import { purgeExpiredHistory, startRotationInstance, type HistoryClient, type HistoryRetention } from '../history/rotation-history.js';
@@ -56,6 +57,7 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSumma
   const now = options.now();
   const facts = await mapLimited(options.config.targets, options.lookupConcurrency ?? 4, (target) => readFacts(target, options));
   const decision = decideRun(facts, options.config, now);
+  recordKeyAges(keyAgesOf(facts, now));
 
   const retention: HistoryRetention = { historyRetentionInDays: options.config.historyRetentionInDays ?? 365, historyMaxPerAccount: options.config.historyMaxPerAccount ?? 100 };
   const started: StartedRotation[] = [];
@@ -114,6 +116,21 @@ async function readFacts(target: RotationTarget, options: RunScheduleOptions): P
   } catch (error) {
     return { target, secrets: [], lastRotation: null, lookupError: describe(error) };
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/** What the key-age gauges report: each secret's age against its account's interval. */
+function keyAgesOf(facts: AccountFacts[], now: Date): KeyAge[] {
+  return facts.flatMap(({ target, secrets }) =>
+    secrets.map((secret) => ({
+      account: target.name,
+      accountId: target.accountId,
+      secretName: secret.secretName,
+      ageInDays: secret.createdOn === null ? null : Math.round(((now.getTime() - Date.parse(secret.createdOn)) / DAY_MS) * 100) / 100,
+      rotationIntervalInDays: target.rotationIntervalInDays,
+    })),
+  );
 }
 
 function isoOrNull(value: Date | string | null | undefined): string | null {

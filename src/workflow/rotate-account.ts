@@ -56,6 +56,7 @@ import {
   type WaitEnding,
   type WaitRecord,
 } from './rotation-types.js';
+import { RotationEventLog } from './rotation-event-log.js';
 import { createBoundedTimer, sleepUntil } from './durable-timers.js';
 
 const MINUTE_MS = 60_000;
@@ -102,11 +103,16 @@ export function* rotateAccountOrchestrator(context: OrchestrationContext): Gener
       run.outcomes.push(yield* rotatePair(run, pair, secretName));
     }
   } catch (error) {
-    if (error instanceof NeedsAttention) return run.finish('needsAttention', error.message);
+    if (error instanceof NeedsAttention) {
+      yield* run.events.stopped('needsAttention', error.message);
+      return run.finish('needsAttention', error.message);
+    }
     run.setStatus('failed', error instanceof Error ? error.message : String(error));
+    yield* run.events.stopped('rotationFailed', error instanceof Error ? error.message : String(error));
     throw error;
   }
   run.setStatus('done', `Rotated: consumers use ${run.outcomes.map((o) => o.activeKeyKind).join(' and ')}.`);
+  yield* run.events.emit('rotationCompleted', { activeKeyKind: run.outcomes.find((o) => o.pair === 'readWrite')?.activeKeyKind ?? null, durationInSeconds: run.events.durationInSeconds() });
   return run.finish('rotated');
 }
 
@@ -138,6 +144,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     : resumed && run.input.consumersMoved
       ? run.endWait('consumers', 'operator', run.input.consumersMoved)
       : yield* waitForConsumers(run, plan.activeKeyKind, secretName, publishedAt, resumed);
+  yield* run.events.waitEnded(consumersMoved);
 
   run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
   // The old key must be regenerated after its successor was published; a regeneration in that instant counts.
@@ -146,6 +153,8 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     generationTimeBefore: facts.keys[plan.activeKeyKind].generationTime,
     waitMaxInHours: settings.consumerWaitMaxInHours,
   });
+  yield* run.events.waitEnded('idle');
+  yield* run.events.emit('oldKeyRegenerated', { keyKind: plan.activeKeyKind, activeKeyKind: plan.standbyKeyKind });
 
   return {
     pair,
@@ -174,6 +183,7 @@ function* bringInStandby(
     generationTimeBefore: facts.keys[standby].generationTime,
     waitMaxInHours: settings.standbyWaitMaxInHours,
   });
+  yield* run.events.waitEnded('idle');
 
   run.enterPhase('validating', `Checking that the new ${standby} key is accepted by the data plane.`);
   yield* validate(run, standby);
@@ -187,6 +197,7 @@ function* bringInStandby(
     connectionStringSecretName: run.pair === 'readWrite' ? settings.connectionStringSecretName : null,
     expiresInDays: settings.secretExpiryInDays,
   });
+  yield* run.events.emit('newKeyPublished', { keyKind: standby, secretName, secretVersion: published.secretVersion, previousKeyKind: run.activeKeyKind ?? standby });
   return { publishedAt: published.publishedAt, secretVersion: published.secretVersion };
 }
 
@@ -220,12 +231,14 @@ function* waitForStandbyIdle(
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
+    yield* run.events.waitStarted('standbyIdle', standby, deadline);
     yield* run.sleepUntil(checkAt, `standby key ${standby} in use until at least ${lastUsedAt}`);
     waited = true;
     run.retries.usageChecks += 1;
     current = yield* run.inspect(secretName);
   }
   if (waited) run.endWait('standbyIdle', 'idle');
+  yield* run.events.waitEnded('idle');
 }
 
 /**
@@ -299,6 +312,7 @@ function* regenerate(
       nextCheckAt: retryAt,
       waitDeadline: new Date(deadline),
     });
+    yield* run.events.waitStarted('refusals', keyKind, new Date(deadline));
     yield* run.sleepUntil(retryAt, `regeneration of ${keyKind} blocked: ${begun.message}`);
   }
   if (refusals > 0) run.endWait('refusals', 'idle');
@@ -409,6 +423,7 @@ function* waitForConsumers(
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
+    yield* run.events.waitStarted('consumers', oldKey, deadline);
     const from = run.now().toISOString();
     const timer: TimerTask = createBoundedTimer(run.context, checkAt);
     const winner = yield run.context.df.Task.any([operatorSaysMoved, timer]);
@@ -443,6 +458,7 @@ class RotationRun {
   phase: RotationPhase = 'inspecting';
   activeKeyKind?: KeyKind;
   standbyKeyKind?: KeyKind;
+  readonly events: RotationEventLog;
   private phaseStartedAt: string;
 
   constructor(
@@ -455,6 +471,7 @@ class RotationRun {
     this.phaseStartedAt = this.startedAt;
     this.rotationId = rotationIdFor(this.settings.accountName, this.now());
     this.idleRule = { idleWindowInHours: this.settings.idleWindowInHours, usageMarginInMinutes: this.settings.usageMarginInMinutes };
+    this.events = new RotationEventLog(context, { ...this.settings, rotationId: this.rotationId, startedAt: this.startedAt, where: () => ({ pair: this.pair, phase: this.phase }) });
   }
 
   now(): Date {

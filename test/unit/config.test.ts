@@ -339,6 +339,7 @@ describe('config: the settings table', () => {
       'LOCAL_AUTH_UNUSED_IN_DAYS',
       'DURABLE_TASK_HUB_NAME',
       'OPERATOR_API_AUTH',
+      'ROTATION_EVENTS_TOPIC_ENDPOINT',
     ]);
   });
 
