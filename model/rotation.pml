@@ -20,6 +20,7 @@
  *   UNBOUNDED_REFUSALS       safe-check refusals are retried with no deadline
  *   NO_MONITOR               the new key is validated and published as soon as Azure accepts its regeneration
  *   PUBLISH_NOT_IDEMPOTENT   publishKey does not look for this rotation's version
+ * Witnesses (-DWITNESS_ROTATED, _RESUMED, _REFUSED) fail when the model reaches what they name.
  * Properties (all on unless some CHECK_* is defined, then only those):
  *   CHECK_P1 consumers, CHECK_P2 regenerations, CHECK_P3 bounds, CHECK_P4 Key Vault, CHECK_P5 versions
  */
@@ -127,6 +128,7 @@ byte pc = IDLE;
 byte act;                   /* the key consumers used when the rotation began (the old key) */
 bool force;
 bool confirmed;             /* ConsumersMoved event received */
+bool resumed;               /* this run resumed a stopped rotation */
 byte wake;                  /* ticks until the durable timer fires */
 byte dl;                    /* ticks left of the current wait's bound */
 bool troubleSeen; byte troubleDl; /* busy or Failed: deadline from the first such answer */
@@ -199,7 +201,7 @@ inline use(k) {
 }
 
 inline resetRotator() {
-  pc = IDLE; act = 0; force = false; confirmed = false; wake = 0; dl = 0;
+  pc = IDLE; act = 0; force = false; confirmed = false; resumed = false; wake = 0; dl = 0;
   troubleSeen = false; troubleDl = 0; refSeen = false; refDl = 0; monDl = 0; phaseAge = 0;
   kvByThis = false
 }
@@ -213,6 +215,16 @@ inline finish(outcome) {
   :: else -> printf("cancelled")
   fi;
   printf(" (in "); phaseName(pc); printf(")\n");
+  /* witnesses: the model can reach what the properties are about (each must fail) */
+#ifdef WITNESS_ROTATED
+  assert(!(outcome == ROTATED && !force && !confirmed));    /* rotated by waiting alone */
+#endif
+#ifdef WITNESS_RESUMED
+  assert(!(outcome == ROTATED && resumed));                 /* a resumed rotation finishes */
+#endif
+#ifdef WITNESS_REFUSED
+  assert(!(outcome == ROTATED && refSeen && !force));      /* rotated after safe-check refusals */
+#endif
   lastEnd = outcome;
   endedWaitingConsumers = (pc == CONSUMER_WAIT);
   resetRotator()
@@ -309,7 +321,7 @@ inline start(withForce, withConfirm) {
   if
   :: kvTagged && !regenSincePub[other(kvKey)] ->
     /* whereRotationStopped: published, the old key not regenerated since: resume at the consumer wait */
-    act = other(kvKey); kvByThis = true;
+    act = other(kvKey); kvByThis = true; resumed = true;
     at; printf("it resumes the stopped rotation at the consumer wait\n");
     if
     :: force || confirmed -> enter(REGEN_OLD)
