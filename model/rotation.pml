@@ -489,8 +489,9 @@ init {
   :: atomic { pc == CONSUMER_WAIT && !confirmed && confirms > 0 -> confirms--; confirmed = true; wake = 0;
               at; printf("an operator sends consumers-moved\n") }
 #ifndef START_OVER
-  /* issue 10: consumers-moved on a rotation that stopped at the consumer wait resumes it at the old key */
-  :: atomic { pc == IDLE && lastEnd == ATTENTION && endedWaitingConsumers && starts > 0 && confirms > 0 &&
+  /* issue 10: consumers-moved on a rotation that stopped at the consumer wait (needs attention,
+     cancelled, failed) resumes it at the old key */
+  :: atomic { pc == IDLE && endedWaitingConsumers && starts > 0 && confirms > 0 &&
               kvTagged && !regenSincePub[other(kvKey)] -> confirms--; start(false, true) }
 #endif
 
