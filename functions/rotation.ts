@@ -5,10 +5,12 @@
 import * as df from 'durable-functions';
 import type { ActivityHandler as DurableActivityHandler } from 'durable-functions';
 import { activityHandlers } from '../src/activities/index.js';
+import { HISTORY_RECORD_ORCHESTRATOR, historyRecordOrchestrator } from '../src/workflow/history-record.js';
 import { rotateAccountOrchestrator } from '../src/workflow/rotate-account.js';
 import { ROTATION_ORCHESTRATOR } from '../src/workflow/rotation-types.js';
 
 df.app.orchestration(ROTATION_ORCHESTRATOR, rotateAccountOrchestrator);
+df.app.orchestration(HISTORY_RECORD_ORCHESTRATOR, historyRecordOrchestrator);
 
 for (const [name, handler] of Object.entries(activityHandlers)) {
   df.app.activity(name, { handler: handler as DurableActivityHandler });

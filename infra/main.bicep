@@ -93,6 +93,9 @@ param consumerWaitMaxInHours int = 72
 @minValue(1)
 param consumerCheckIntervalInMinutes int = 60
 
+@description('UTC days and hours in which keys may be regenerated, e.g. Mon-Fri 08:00-17:00 (several separated by ;); empty: any time.')
+param rotationWindows string = ''
+
 @description('Also rotate the read-only key pair (own secret).')
 param rotateReadOnlyKeys bool = false
 
@@ -124,6 +127,21 @@ param maxStartsPerSubscription int = 5
 @description('Hours after which the schedule may restart a failed or needs-attention rotation.')
 @minValue(1)
 param failedRotationRetryInHours int = 24
+
+@description('Days earlier rotations stay in the history before the timer purges them.')
+@minValue(1)
+@maxValue(3650)
+param historyRetentionInDays int = 365
+
+@description('Earlier rotations kept per account in the history.')
+@minValue(1)
+@maxValue(10000)
+param historyMaxPerAccount int = 100
+
+@description('Days without any key use before the key report calls an account ready to disable local authentication.')
+@minValue(1)
+@maxValue(3650)
+param localAuthUnusedInDays int = 30
 
 @description('Durable Functions task hub name (3-45 letters and digits, starting with a letter).')
 @minLength(3)
@@ -168,6 +186,25 @@ param durableBackend string = 'AzureStorage'
   'Dedicated'
 ])
 param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Email addresses the rotation alerts (needs attention, failed, waiting too long, key too old) go to. See the README (Monitoring and alerts).')
+param alertEmails array = []
+
+@description('Optional webhook (Teams, PagerDuty, a Logic App) the rotation alerts are also posted to; empty: email only.')
+@secure()
+param alertWebhookUrl string = ''
+
+@description('A rotation waiting longer than this many hours for a key to be idle raises an alert.')
+@minValue(1)
+param waitAlertThresholdInHours int = 24
+
+@description('Days beyond its rotation interval a key may reach before the "key too old" alert fires.')
+@minValue(0)
+param keyAgeGraceInDays int = 3
+
+@description('Optional HTTPS webhook of a consumer app that gets Key Vault\'s SecretNewVersionCreated events (reload the key at once); empty: no subscription.')
+@secure()
+param consumerWebhookUrl string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -240,6 +277,53 @@ module monitoring 'app/monitoring.bicep' = {
     tags: tags
     principalId: identity.outputs.principalId
   }
+}
+
+module rotationEvents 'app/rotation-events.bicep' = {
+  name: 'rotation-events'
+  scope: rg
+  params: {
+    topicName: 'evgt-${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+module rotationAlerts 'app/rotation-alerts.bicep' = {
+  name: 'rotation-alerts'
+  scope: rg
+  params: {
+    namePrefix: 'rotation-${resourceToken}'
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.name
+    alertEmails: alertEmails
+    alertWebhookUrl: alertWebhookUrl
+    waitAlertThresholdInHours: waitAlertThresholdInHours
+    keyAgeGraceInDays: keyAgeGraceInDays
+  }
+}
+
+// Read when the module starts (after the vault exists): a system topic must be in its vault's region.
+resource vaultForEvents 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: keyVaultName
+  scope: resourceGroup(keyVaultSubscriptionId, keyVaultResourceGroupName)
+}
+
+module keyVaultEvents 'app/key-vault-events.bicep' = if (!empty(consumerWebhookUrl)) {
+  name: 'key-vault-events-${resourceToken}'
+  scope: resourceGroup(keyVaultSubscriptionId, keyVaultResourceGroupName)
+  params: {
+    vaultName: keyVaultName
+    systemTopicName: 'evgst-${resourceToken}'
+    location: vaultForEvents.location
+    tags: tags
+    consumerWebhookUrl: consumerWebhookUrl
+  }
+  dependsOn: [
+    keyVault
+  ]
 }
 
 module keyVault 'app/key-vault.bicep' = if (!useExistingKeyVault) {
@@ -382,6 +466,7 @@ var rotationAppSettings = {
   STANDBY_WAIT_MAX_IN_HOURS: string(standbyWaitMaxInHours)
   CONSUMER_WAIT_MAX_IN_HOURS: string(consumerWaitMaxInHours)
   CONSUMER_CHECK_INTERVAL_IN_MINUTES: string(consumerCheckIntervalInMinutes)
+  ROTATION_WINDOWS: rotationWindows
   ROTATE_READONLY_KEYS: rotateReadOnlyKeys ? 'true' : 'false'
   PUBLISH_CONNECTION_STRING: publishConnectionString ? 'true' : 'false'
   SECRET_NAME_TEMPLATE: secretNameTemplate
@@ -395,8 +480,12 @@ var rotationAppSettings = {
   MAX_STARTS_PER_RUN: string(maxStartsPerRun)
   MAX_STARTS_PER_SUBSCRIPTION: string(maxStartsPerSubscription)
   FAILED_ROTATION_RETRY_IN_HOURS: string(failedRotationRetryInHours)
+  HISTORY_RETENTION_IN_DAYS: string(historyRetentionInDays)
+  HISTORY_MAX_PER_ACCOUNT: string(historyMaxPerAccount)
+  LOCAL_AUTH_UNUSED_IN_DAYS: string(localAuthUnusedInDays)
   DURABLE_TASK_HUB_NAME: useDurableTaskScheduler ? durableTaskScheduler!.outputs.taskHubName : durableTaskHubName
   OPERATOR_API_AUTH: empty(operatorApiClientId) ? 'function-key' : 'entra-id'
+  ROTATION_EVENTS_TOPIC_ENDPOINT: rotationEvents.outputs.endpoint
 }
 
 module functionApp 'app/function-app.bicep' = {
@@ -444,3 +533,4 @@ output ROTATION_TARGET_ACCOUNT_IDS string = join(targetAccountIds, ',')
 output ENABLE_SAFE_KEY_ROTATION bool = enableSafeKeyRotation
 output OPERATOR_API_AUTH string = empty(operatorApiClientId) ? 'function-key' : 'entra-id'
 output DURABLE_BACKEND string = durableBackend
+output ROTATION_EVENTS_TOPIC_ENDPOINT string = rotationEvents.outputs.endpoint

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import type { AccountRotationSettings } from './domain/settings.js';
+import { parseRotationWindows, type RotationWindow } from './domain/rotation-window.js';
 
 export type { AccountRotationSettings } from './domain/settings.js';
 
@@ -36,6 +37,7 @@ type RotationDefaults = Pick<
   | 'consumerCheckIntervalInMinutes'
   | 'rotateReadOnlyKeys'
   | 'secretExpiryInDays'
+  | 'rotationWindows'
 >;
 
 export interface Config extends RotationDefaults {
@@ -57,8 +59,13 @@ export interface Config extends RotationDefaults {
   maxStartsPerRun: number;
   maxStartsPerSubscription: number;
   failedRotationRetryInHours: number;
+  historyRetentionInDays: number;
+  historyMaxPerAccount: number;
+  localAuthUnusedInDays: number;
   durableTaskHubName: string;
   operatorApiAuth: OperatorApiAuth;
+  /** Where rotation events go, or null when they are off. */
+  rotationEventsTopicEndpoint: string | null;
 }
 
 /** Thrown by a parser: the message says what is expected, the table adds the setting's name. */
@@ -208,6 +215,14 @@ function pemFile(raw: string): { path: string; pem: string } {
   return { path: raw, pem };
 }
 
+function rotationWindows(raw: string): RotationWindow[] {
+  try {
+    return parseRotationWindows(raw);
+  } catch (error) {
+    throw new InvalidSetting([(error as Error).message]);
+  }
+}
+
 function taskHubName(raw: string): string {
   if (!/^[A-Za-z][A-Za-z0-9]{2,44}$/.test(raw)) {
     throw new InvalidSetting([`expected 3 to 45 letters and digits starting with a letter (a Durable task hub name), got "${raw}"`]);
@@ -228,6 +243,7 @@ interface TargetSpec {
   rotationIntervalInDays?: number;
   rotateReadOnlyKeys?: boolean;
   publishConnectionString?: boolean;
+  rotationWindows?: RotationWindow[];
 }
 
 const RESOURCE_ID =
@@ -255,6 +271,7 @@ const OVERRIDE_FIELDS = {
   rotationIntervalInDays: 'integer',
   rotateReadOnlyKeys: 'boolean',
   publishConnectionString: 'boolean',
+  rotationWindows: 'string',
 } as const;
 
 function targets(raw: string): TargetSpec[] {
@@ -310,6 +327,14 @@ function targets(raw: string): TargetSpec[] {
     if (object.publishConnectionString === false && typeof object.connectionStringSecretName === 'string') {
       itemProblems.push(`${where}: "connectionStringSecretName" is set but "publishConnectionString" is false`);
     }
+    let windows: RotationWindow[] | undefined;
+    if (typeof object.rotationWindows === 'string' && object.rotationWindows.trim() !== '') {
+      try {
+        windows = parseRotationWindows(object.rotationWindows);
+      } catch (error) {
+        itemProblems.push(`${where}: "rotationWindows": ${(error as Error).message}`);
+      }
+    }
     if (itemProblems.length || !id) {
       problems.push(...itemProblems);
       return;
@@ -317,7 +342,8 @@ function targets(raw: string): TargetSpec[] {
     specs.push({
       resourceId: object.resourceId,
       ...id,
-      ...(object as Omit<TargetSpec, 'resourceId' | keyof ParsedAccountId>),
+      ...(object as Omit<TargetSpec, 'resourceId' | 'rotationWindows' | keyof ParsedAccountId>),
+      ...(windows ? { rotationWindows: windows } : {}),
     });
   });
   const seen = new Map<string, number>();
@@ -345,7 +371,7 @@ export const SETTINGS = {
   }),
   targets: setting({
     env: 'ROTATION_TARGETS',
-    doc: 'JSON array: Cosmos DB account resource IDs, or objects {"resourceId", "name"?, "secretName"?, "readOnlySecretName"?, "connectionStringSecretName"?, "rotationIntervalInDays"?, "rotateReadOnlyKeys"?, "publishConnectionString"?}',
+    doc: 'JSON array: Cosmos DB account resource IDs, or objects {"resourceId", "name"?, "secretName"?, "readOnlySecretName"?, "connectionStringSecretName"?, "rotationIntervalInDays"?, "rotateReadOnlyKeys"?, "publishConnectionString"?, "rotationWindows"?}',
     required: true,
     example: '["/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-app/providers/Microsoft.DocumentDB/databaseAccounts/my-account"]',
     parse: targets,
@@ -412,6 +438,12 @@ export const SETTINGS = {
     default: '60',
     example: '60',
     parse: integer({ min: 1, max: 10080 }),
+  }),
+  rotationWindows: setting({
+    env: 'ROTATION_WINDOWS',
+    doc: 'When keys may be regenerated, in UTC: days and hours such as "Mon-Fri 08:00-17:00", several separated by ";" (empty: any time); a rotation that reaches a regeneration outside them waits for the next one, a forced one does not. Per account: "rotationWindows" in ROTATION_TARGETS',
+    example: '',
+    parse: rotationWindows,
   }),
   rotateReadOnlyKeys: setting({
     env: 'ROTATE_READONLY_KEYS',
@@ -509,6 +541,27 @@ export const SETTINGS = {
     example: '24',
     parse: integer({ min: 1, max: 8760 }),
   }),
+  historyRetentionInDays: setting({
+    env: 'HISTORY_RETENTION_IN_DAYS',
+    doc: 'Finished rotations are kept in the history this many days, then purged from the task hub by the timer',
+    default: '365',
+    example: '365',
+    parse: integer({ min: 1, max: 3650 }),
+  }),
+  historyMaxPerAccount: setting({
+    env: 'HISTORY_MAX_PER_ACCOUNT',
+    doc: 'At most this many earlier rotations are kept per account; the oldest beyond it are purged',
+    default: '100',
+    example: '100',
+    parse: integer({ min: 1, max: 10000 }),
+  }),
+  localAuthUnusedInDays: setting({
+    env: 'LOCAL_AUTH_UNUSED_IN_DAYS',
+    doc: 'The key report calls an account ready to disable local (key) authentication when none of its four keys was used for this many days',
+    default: '30',
+    example: '30',
+    parse: integer({ min: 1, max: 3650 }),
+  }),
   durableTaskHubName: setting({
     env: 'DURABLE_TASK_HUB_NAME',
     doc: 'Durable Functions task hub name (host.json reads it)',
@@ -522,6 +575,12 @@ export const SETTINGS = {
     default: 'function-key',
     example: 'function-key',
     parse: operatorApiAuth,
+  }),
+  rotationEventsTopicEndpoint: setting({
+    env: 'ROTATION_EVENTS_TOPIC_ENDPOINT',
+    doc: 'Event Grid topic endpoint the rotation events go to as CloudEvents (e.g. https://my-topic.westeurope-1.eventgrid.azure.net/api/events); empty: no events, telemetry only',
+    example: 'https://127.0.0.1:8445/api/events',
+    parse: httpsUrl,
   }),
 } as const;
 
@@ -595,6 +654,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     standbyWaitMaxInHours: complete.standbyWaitMaxInHours,
     consumerWaitMaxInHours: complete.consumerWaitMaxInHours,
     consumerCheckIntervalInMinutes: complete.consumerCheckIntervalInMinutes,
+    rotationWindows: values.rotationWindows ?? [],
     rotateReadOnlyKeys: complete.rotateReadOnlyKeys,
     publishConnectionString: complete.publishConnectionString,
     secretNameTemplate: complete.secretNameTemplate,
@@ -610,8 +670,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxStartsPerRun: complete.maxStartsPerRun,
     maxStartsPerSubscription: complete.maxStartsPerSubscription,
     failedRotationRetryInHours: complete.failedRotationRetryInHours,
+    historyRetentionInDays: complete.historyRetentionInDays,
+    historyMaxPerAccount: complete.historyMaxPerAccount,
+    localAuthUnusedInDays: complete.localAuthUnusedInDays,
     durableTaskHubName: complete.durableTaskHubName,
     operatorApiAuth: complete.operatorApiAuth,
+    rotationEventsTopicEndpoint: values.rotationEventsTopicEndpoint ?? null,
   };
 }
 
@@ -642,6 +706,7 @@ function resolveTargets(values: Complete, problems: ConfigProblem[]): RotationTa
       consumerWaitMaxInHours: values.consumerWaitMaxInHours,
       consumerCheckIntervalInMinutes: values.consumerCheckIntervalInMinutes,
       secretExpiryInDays: values.secretExpiryInDays,
+      rotationWindows: spec.rotationWindows ?? values.rotationWindows ?? [],
     };
   });
 

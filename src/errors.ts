@@ -127,7 +127,7 @@ export function isBlockedError(error: unknown): error is BlockedError {
   return isRotatorError(error) && error.kind === 'blocked';
 }
 
-export type AzureService = 'arm' | 'keyVault' | 'cosmos';
+export type AzureService = 'arm' | 'keyVault' | 'cosmos' | 'eventGrid';
 
 export interface ClassifyContext {
   /** What was being done, in words an operator understands: "list the keys", "publish secret x". */
@@ -275,9 +275,11 @@ function fixFor(status: number, context: ClassifyContext): string {
         return `grant the function's identity the "Key Vault Secrets Officer" role on the vault ${context.resource}.`;
       }
       if (context.service === 'cosmos') return 'the data plane refused the key; check that local (key) authentication is enabled on the account.';
+      if (context.service === 'eventGrid') return `grant the function's identity the "EventGrid Data Sender" role on the topic ${context.resource}.`;
       return `grant the function's identity the Cosmos DB key rotation role${context.action ? ` (action ${context.action})` : ''} on ${context.resource}.`;
     case 404:
       if (context.service === 'keyVault') return `check KEY_VAULT_URL and the secret name (${context.resource}).`;
+      if (context.service === 'eventGrid') return 'check ROTATION_EVENTS_TOPIC_ENDPOINT: the topic was not found.';
       return `check the resource ID in ROTATION_TARGETS: ${context.resource} was not found (deleted, renamed, or another subscription).`;
     case 400:
       return 'the service refused the request as invalid; see the message above.';

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
       keyVaultUrl: emulator.keyVaultUrl,
       controlUrl: emulator.controlUrl,
       caCertPath: emulator.caCertPath,
+      eventGridEndpoint: emulator.eventGridEndpoint,
     })}\n`,
   );
 }

@@ -8,7 +8,7 @@ import type { EmulatorRequest, EmulatorResponse, EmulatorState, FaultRule } from
 import { InputError } from './accounts.js';
 
 export type ServiceName = FaultRule['service'];
-export const SERVICE_NAMES: readonly ServiceName[] = ['arm', 'cosmos', 'keyvault'];
+export const SERVICE_NAMES: readonly ServiceName[] = ['arm', 'cosmos', 'keyvault', 'eventgrid'];
 
 const MAX_DELAY_MS = 120_000;
 const MAX_TIMES = 10_000;
@@ -110,7 +110,7 @@ export function faultResponse(service: ServiceName, rule: FaultRule & { status: 
     // @azure/cosmos reads its back-off from this header rather than Retry-After.
     if (service === 'cosmos') headers['x-ms-retry-after-ms'] = String(rule.retryAfterSeconds * 1000);
   }
-  // Cosmos DB puts code and message at the top level; ARM and Key Vault nest them under "error".
+  // Cosmos DB puts code and message at the top level; ARM, Key Vault and Event Grid nest them under "error".
   const body = service === 'cosmos' ? { code, message } : { error: { code, message } };
   return { status: rule.status, headers, body };
 }

@@ -28,6 +28,7 @@ import { CONTROL_PREFIX, ConflictError, NotFoundError, handleControl, parseKeyUs
 import { handleCosmosDataPlane } from './cosmos-data-plane.js';
 import { faultMatches, faultResponse, takeFault, type ServiceName } from './faults.js';
 import { listen, type Listener, type TlsMaterial } from './https-server.js';
+import { EVENT_GRID_PATH, EventGridTopic, type DeliveredEvent, type TopicSubscriber } from './event-grid.js';
 import { handleKeyVault } from './key-vault.js';
 import { recordKeyUse } from './key-usage.js';
 import { needsSettling, settleDue } from './operations.js';
@@ -37,6 +38,7 @@ import { Throttler, azureThrottling, mergeThrottling, type ThrottleDecision } fr
 
 export type { CreateAccountInput, CreatedAccount } from './accounts.js';
 export type { EmulatorStats } from './request-stats.js';
+export type { CloudEventRecord, DeliveredEvent, TopicSubscriber } from './event-grid.js';
 export type * from './contracts.js';
 
 export interface AzureEmulatorOptions {
@@ -48,6 +50,8 @@ export interface AzureEmulatorOptions {
   port?: number;
   /** Key Vault port; 0 or absent: as for `port`. */
   keyVaultPort?: number;
+  /** Event Grid topic port; 0 or absent: as for `port`. */
+  eventGridPort?: number;
   /** Where state.json and the CA live; absent: in memory, CA in a temporary directory. */
   dataDir?: string;
   host?: '127.0.0.1';
@@ -67,6 +71,15 @@ export interface AzureEmulator {
   keyVaultUrl: string;
   /** armEndpoint + /_emulator */
   controlUrl: string;
+  /** The Event Grid topic's endpoint, e.g. https://127.0.0.1:R/api/events (CloudEvents schema). */
+  eventGridEndpoint: string;
+  /** The topic's subscribers and what it accepted (in memory: not part of the saved state). */
+  eventGrid: {
+    subscribe(subscriber: TopicSubscriber): () => void;
+    events(): DeliveredEvent[];
+    /** Resolves when every accepted event has reached every subscriber. */
+    allDelivered(): Promise<void>;
+  };
   caCertPath: string;
   caCertPem: string;
   clock: VirtualClock;
@@ -101,6 +114,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       : mergeThrottling(azureThrottling(), options.throttling ?? {}),
   );
   const listeners = new Map<string, Listener>();
+  const topic = new EventGridTopic(() => clock.now(), log);
   let closed = false;
 
   const context: ServiceContext = {
@@ -310,6 +324,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       onError: onServerError,
     });
     listeners.set('keyvault', keyVault);
+    const eventGrid = await listen(tls, (request) => dispatch('eventgrid', request.url.pathname === EVENT_GRID_PATH ? 'publishCloudEvents' : 'unknown', request, topic.handle), {
+      preferredPort: options.eventGridPort || preferredPorts?.eventGrid || 0,
+      fallbackToFreePort: !options.eventGridPort,
+      onError: onServerError,
+    });
+    listeners.set('eventgrid', eventGrid);
     for (const [accountKey, account] of Object.entries(store.state.accounts)) {
       const listener = await startDataPlane(accountKey, account.dataPlanePort);
       if (listener.port !== account.dataPlanePort) {
@@ -329,7 +349,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       }
     }
     store.mutate((state) => {
-      state.ports = { arm: arm.port, keyVault: keyVault.port };
+      state.ports = { arm: arm.port, keyVault: keyVault.port, eventGrid: eventGrid.port };
       settleDue(state, clock.now());
     });
     unsubscribeClock = clock.onChange(() => {
@@ -349,11 +369,17 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
 
 
   const armEndpoint = listeners.get('arm')!.origin;
-  log(`emulator: ARM ${armEndpoint}, Key Vault ${listeners.get('keyvault')!.origin}, clock ${clock.mode} at ${clock.now().toISOString()}`);
+  log(`emulator: ARM ${armEndpoint}, Key Vault ${listeners.get('keyvault')!.origin}, Event Grid ${listeners.get('eventgrid')!.origin}${EVENT_GRID_PATH}, clock ${clock.mode} at ${clock.now().toISOString()}`);
   return {
     armEndpoint,
     keyVaultUrl: listeners.get('keyvault')!.origin,
     controlUrl: `${armEndpoint}${CONTROL_PREFIX}`,
+    eventGridEndpoint: `${listeners.get('eventgrid')!.origin}${EVENT_GRID_PATH}`,
+    eventGrid: {
+      subscribe: (subscriber) => topic.subscribe(subscriber),
+      events: () => topic.events(),
+      allDelivered: () => topic.allDelivered(),
+    },
     caCertPath: certificates.caCertPath,
     caCertPem: certificates.caCertPem,
     clock,

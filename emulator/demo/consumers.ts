@@ -23,6 +23,14 @@ import { formatDuration, type FailureCause, type ScenarioConsumer } from './scen
 import { plural } from './text.js';
 
 export const CONSUMER_DATABASE_ID = 'app';
+const NEW_KEY_PUBLISHED = 'CosmosKeyRotation.newKeyPublished';
+
+/** A CloudEvent as the topic delivers it (only what consumers read). */
+export interface DeliveredRotationEvent {
+  id: string;
+  type: string;
+  data?: unknown;
+}
 export const CONSUMER_CONTAINER_ID = 'items';
 export const CONSUMER_PARTITION_KEY_PATH = '/tenant';
 
@@ -82,6 +90,8 @@ interface KeyInHand {
 /** What the fleet asks of an instance, whichever kind it is. */
 interface FleetMember {
   nextDueMs(): number | null;
+  /** An event from the rotator's Event Grid topic, delivered at nowMs. */
+  notify(event: DeliveredRotationEvent, nowMs: number): void;
   runDue(nowMs: number): Promise<void>;
   dispose(): void;
 }
@@ -117,6 +127,8 @@ abstract class InstanceBase implements FleetMember {
   protected readonly appStartMs: number;
   protected readonly outcomes: CallOutcomes;
   protected stopped = false;
+  /** A newKeyPublished for this app's secret that it has not acted on yet (refresh onEvent). */
+  protected pendingEvent: { atMs: number; event: DeliveredRotationEvent } | null = null;
 
   constructor(
     protected readonly spec: ScenarioConsumer,
@@ -137,6 +149,16 @@ abstract class InstanceBase implements FleetMember {
   abstract nextDueMs(): number | null;
   abstract runDue(nowMs: number): Promise<void>;
   abstract dispose(): void;
+
+  notify(event: DeliveredRotationEvent, nowMs: number): void {
+    if (this.spec.refresh !== 'onEvent' || this.stopped || nowMs < this.appStartMs) return;
+    if (event.type !== NEW_KEY_PUBLISHED || (event.data as { secretName?: unknown } | undefined)?.secretName !== secretNameOf(this.spec, this.env)) return;
+    this.pendingEvent ??= { atMs: nowMs, event };
+  }
+
+  protected pendingEventDueMs(): number {
+    return this.pendingEvent?.atMs ?? Infinity;
+  }
 
   protected stopAtMs(): number | null {
     return this.spec.stopAtMs === null ? null : this.startMs + this.spec.stopAtMs;
@@ -196,7 +218,7 @@ class ConsumerInstance extends InstanceBase {
 
   nextDueMs(): number | null {
     if (this.stopped) return null;
-    return Math.min(this.nextCallMs, this.nextRefreshMs, this.stopAtMs() ?? Infinity, this.pinEndDueMs() ?? Infinity);
+    return Math.min(this.nextCallMs, this.nextRefreshMs, this.stopAtMs() ?? Infinity, this.pinEndDueMs() ?? Infinity, this.pendingEventDueMs());
   }
 
   /** When the fixed app (redeployed with its Key Vault reference) starts, while it still holds the copied key. */
@@ -223,6 +245,11 @@ class ConsumerInstance extends InstanceBase {
     const redeployed = pinEnd !== null && nowMs >= pinEnd;
     if (redeployed) {
       this.redeployed = true;
+      this.nextRefreshMs = nowMs;
+    }
+    if (this.pendingEvent) {
+      // Told by the rotator's event: read Key Vault now instead of at the next refresh.
+      this.pendingEvent = null;
       this.nextRefreshMs = nowMs;
     }
     if (nowMs >= this.nextRefreshMs) {
@@ -397,7 +424,7 @@ class RotatingClientInstance extends InstanceBase {
 
   nextDueMs(): number | null {
     if (this.stopped) return null;
-    const readDue = this.handle ? (this.timer?.dueMs ?? Infinity) : this.startDueMs;
+    const readDue = this.handle ? Math.min(this.timer?.dueMs ?? Infinity, this.pendingEventDueMs()) : this.startDueMs;
     return Math.min(this.nextCallMs, readDue, this.stopAtMs() ?? Infinity);
   }
 
@@ -411,6 +438,12 @@ class RotatingClientInstance extends InstanceBase {
       return;
     }
     if (!this.handle && nowMs >= this.startDueMs) await this.start(nowMs);
+    if (this.handle && this.pendingEvent) {
+      const { event } = this.pendingEvent;
+      this.pendingEvent = null;
+      // The library's own event handler: it re-reads Key Vault unless it already holds that version.
+      await this.handle.handleEvent(event);
+    }
     if (this.timer && nowMs >= this.timer.dueMs) {
       const { callback } = this.timer;
       this.timer = null;
@@ -502,7 +535,7 @@ const READ_REASONS: Record<RefreshReason, string> = {
   timer: 'on its refresh timer',
   retry: 'on a retry after a failed Key Vault read',
   manual: 'when told to',
-  event: 'on a SecretNewVersionCreated event',
+  event: 'on an Event Grid event (newKeyPublished)',
   unauthorized: 'because Cosmos DB answered 401 to the key it had; the call is retried with it',
 };
 
@@ -548,6 +581,12 @@ export class ConsumerFleet {
         );
       }
     }
+  }
+
+  /** Hands an event from the rotator's topic to every instance (those with refresh onEvent act on it). */
+  notify(event: DeliveredRotationEvent): void {
+    const nowMs = this.env.nowMs();
+    for (const instance of this.instances) instance.notify(event, nowMs);
   }
 
   /** The earliest virtual time any instance wants to act, or null when all have stopped. */

@@ -2,7 +2,8 @@
  * The leak check: every key value the emulator ever issued (current ones and
  * those since regenerated) is searched for in every text the app produced or
  * stored: orchestration histories, custom statuses, outputs, log lines, HTTP
- * responses and the task hub's files. Key values are 64 random bytes in
+ * responses, the task hub's files, the rotation events on the Event Grid topic
+ * and the telemetry records. Key values are 64 random bytes in
  * base64: a match is never a coincidence.
  */
 import type { KeyKind } from '../azure/contracts.js';
@@ -48,7 +49,7 @@ export class LeakScanner {
    * known: a text may hold a key that was only regenerated later.
    */
   scan(currentValues: ReadonlySet<string>): LeakSummary {
-    const scanned: LeakSummary['scanned'] = { histories: 0, customStatuses: 0, outputs: 0, logLines: 0, httpResponses: 0, taskHubFiles: 0 };
+    const scanned: LeakSummary['scanned'] = { histories: 0, customStatuses: 0, outputs: 0, logLines: 0, httpResponses: 0, taskHubFiles: 0, events: 0, telemetry: 0 };
     const found: LeakFinding[] = [];
     for (const { kind, where, text } of this.texts) {
       scanned[kind] += 1;

@@ -129,6 +129,16 @@ export interface DurableSummary {
   byInstance: DurableInstanceCounters[];
 }
 
+export interface EventSummary {
+  /** Deliveries by CloudEvents type without its prefix (newKeyPublished, waitStarted, ...). */
+  byType: Record<string, number>;
+  total: number;
+  /** Deliveries whose id had been delivered before (a resend after a host crash). */
+  resends: number;
+  /** Telemetry custom events recorded (one per state change, plus any resend). */
+  telemetryRecords: number;
+}
+
 export interface LeakFinding {
   /** Where the key value was found, e.g. "history of rotation-orders", "log line 123", "HTTP response GET /api/rotations". */
   where: string;
@@ -141,7 +151,7 @@ export interface LeakFinding {
 export interface LeakSummary {
   /** Distinct key values the emulator issued during the run (current and regenerated). */
   keyValuesChecked: number;
-  scanned: { histories: number; customStatuses: number; outputs: number; logLines: number; httpResponses: number; taskHubFiles: number };
+  scanned: { histories: number; customStatuses: number; outputs: number; logLines: number; httpResponses: number; taskHubFiles: number; events: number; telemetry: number };
   found: LeakFinding[];
 }
 
@@ -169,6 +179,8 @@ export interface DemoReport {
   keyVault: ServiceCalls & { byConsumers: number };
   cosmosDataPlane: ServiceCalls;
   durable: DurableSummary;
+  /** The rotator's CloudEvents on the Event Grid topic, and its telemetry custom events. */
+  events: EventSummary;
   leaks: LeakSummary;
   operatorActions: OperatorActionEntry[];
   timeline: TimelineEntry[];

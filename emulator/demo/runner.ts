@@ -21,12 +21,14 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { VirtualClock } from '../clock.js';
-import { startAzureEmulator, type AzureEmulator, type EmulatorState, type KeyKind } from '../azure/index.js';
+import { startAzureEmulator, type AzureEmulator, type DeliveredEvent, type EmulatorState, type KeyKind } from '../azure/index.js';
+import { installInMemoryTelemetry } from '../telemetry.js';
 import { KEY_KINDS } from '../azure/contracts.js';
 import { createDurableDriver, type DriverLogEntry, type DurableDriver, type HttpInvocationResult } from '../durable/index.js';
 import { resetRuntime } from '../../src/runtime.js';
 import { SECRET_TAGS } from '../../src/activities/secret-format.js';
 import type { RotationOutput, RotationStatus } from '../../src/workflow/rotation-types.js';
+import { renderAnswer } from '../../src/cli/render.js';
 import { ConsumerFleet, type ConsumerEnvironment, type ConsumerEvent } from './consumers.js';
 import { LeakScanner } from './leaks.js';
 import type {
@@ -109,6 +111,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   };
 
   const emulator = await startAzureEmulator({ clock });
+  // The app's telemetry, kept in memory: counted in the report and searched by the leak check.
+  const telemetry = installInMemoryTelemetry();
+  const topicEvents: DeliveredEvent[] = [];
   let driver: DurableDriver | undefined;
   let fleet: ConsumerFleet | undefined;
   const restoreEnvironment = captureEnvironment();
@@ -310,7 +315,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           until: new Date(untilMs),
           stopWhen: async () => {
             await observe();
-            return false;
+            await emulator.eventGrid.allDelivered();
+            // A consumer told by an event acts at once, before the orchestrations go on.
+            return (fleet?.nextDueMs() ?? Infinity) <= clock.nowMs();
           },
         });
         await observe();
@@ -319,6 +326,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           continue;
         }
         if (report.reason === 'episode-limit') throw new Error(`the orchestrations ran ${report.episodes} episodes without settling: a loop in the workflow?`);
+        if (report.reason === 'stop-condition') await fleet?.runDue();
+        if (report.reason === 'stop-condition' && clock.nowMs() < untilMs) continue;
         return;
       }
     };
@@ -344,6 +353,11 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       }
     };
     fleet = new ConsumerFleet(scenario.consumers, environment, { startMs, onEvent: onConsumerEvent });
+    // Consumers with refresh onEvent are subscribed to the rotator's Event Grid topic.
+    emulator.eventGrid.subscribe((delivery) => {
+      topicEvents.push(delivery);
+      fleet?.notify(delivery.event);
+    });
 
     // ---- faults given for a span of time: the emulator counts requests, so the runner takes them back ----
     /** Runs the app's timer trigger now, as the Functions host does at a ROTATION_SCHEDULE occurrence. */
@@ -437,6 +451,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           record({ type: action.type === 'start' && action.force ? 'force' : action.type, account, request: requestText, status: result.status, expectedStatus, message });
           const unexpected = expectedStatus !== null && expectedStatus !== result.status ? ` (expected ${expectedStatus})` : '';
           say({ account, source: 'operator', text: `${requestText} -> ${result.status}${unexpected}${message ? `: ${message}` : ''}` });
+          if (action.type === 'http' && action.print && result.status < 400) {
+            for (const line of renderAnswer(path, result.jsonBody).split('\n')) options.onLine?.(`    ${line}`);
+          }
         }
       }
     };
@@ -491,7 +508,15 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       });
     }
     for (const file of listFiles(stateDir)) leaks.addText('taskHubFiles', `task hub file ${file.slice(stateDir.length + 1)}`, readFileSync(file, 'utf8'));
+    await emulator.eventGrid.allDelivered();
+    topicEvents.forEach((delivery, index) => leaks.addText('events', `event ${index + 1} (${delivery.event.type} ${delivery.event.id})`, JSON.stringify(delivery)));
+    (await telemetry.texts()).forEach((text, index) => leaks.addText('telemetry', `telemetry record ${index + 1}`, text));
     const leakSummary = leaks.scan(currentValues);
+    const eventsByType: Record<string, number> = {};
+    for (const { event } of topicEvents) {
+      const type = event.type.replace(/^CosmosKeyRotation\./, '');
+      eventsByType[type] = (eventsByType[type] ?? 0) + 1;
+    }
 
     const accounts: AccountReport[] = scenario.accounts.map((account) => {
       const runs = runsByAccount.get(account.name) ?? [];
@@ -583,6 +608,12 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         crashes,
         byInstance: durableCounters,
       },
+      events: {
+        byType: eventsByType,
+        total: topicEvents.length,
+        resends: topicEvents.length - new Set(topicEvents.map(({ event }) => event.id)).size,
+        telemetryRecords: telemetry.customEvents().length,
+      },
       leaks: leakSummary,
       operatorActions,
       timeline,
@@ -600,6 +631,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     fleet?.close();
     await driver?.close();
     await emulator.close();
+    await telemetry.shutdown();
     restoreConsole();
     restoreEnvironment();
     resetRuntime();
@@ -767,8 +799,8 @@ function messageOf(body: unknown): string | null {
   return null;
 }
 
-function serviceName(service: 'arm' | 'cosmos' | 'keyvault'): string {
-  return service === 'arm' ? 'ARM' : service === 'keyvault' ? 'Key Vault' : 'Cosmos DB data-plane';
+function serviceName(service: 'arm' | 'cosmos' | 'keyvault' | 'eventgrid'): string {
+  return service === 'arm' ? 'ARM' : service === 'keyvault' ? 'Key Vault' : service === 'eventgrid' ? 'Event Grid' : 'Cosmos DB data-plane';
 }
 
 function heartbeat(views: Map<string, InstanceView>, fleet: ConsumerFleet): string {
@@ -873,6 +905,7 @@ function applySettings(scenario: Scenario, emulator: AzureEmulator): void {
   setSetting('ARM_ENDPOINT', emulator.armEndpoint);
   setSetting('AZURE_CREDENTIAL', 'emulator');
   setSetting('EMULATOR_CA_CERT_PATH', emulator.caCertPath);
+  setSetting('ROTATION_EVENTS_TOPIC_ENDPOINT', emulator.eventGridEndpoint);
   setSetting('ROTATION_TARGETS', JSON.stringify(scenario.accounts.filter((account) => account.configured).map(targetOf)));
   for (const [name, value] of Object.entries(scenario.settings)) setSetting(name, value);
 }

@@ -17,7 +17,7 @@ export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000de00';
 export const DEFAULT_RESOURCE_GROUP = 'rotation-demo';
 
 /** Settings the runner sets itself to point the app at the emulator: a scenario cannot override them. */
-export const RUNNER_OWNED_SETTINGS = ['KEY_VAULT_URL', 'ARM_ENDPOINT', 'AZURE_CREDENTIAL', 'EMULATOR_CA_CERT_PATH', 'ROTATION_TARGETS'] as const;
+export const RUNNER_OWNED_SETTINGS = ['KEY_VAULT_URL', 'ARM_ENDPOINT', 'AZURE_CREDENTIAL', 'EMULATOR_CA_CERT_PATH', 'ROTATION_TARGETS', 'ROTATION_EVENTS_TOPIC_ENDPOINT'] as const;
 
 export type ConsumerAccess = 'readWrite' | 'readOnly';
 /**
@@ -26,6 +26,9 @@ export type ConsumerAccess = 'readWrite' | 'readOnly';
  * which re-reads every refreshEvery and also when Cosmos DB answers 401.
  */
 export type ConsumerKind = 'keyInHand' | 'rotatingClient';
+/** timer: reads Key Vault every refreshEvery only; onEvent: also at once when the rotator's newKeyPublished event for its secret arrives. */
+export type ConsumerRefresh = 'timer' | 'onEvent';
+export const CONSUMER_REFRESH_MODES: readonly ConsumerRefresh[] = ['timer', 'onEvent'];
 export const CONSUMER_KINDS: readonly ConsumerKind[] = ['keyInHand', 'rotatingClient'];
 
 export interface ScenarioAccount {
@@ -56,6 +59,8 @@ export interface ScenarioConsumer {
   access: ConsumerAccess;
   /** How often the latest Key Vault secret version is read. */
   refreshEveryMs: number;
+  /** Whether the rotator's events make it read at once (subscribed to the Event Grid topic). */
+  refresh: ConsumerRefresh;
   /** How often the data plane is called with the key in hand. */
   callEveryMs: number;
   /** Uses this key (copied from the portal, say) instead of Key Vault... */
@@ -75,7 +80,7 @@ export type ScenarioAction =
   | { atMs: number; type: 'start'; account: string; force: boolean; reason: string | null; expectStatus: number | null }
   | { atMs: number; type: 'consumersMoved'; account: string; note: string | null; expectStatus: number | null }
   | { atMs: number; type: 'cancel'; account: string; reason: string | null; expectStatus: number | null }
-  | { atMs: number; type: 'http'; method: 'GET' | 'POST'; path: string; body: unknown; expectStatus: number | null }
+  | { atMs: number; type: 'http'; method: 'GET' | 'POST'; path: string; body: unknown; expectStatus: number | null; print: boolean }
   /** forMs: the fault lasts this long (virtual time) instead of a count; the runner removes it then. */
   | { atMs: number; type: 'fault'; fault: FaultInput; forMs: number | null }
   /**
@@ -323,7 +328,7 @@ function describe(value: unknown): string {
 const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'scheduledTimer', 'accounts', 'consumers', 'actions', 'expect'] as const;
 const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
-const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
+const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refresh', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
 const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash', 'failRegeneration', 'changeAccount'] as const;
 const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = {
   timer: [],
@@ -331,7 +336,7 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   force: ['account', 'reason', 'expectStatus'],
   consumersMoved: ['account', 'note', 'expectStatus'],
   cancel: ['account', 'reason', 'expectStatus'],
-  http: ['method', 'path', 'body', 'expectStatus'],
+  http: ['method', 'path', 'body', 'expectStatus', 'print'],
   fault: ['service', 'method', 'pathPattern', 'status', 'retryAfterSeconds', 'delayMs', 'times', 'for'],
   crash: ['afterActivity', 'beforeActivity'],
   failRegeneration: ['account', 'keyKind', 'times', 'message'],
@@ -486,6 +491,8 @@ function readConsumers(read: Reader, top: Record<string, unknown>, accountNames:
     const count = read.integer(record, path, 'count', { min: 1, max: 50 }) ?? 1;
     const access = read.oneOf(record, path, 'access', ['readWrite', 'readOnly'] as const) ?? 'readWrite';
     const refreshEveryMs = read.duration(record, path, 'refreshEvery', { positive: true }) ?? UNIT_MS.h!;
+    const refresh = read.oneOf(record, path, 'refresh', CONSUMER_REFRESH_MODES) ?? 'timer';
+    if (refresh === 'onEvent' && pinnedKeyKindOf(record)) read.problem(`${path}.refresh`, 'a consumer pinned to a copied key does not read Key Vault on events');
     const callEveryMs = read.duration(record, path, 'callEvery', { positive: true }) ?? 5 * UNIT_MS.m!;
     if (callEveryMs < UNIT_MS.s!) read.problem(`${path}.callEvery`, 'must be at least 1s');
     const pinnedKeyKind = read.oneOf(record, path, 'pinnedKeyKind', KEY_KINDS) ?? null;
@@ -500,7 +507,7 @@ function readConsumers(read: Reader, top: Record<string, unknown>, accountNames:
     if (stopAtMs !== null && stopAtMs <= startAtMs) read.problem(`${path}.stopAt`, 'must be after startAt');
     if (startAtMs > runForMs) read.problem(`${path}.startAt`, 'is after the end of the run (runFor)');
     if (name !== undefined && account !== undefined) {
-      consumers.push({ name, account, kind, count, access, refreshEveryMs, callEveryMs, pinnedKeyKind, pinnedUntilMs, startAtMs, stopAtMs });
+      consumers.push({ name, account, kind, count, access, refresh, refreshEveryMs, callEveryMs, pinnedKeyKind, pinnedUntilMs, startAtMs, stopAtMs });
     }
   });
   return consumers;
@@ -592,7 +599,8 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
       case 'http': {
         const method = read.oneOf(record, path, 'method', ['GET', 'POST'] as const, { required: true });
         const httpPath = read.string(record, path, 'path', { required: true, pattern: /^\/api\//, hint: 'must be an app route starting with /api/' });
-        if (method && httpPath) actions.push({ atMs, type, method, path: httpPath, body: record.body ?? null, expectStatus });
+        const print = read.boolean(record, path, 'print') ?? false;
+        if (method && httpPath) actions.push({ atMs, type, method, path: httpPath, body: record.body ?? null, expectStatus, print });
         break;
       }
       case 'fault': {
@@ -721,3 +729,7 @@ export const FAILURE_CAUSES = [
   'noKey',
 ] as const;
 export type FailureCause = (typeof FAILURE_CAUSES)[number];
+
+function pinnedKeyKindOf(record: Record<string, unknown>): boolean {
+  return typeof record.pinnedKeyKind === 'string';
+}

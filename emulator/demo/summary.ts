@@ -76,6 +76,12 @@ export function formatSummary(report: DemoReport): string {
   lines.push(`ARM          ${plural(report.arm.total, 'request')}: ${operations(report.arm.byOperation)}`);
   lines.push(`Key Vault    ${plural(report.keyVault.total, 'request')} (${report.keyVault.byConsumers} by consumers): ${operations(report.keyVault.byOperation)}`);
   lines.push(`Cosmos DB    ${plural(report.cosmosDataPlane.total, 'data-plane request')} (consumers and validation probes)`);
+  const byType = Object.entries(report.events.byType)
+    .map(([type, count]) => `${count} ${type}`)
+    .join(', ');
+  lines.push(
+    `Events       ${plural(report.events.total, 'rotation event')} on the Event Grid topic${byType ? `: ${byType}` : ''}${report.events.resends ? ` (${report.events.resends} resent after a crash, same id)` : ''}; ${plural(report.events.telemetryRecords, 'telemetry record')}`,
+  );
   const durable = report.durable;
   lines.push(
     `Durable      ${plural(durable.instances, 'orchestration')}, ${plural(durable.episodes, 'episode')}, ${plural(durable.historyEvents, 'history event')}, ` +
@@ -85,7 +91,7 @@ export function formatSummary(report: DemoReport): string {
   const scannedText =
     `${plural(scanned.histories, 'history', 'histories')}, ${plural(scanned.customStatuses, 'custom status', 'custom statuses')}, ` +
     `${plural(scanned.outputs, 'output')}, ${plural(scanned.logLines, 'log line')}, ${plural(scanned.httpResponses, 'HTTP response')}, ` +
-    `${plural(scanned.taskHubFiles, 'task hub file')}`;
+    `${plural(scanned.taskHubFiles, 'task hub file')}, ${plural(scanned.events, 'event')}, ${plural(scanned.telemetry, 'telemetry record')}`;
   if (report.leaks.found.length === 0) {
     lines.push(`Leaks        none: ${plural(report.leaks.keyValuesChecked, 'key value')} searched for in ${scannedText}`);
   } else {

@@ -5,6 +5,7 @@
 import type { AccountFacts } from '../domain/account-facts.js';
 import type { KeyKind, KeyPairName } from '../domain/keys.js';
 import type { RegenerationMarker } from '../domain/rotation-plan.js';
+import type { RotationEvent } from '../domain/rotation-events.js';
 
 export const ACTIVITY_NAMES = {
   inspectAccount: 'inspectAccount',
@@ -13,6 +14,7 @@ export const ACTIVITY_NAMES = {
   validateKey: 'validateKey',
   publishKey: 'publishKey',
   markRegeneration: 'markRegeneration',
+  emitRotationEvent: 'emitRotationEvent',
 } as const;
 
 /**
@@ -146,6 +148,20 @@ export interface PublishKeyResult {
   secretVersion: string;
   connectionStringSecretVersion: string | null;
   publishedAt: string;
+}
+
+export interface EmitRotationEventInput {
+  event: RotationEvent;
+}
+
+/**
+ * Never a failure: an event that cannot be delivered must not stop a rotation.
+ * The telemetry record is written either way and says how delivery went.
+ */
+export interface EmitRotationEventResult {
+  delivery: 'sent' | 'off' | 'failed';
+  /** Why delivery failed (classified, scrubbed). */
+  reason?: string;
 }
 
 /**

@@ -37,6 +37,9 @@ export const OPERATION_ACCESS = {
   startRotation: { role: 'Operator', action: 'start a rotation' },
   consumersMoved: { role: 'Operator', action: 'confirm that consumers moved' },
   cancelRotation: { role: 'Operator', action: 'cancel a rotation' },
+  getRotationHistory: { role: 'Reader', action: 'read a rotation history' },
+  getKeyReport: { role: 'Reader', action: 'read the key report' },
+  getDashboard: { role: 'Reader', action: 'open the dashboard' },
 } as const satisfies Record<string, OperationAccess>;
 
 export const FORCE_ACCESS: OperationAccess = { role: 'Forcer', action: 'force a rotation (force: true)' };

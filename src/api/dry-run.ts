@@ -8,6 +8,7 @@ import type { InspectAccountResult, KeyFacts } from '../activities/contracts.js'
 import { assumedLastUseWithoutUsageReports } from '../domain/unreported-usage.js';
 import { KEY_PAIRS, type KeyKind, type KeyPairName } from '../domain/keys.js';
 import { idleFrom, resumedRotationOf, type ResumedRotation, isIdle, keyCountsAsUsedUntil, successorPublishedAt, whereRotationStopped, type ActiveKeySource, type IdleRule } from '../domain/rotation-plan.js';
+import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import type { Due } from '../schedule/decide-run.js';
 import { accountRef, type AccountRef } from './rotation-view.js';
 
@@ -67,7 +68,20 @@ export interface DryRun {
   /** Whether POST /rotations would start now, and if not, why. */
   wouldStart: boolean;
   blockedBy: string | null;
+  rotationWindow: WindowPlan;
   pairs: PairDryRun[];
+}
+
+/** The rotation windows (ROTATION_WINDOWS) as they bear on a rotation started now. */
+export interface WindowPlan {
+  /** e.g. "Mon-Fri 08:00-17:00 UTC", or "any time". */
+  windows: string;
+  /** A key may be regenerated now. */
+  openNow: boolean;
+  /** When the first regeneration (of the standby key, after any standby wait) could run: now, or when the next window opens. */
+  firstRegenerationAt: string;
+  /** When the next window opens, while it is closed now; null when open now or when there are no windows. */
+  opensAt: string | null;
 }
 
 export function dryRun(options: {
@@ -88,6 +102,7 @@ export function dryRun(options: {
       : localAuthDisabled
         ? 'Local (key) authentication is disabled on the account: no consumer can use its keys, so a rotation would fail at once.'
         : null;
+  const pairs = options.pairs.map((pair) => pairDryRun(pair, target, rule, now));
   return {
     account: accountRef(target),
     generatedAt: now.toISOString(),
@@ -97,7 +112,21 @@ export function dryRun(options: {
     due: options.due,
     wouldStart: blockedBy === null,
     blockedBy,
-    pairs: options.pairs.map((pair) => pairDryRun(pair, target, rule, now)),
+    rotationWindow: windowPlan(target, pairs[0]?.standbyWait, now),
+    pairs,
+  };
+}
+
+function windowPlan(target: RotationTarget, standbyWait: KeyWait | undefined, now: Date): WindowPlan {
+  const windows = target.rotationWindows;
+  const current = regenerationWindow(windows, now);
+  const reached = standbyWait?.needed && standbyWait.idleFrom ? new Date(standbyWait.idleFrom) : now;
+  const then = regenerationWindow(windows, reached);
+  return {
+    windows: describeRotationWindows(windows),
+    openNow: current.open,
+    firstRegenerationAt: (then.open ? reached : then.opensAt).toISOString(),
+    opensAt: current.open ? null : current.opensAt.toISOString(),
   };
 }
 
@@ -132,10 +161,12 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
     `Regenerate ${plan.standbyKeyKind}, then validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
     `Publish ${plan.standbyKeyKind} as a new version of secret ${secretName}${pair === 'readWrite' && target.connectionStringSecretName ? ` (and the connection string in ${target.connectionStringSecretName})` : ''}.`,
   ];
+  const windowSteps = target.rotationWindows?.length ? [`Regenerate keys only within the rotation windows (${describeRotationWindows(target.rotationWindows)}); outside them, wait for the next one.`] : [];
   const steps = publishedBy
     ? [
         `Resume rotation ${publishedBy.rotationId}: it published ${plan.standbyKeyKind} to secret ${secretName} at ${publishedBy.publishedAt} and did not regenerate the old key ${plan.activeKeyKind}; nothing is regenerated or published again.`,
         consumerNote,
+        ...windowSteps,
         `Regenerate the old key ${plan.activeKeyKind}.`,
       ]
     : resumes?.from === 'validating'
@@ -144,6 +175,7 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
           `Validate it with ${target.validationProbeCount} consecutive data-plane probes over ${target.validationSpreadInMinutes} min.`,
         validateAndPublish[1]!,
         consumerNote,
+        ...windowSteps,
         `Regenerate the old key ${plan.activeKeyKind}.`,
       ]
     : [
@@ -152,6 +184,7 @@ function pairDryRun({ pair, secretName, facts }: PairFacts, target: RotationTarg
             ? `Wait for the standby key ${plan.standbyKeyKind} to be idle: it is in use until ${standbyWait.idleFrom}, longer than STANDBY_WAIT_MAX_IN_HOURS (${target.standbyWaitMaxInHours} h), so the rotation would stop and need attention unless forced.`
             : `Wait ${round(standbyWait.waitInHours)} h for the standby key ${plan.standbyKeyKind} to be idle (until ${standbyWait.idleFrom}).`
           : `The standby key ${plan.standbyKeyKind} is idle: regenerate it without waiting.`,
+        ...windowSteps,
         ...validateAndPublish,
         consumerNote,
         `Regenerate the old key ${plan.activeKeyKind}.`,

@@ -18,6 +18,7 @@ export const API_ERROR_CODES = [
   'rotationRunning',
   'notRunning',
   'notWaitingForConsumers',
+  'invalidQuery',
   'azureError',
   'azureUnavailable',
   'configurationError',

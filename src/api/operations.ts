@@ -13,9 +13,10 @@ import { SECRET_TAGS, isTaggedForAnotherAccount } from '../activities/secret-for
 import { isKeyKind, type KeyKind } from '../domain/keys.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
+import { startRotationInstance, type HistoryRetention } from '../history/rotation-history.js';
 import { mapLimited } from '../schedule/map-limited.js';
 import { describe } from '../schedule/run-schedule.js';
-import { CONSUMERS_MOVED_EVENT, ROTATION_ORCHESTRATOR, type ConsumersMovedEvent, type RotationInput, type RotationPhase } from '../workflow/rotation-types.js';
+import { CONSUMERS_MOVED_EVENT, type ConsumersMovedEvent, type RotationInput, type RotationPhase } from '../workflow/rotation-types.js';
 import { accountFromRoute, MAX_ACCOUNT_REFERENCE_LENGTH, resolveAccount } from './accounts.js';
 import { FORCE_ACCESS, requireRole, type Caller } from './auth.js';
 import { readJsonBody, type BodySpec } from './body.js';
@@ -33,7 +34,7 @@ export interface LatestSecretProperties {
 }
 
 export interface ApiDependencies {
-  config: Pick<Config, 'targets' | 'operatorApiAuth'>;
+  config: Pick<Config, 'targets' | 'operatorApiAuth'> & Partial<HistoryRetention & Pick<Config, 'localAuthUnusedInDays'>>;
   /** Properties of the latest version of a secret (never its value), or null when the secret does not exist. */
   getLatestSecretProperties(secretName: string): Promise<LatestSecretProperties | null>;
   /** The inspectAccount activity's work, run in-process for the dry run: reads only. */
@@ -41,7 +42,7 @@ export interface ApiDependencies {
   now(): Date;
 }
 
-export type ApiClient = Pick<DurableClient, 'getStatus' | 'startNew' | 'raiseEvent' | 'terminate'>;
+export type ApiClient = Pick<DurableClient, 'getStatus' | 'getStatusBy' | 'startNew' | 'raiseEvent' | 'terminate' | 'purgeInstanceHistory'>;
 
 /** `caller` is who asked (src/api/auth.ts): every change records caller.name in the rotation. */
 export type Operation = (request: HttpRequest, client: ApiClient, deps: ApiDependencies, caller: Caller) => Promise<HttpResponseInit>;
@@ -85,8 +86,8 @@ export const startRotation: Operation = async (request, client, deps, caller) =>
   if (body.force !== undefined) input.force = body.force;
   if (body.reason !== undefined) input.reason = body.reason;
   try {
-    // Reusing the account's instance ID replaces a finished instance: the account keeps one current rotation.
-    await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+    // Reusing the account's instance ID replaces a finished instance: it is kept in the history first.
+    await startRotationInstance(client, target, input, retentionOf(deps.config));
   } catch (error) {
     // Another start (an operator, or the schedule) won the race since the check: the runtime refused a second instance.
     const now = await getRotationInstance(client, instanceId);
@@ -231,7 +232,8 @@ export const consumersMoved: Operation = async (request, client, deps, caller) =
   }
   if (status && !isActive(status) && stoppedAtConsumerWait(status)) {
     const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: caller.name, reason: `consumers-moved${event.by ? ` by ${event.by}` : ''}`, consumersMoved: event };
-    await client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
+    // The stopped rotation is kept in the history; the resumed run continues it.
+    await startRotationInstance(client, target, input, retentionOf(deps.config));
     return accepted(
       `Resumed: the stopped rotation goes on to regenerate the old key${oldKey} (Azure's safe-rotation check still applies); consumers must already use ${newKey} from Key Vault.`,
     );
@@ -286,6 +288,11 @@ export function linksFor(request: HttpRequest, target: RotationTarget): Rotation
   const at = url.pathname.indexOf('/rotations');
   const base = `${url.origin}${at >= 0 ? url.pathname.slice(0, at) : '/api'}/rotations/${encodeURIComponent(target.name)}`;
   return { status: base, plan: `${base}/plan`, consumersMoved: `${base}/consumers-moved`, cancel: `${base}/cancel` };
+}
+
+/** The history's bounds (HISTORY_RETENTION_IN_DAYS, HISTORY_MAX_PER_ACCOUNT), with their defaults where a caller gave none. */
+export function retentionOf(config: Partial<HistoryRetention>): HistoryRetention {
+  return { historyRetentionInDays: config.historyRetentionInDays ?? 365, historyMaxPerAccount: config.historyMaxPerAccount ?? 100 };
 }
 
 function noRotation(target: RotationTarget): ApiError {

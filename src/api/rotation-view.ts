@@ -89,7 +89,7 @@ export function accountRef(target: RotationTarget): AccountRef {
   return { name: target.name, resourceId: target.accountId };
 }
 
-function inputOf(input: unknown): Partial<RotationInput> | null {
+export function inputOf(input: unknown): Partial<RotationInput> | null {
   return input && typeof input === 'object' ? (input as Partial<RotationInput>) : null;
 }
 
@@ -107,6 +107,7 @@ function pickStatus(status: RotationStatus): RotationStatus {
   if (status.standbyKeyKind) picked.standbyKeyKind = status.standbyKeyKind;
   if (status.nextCheckAt) picked.nextCheckAt = status.nextCheckAt;
   if (status.waitDeadline) picked.waitDeadline = status.waitDeadline;
+  if (status.windowOpensAt) picked.windowOpensAt = status.windowOpensAt;
   return picked;
 }
 
@@ -136,7 +137,7 @@ function pickOutput(output: RotationOutput): RotationSummaryView {
  * before it fails; the runtime's own output may carry a stack, so only its
  * first line is shown, scrubbed.
  */
-function failureMessage(status: DurableOrchestrationStatus, custom: RotationStatus | null): string {
+export function failureMessage(status: DurableOrchestrationStatus, custom: RotationStatus | null): string {
   if (custom?.phase === 'failed' && custom.message) return custom.message;
   const raw = typeof status.output === 'string' ? status.output : '';
   const firstLine = raw.split('\n')[0]!.trim().slice(0, MAX_FAILURE_MESSAGE_LENGTH);

@@ -19,6 +19,7 @@ import { KEY_KINDS, KEY_PAIRS, KEYS_METADATA_PROPERTY, type KeyKind, type KeyPai
 import { BlockedError, PermanentError, classifyAzureError, isBusyStatus, redactSecrets } from '../errors.js';
 import { COSMOS_ACTIONS, type CosmosAction } from './permissions.js';
 import { SecretValue } from './secret-value.js';
+import { throttlingTelemetryPolicy } from './throttling-telemetry.js';
 import { pipelineTlsOptions } from './tls.js';
 
 /** The default api-version (COSMOS_ARM_API_VERSION): the first that reports key usage times. */
@@ -399,6 +400,7 @@ export class CosmosManagementAdapter {
       });
       client.pipeline.addPolicy(skipUsageCheckPolicy, { afterPhase: 'Serialize' });
       client.pipeline.addPolicy(requestTimeoutPolicy);
+      client.pipeline.addPolicy(throttlingTelemetryPolicy('arm'), { afterPhase: 'Retry' });
       this.#clients.set(key, client);
     }
     return { client, resourceGroup: parsed.resourceGroup, accountName: parsed.accountName };

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { createCredential } from './credential.js';
 import { CosmosDataAdapter } from './cosmos-data.js';
 import { CosmosManagementAdapter } from './cosmos-management.js';
+import { EventGridAdapter } from './event-grid.js';
 import { KeyVaultAdapter } from './key-vault.js';
 import { createHttpsAgent } from './tls.js';
 
@@ -15,6 +16,8 @@ export interface Adapters {
   cosmosManagement: CosmosManagementAdapter;
   cosmosData: CosmosDataAdapter;
   keyVault: KeyVaultAdapter;
+  /** Rotation events, or null when ROTATION_EVENTS_TOPIC_ENDPOINT is empty. */
+  eventGrid: EventGridAdapter | null;
 }
 
 export interface CreateAdaptersOptions {
@@ -45,6 +48,14 @@ export function createAdapters(config: Config, options: CreateAdaptersOptions = 
       caCertPem: config.emulatorCaCert,
       ...(options.retry ? { retry: options.retry } : {}),
     }),
+    eventGrid: config.rotationEventsTopicEndpoint
+      ? new EventGridAdapter({
+          topicEndpoint: config.rotationEventsTopicEndpoint,
+          credential,
+          caCertPem: config.emulatorCaCert,
+          ...(options.retry ? { retry: options.retry } : {}),
+        })
+      : null,
   };
 }
 

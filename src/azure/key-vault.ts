@@ -7,6 +7,7 @@ import { SecretClient, type SecretProperties } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import { PermanentError, classifyAzureError } from '../errors.js';
 import { SecretValue } from './secret-value.js';
+import { throttlingTelemetryPolicy } from './throttling-telemetry.js';
 import { pipelineTlsOptions } from './tls.js';
 
 export interface SecretVersionInfo {
@@ -49,6 +50,7 @@ export class KeyVaultAdapter {
       },
       // The challenge names https://vault.azure.net; a loopback emulator URL cannot match it.
       ...(options.caCertPem ? { disableChallengeResourceVerification: true } : {}),
+      additionalPolicies: [{ policy: throttlingTelemetryPolicy('keyVault'), position: 'perRetry' }],
       ...pipelineTlsOptions(options.caCertPem),
     });
   }

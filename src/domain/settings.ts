@@ -4,6 +4,8 @@
  * secrets, so an orchestrator never reads the environment.
  */
 import type { KeyPairName } from './keys.js';
+import type { RotationWindow } from './rotation-window.js';
+
 export interface AccountRotationSettings {
   /** ARM resource ID of the Cosmos DB account. */
   accountId: string;
@@ -26,6 +28,8 @@ export interface AccountRotationSettings {
   consumerWaitMaxInHours: number;
   consumerCheckIntervalInMinutes: number;
   secretExpiryInDays: number;
+  /** When keys may be regenerated (UTC); empty or absent (inputs of rotations started before windows existed): any time. */
+  rotationWindows?: RotationWindow[];
 }
 
 /** A key pair a rotation of this account rotates, with the secret consumers read it from. */

@@ -4,12 +4,14 @@
  * the bounds, and log one summary line. An account that cannot be read or
  * started is reported and retried next run; it never stops the others.
  */
-import type { DurableClient } from 'durable-functions';
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { redactSecrets } from '../errors.js';
+import { recordKeyAges, type KeyAge } from '../telemetry.js';
 import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
-import { ROTATION_ORCHESTRATOR, type RotationInput } from '../workflow/rotation-types.js';
+import type { RotationInput } from '../workflow/rotation-types.js';
+import { purgeExpiredHistory, startRotationInstance, type HistoryClient, type HistoryRetention } from '../history/rotation-history.js';
 import { mapLimited } from './map-limited.js';
 import { decideRun, type AccountFacts, type SecretAge, type SkippedAccount } from './decide-run.js';
 
@@ -18,11 +20,11 @@ export interface SecretPropertiesReader {
   getLatestSecretProperties(secretName: string): Promise<{ createdOn?: Date | string | null } | null>;
 }
 
-export type ScheduleConfig = Pick<Config, 'targets' | 'maxStartsPerRun' | 'maxStartsPerSubscription' | 'failedRotationRetryInHours'>;
+export type ScheduleConfig = Pick<Config, 'targets' | 'maxStartsPerRun' | 'maxStartsPerSubscription' | 'failedRotationRetryInHours'> & Partial<HistoryRetention>;
 
 export interface RunScheduleOptions {
   config: ScheduleConfig;
-  client: Pick<DurableClient, 'getStatus' | 'startNew'>;
+  client: HistoryClient;
   secrets: SecretPropertiesReader;
   now: () => Date;
   log: (line: string) => void;
@@ -43,6 +45,8 @@ export interface RunSummary {
   due: number;
   started: StartedRotation[];
   skipped: SkippedAccount[];
+  /** Earlier rotations purged from the task hub this run (past HISTORY_RETENTION_IN_DAYS). */
+  purgedHistory?: number;
   line: string;
 }
 
@@ -53,24 +57,38 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSumma
   const now = options.now();
   const facts = await mapLimited(options.config.targets, options.lookupConcurrency ?? 4, (target) => readFacts(target, options));
   const decision = decideRun(facts, options.config, now);
+  recordKeyAges(keyAgesOf(facts, now));
 
+  const retention: HistoryRetention = { historyRetentionInDays: options.config.historyRetentionInDays ?? 365, historyMaxPerAccount: options.config.historyMaxPerAccount ?? 100 };
   const started: StartedRotation[] = [];
   const skipped = [...decision.skipped];
   for (const { target, detail } of decision.start) {
     const instanceId = instanceIdOf(target);
     const input: RotationInput = { settings: rotationSettingsOf(target), requestedBy: SCHEDULE_REQUESTED_BY, reason: SCHEDULE_REASON };
     try {
-      await options.client.startNew(ROTATION_ORCHESTRATOR, { instanceId, input });
-      started.push({ name: target.name, accountId: target.accountId, instanceId, detail });
+      await startRotationInstance(options.client, target, input, retention);
+      started.push({ name: target.name, accountId: target.accountId, instanceId, detail: `${detail}${windowNote(target, now)}` });
     } catch (error) {
       skipped.push({ name: target.name, accountId: target.accountId, reason: 'startFailed', detail: `could not start (${describe(error)}); retried next run` });
     }
   }
 
-  const summary: RunSummary = { at: now.toISOString(), configured: decision.configured, due: decision.due, started, skipped, line: '' };
+  let purged = 0;
+  try {
+    purged = await purgeExpiredHistory(options.client, retention, now);
+  } catch (error) {
+    options.log(`Rotation schedule: the history could not be purged (${describe(error)}); tried again next run`);
+  }
+  const summary: RunSummary = { at: now.toISOString(), configured: decision.configured, due: decision.due, started, skipped, purgedHistory: purged, line: '' };
   summary.line = summaryLine(summary);
   options.log(summary.line);
   return summary;
+}
+
+/** A rotation started outside its windows waits for them before it regenerates a key: say when that is. */
+function windowNote(target: RotationTarget, now: Date): string {
+  const window = regenerationWindow(target.rotationWindows, now);
+  return window.open ? '' : `; regenerates keys from ${window.opensAt.toISOString()}, when its rotation window (${describeRotationWindows(target.rotationWindows)}) opens`;
 }
 
 /** One line an operator can read in the log stream: counts first, then each account with why. */
@@ -80,7 +98,8 @@ export function summaryLine(summary: Omit<RunSummary, 'line'>): string {
   return (
     `Rotation schedule ${summary.at}: ${summary.configured} configured, ${summary.due} due, ` +
     `${summary.started.length} started${started ? ` [${started}]` : ''}, ` +
-    `${summary.skipped.length} skipped${skipped ? ` [${skipped}]` : ''}`
+    `${summary.skipped.length} skipped${skipped ? ` [${skipped}]` : ''}` +
+    (summary.purgedHistory ? `, ${summary.purgedHistory} expired history record(s) purged` : '')
   );
 }
 
@@ -97,6 +116,21 @@ async function readFacts(target: RotationTarget, options: RunScheduleOptions): P
   } catch (error) {
     return { target, secrets: [], lastRotation: null, lookupError: describe(error) };
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/** What the key-age gauges report: each secret's age against its account's interval. */
+function keyAgesOf(facts: AccountFacts[], now: Date): KeyAge[] {
+  return facts.flatMap(({ target, secrets }) =>
+    secrets.map((secret) => ({
+      account: target.name,
+      accountId: target.accountId,
+      secretName: secret.secretName,
+      ageInDays: secret.createdOn === null ? null : Math.round(((now.getTime() - Date.parse(secret.createdOn)) / DAY_MS) * 100) / 100,
+      rotationIntervalInDays: target.rotationIntervalInDays,
+    })),
+  );
 }
 
 function isoOrNull(value: Date | string | null | undefined): string | null {

@@ -45,6 +45,7 @@ import {
   whereRotationStopped,
   type IdleRule,
 } from '../domain/rotation-plan.js';
+import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import { rotatedPairs, type AccountRotationSettings } from '../domain/settings.js';
 import {
   CONSUMERS_MOVED_EVENT,
@@ -59,6 +60,7 @@ import {
   type WaitEnding,
   type WaitRecord,
 } from './rotation-types.js';
+import { RotationEventLog } from './rotation-event-log.js';
 import { createBoundedTimer, sleepUntil } from './durable-timers.js';
 
 const MINUTE_MS = 60_000;
@@ -122,11 +124,16 @@ export function* rotateAccountOrchestrator(context: OrchestrationContext): Gener
       run.outcomes.push(yield* rotatePair(run, pair, secretName));
     }
   } catch (error) {
-    if (error instanceof NeedsAttention) return run.finish('needsAttention', error.message);
+    if (error instanceof NeedsAttention) {
+      yield* run.events.stopped('needsAttention', error.message);
+      return run.finish('needsAttention', error.message);
+    }
     run.setStatus('failed', error instanceof Error ? error.message : String(error));
+    yield* run.events.stopped('rotationFailed', error instanceof Error ? error.message : String(error));
     throw error;
   }
   run.setStatus('done', `Rotated: consumers use ${run.outcomes.map((o) => o.activeKeyKind).join(' and ')}.`);
+  yield* run.events.emit('rotationCompleted', { activeKeyKind: run.outcomes.find((o) => o.pair === 'readWrite')?.activeKeyKind ?? null, durationInSeconds: run.events.durationInSeconds() });
   return run.finish('rotated');
 }
 
@@ -153,6 +160,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     : resumed?.from === 'waitingForConsumers' && run.input.consumersMoved
       ? run.endWait('consumers', 'operator', run.input.consumersMoved)
       : yield* waitForConsumers(run, plan.activeKeyKind, secretName, publishedAt, resumed);
+  yield* run.events.waitEnded(consumersMoved);
 
   run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
   // The old key must be regenerated after its successor was published; a regeneration in that instant counts.
@@ -161,6 +169,8 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     generationTimeBefore: facts.keys[plan.activeKeyKind].generationTime,
     waitMaxInHours: settings.consumerWaitMaxInHours,
   });
+  yield* run.events.waitEnded('idle');
+  yield* run.events.emit('oldKeyRegenerated', { keyKind: plan.activeKeyKind, activeKeyKind: plan.standbyKeyKind });
 
   return {
     pair,
@@ -204,6 +214,7 @@ function* bringInStandby(
       generationTimeBefore: facts.keys[standby].generationTime,
       waitMaxInHours: settings.standbyWaitMaxInHours,
     });
+    yield* run.events.waitEnded('idle');
     run.enterPhase('validating', `Checking that the new ${standby} key is accepted by the data plane.`);
   }
   yield* validate(run, standby);
@@ -217,6 +228,7 @@ function* bringInStandby(
     connectionStringSecretName: run.pair === 'readWrite' ? settings.connectionStringSecretName : null,
     expiresInDays: settings.secretExpiryInDays,
   });
+  yield* run.events.emit('newKeyPublished', { keyKind: standby, secretName, secretVersion: published.secretVersion, previousKeyKind: run.activeKeyKind ?? standby });
   return { publishedAt: published.publishedAt, secretVersion: published.secretVersion };
 }
 
@@ -250,12 +262,14 @@ function* waitForStandbyIdle(
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
+    yield* run.events.waitStarted('standbyIdle', standby, deadline);
     yield* run.sleepUntil(checkAt, `standby key ${standby} in use until at least ${lastUsedAt}`);
     waited = true;
     run.retries.usageChecks += 1;
     current = yield* run.inspect(secretName);
   }
   if (waited) run.endWait('standbyIdle', 'idle');
+  yield* run.events.waitEnded('idle');
 }
 
 /**
@@ -270,6 +284,7 @@ function* regenerate(
   keyKind: KeyKind,
   options: { notRegeneratedSince: string; generationTimeBefore: string | null; waitMaxInHours: number },
 ): Generator<Yielded, void, unknown> {
+  if (!run.force) yield* waitForRotationWindow(run, keyKind);
   const phase = run.phase;
   let firstRefusedAt: number | null = null;
   let firstTroubleAt: number | null = null;
@@ -328,9 +343,26 @@ function* regenerate(
       nextCheckAt: retryAt,
       waitDeadline: new Date(deadline),
     });
+    yield* run.events.waitStarted('refusals', keyKind, new Date(deadline));
     yield* run.sleepUntil(retryAt, `regeneration of ${keyKind} blocked: ${begun.message}`);
   }
   if (refusals > 0) run.endWait('refusals', 'idle');
+}
+
+/** Outside the configured rotation windows, wait for the next one to open (a forced rotation does not wait). */
+function* waitForRotationWindow(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void, unknown> {
+  const windows = run.settings.rotationWindows;
+  for (;;) {
+    const window = regenerationWindow(windows, run.now());
+    if (window.open) return;
+    // Re-check at most every 3 days: no timer long enough for the host to slice, and a changed clock is noticed.
+    const checkAt = new Date(Math.min(window.opensAt.getTime(), run.now().getTime() + 72 * HOUR_MS));
+    run.enterPhase(run.phase, `Waiting for the rotation window (${describeRotationWindows(windows)}), which opens at ${window.opensAt.toISOString()}, before regenerating ${keyKind}.`, {
+      nextCheckAt: checkAt,
+      windowOpensAt: window.opensAt,
+    });
+    yield* run.sleepUntil(checkAt, `outside the rotation window (${describeRotationWindows(windows)})`);
+  }
 }
 
 /** Follows a regeneration until it completes: null when it succeeded, Azure's reason when it reports Failed. */
@@ -422,6 +454,7 @@ function* waitForConsumers(
       nextCheckAt: checkAt,
       waitDeadline: deadline,
     });
+    yield* run.events.waitStarted('consumers', oldKey, deadline);
     const from = run.now().toISOString();
     const timer: TimerTask = createBoundedTimer(run.context, checkAt);
     const winner = yield run.context.df.Task.any([operatorSaysMoved, timer]);
@@ -432,6 +465,12 @@ function* waitForConsumers(
     }
     run.retries.usageChecks += 1;
   }
+}
+
+interface StatusWait {
+  nextCheckAt?: Date;
+  waitDeadline?: Date;
+  windowOpensAt?: Date;
 }
 
 /** The state of one run, rebuilt identically on every replay. */
@@ -450,6 +489,7 @@ class RotationRun {
   phase: RotationPhase = 'inspecting';
   activeKeyKind?: KeyKind;
   standbyKeyKind?: KeyKind;
+  readonly events: RotationEventLog;
   private phaseStartedAt: string;
 
   constructor(
@@ -462,6 +502,7 @@ class RotationRun {
     this.phaseStartedAt = this.startedAt;
     this.rotationId = rotationIdFor(this.settings.accountName, this.now());
     this.idleRule = { idleWindowInHours: this.settings.idleWindowInHours, usageMarginInMinutes: this.settings.usageMarginInMinutes };
+    this.events = new RotationEventLog(context, { ...this.settings, rotationId: this.rotationId, startedAt: this.startedAt, where: () => ({ pair: this.pair, phase: this.phase }) });
   }
 
   now(): Date {
@@ -469,7 +510,7 @@ class RotationRun {
   }
 
   /** Records the end of the previous phase (when it changes) and shows the new status. */
-  enterPhase(phase: RotationPhase, message: string, wait: { nextCheckAt?: Date; waitDeadline?: Date } = {}): void {
+  enterPhase(phase: RotationPhase, message: string, wait: StatusWait = {}): void {
     const now = this.now().toISOString();
     if (phase !== this.phase) {
       this.phases.push({ pair: this.pair, phase: this.phase, startedAt: this.phaseStartedAt, endedAt: now });
@@ -479,7 +520,7 @@ class RotationRun {
     this.setStatus(phase, message, wait);
   }
 
-  setStatus(phase: RotationPhase, message: string, wait: { nextCheckAt?: Date; waitDeadline?: Date } = {}): void {
+  setStatus(phase: RotationPhase, message: string, wait: StatusWait = {}): void {
     const status: RotationStatus = {
       rotationId: this.rotationId,
       accountId: this.settings.accountId,
@@ -493,6 +534,7 @@ class RotationRun {
     if (this.standbyKeyKind) status.standbyKeyKind = this.standbyKeyKind;
     if (wait.nextCheckAt) status.nextCheckAt = wait.nextCheckAt.toISOString();
     if (wait.waitDeadline) status.waitDeadline = wait.waitDeadline.toISOString();
+    if (wait.windowOpensAt) status.windowOpensAt = wait.windowOpensAt.toISOString();
     this.context.df.setCustomStatus(status);
   }
 

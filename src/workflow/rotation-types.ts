@@ -58,6 +58,8 @@ export interface RotationStatus {
   nextCheckAt?: string;
   /** When the current wait gives up, while waiting. */
   waitDeadline?: string;
+  /** When the next rotation window opens, while waiting outside the windows to regenerate a key. */
+  windowOpensAt?: string;
   force: boolean;
   phaseStartedAt: string;
 }

@@ -23,6 +23,12 @@ describe('scenario files', () => {
     expect(scenario.expect.noConsumerFailures).toBe(false);
   });
 
+  it('when an http action asks to print its answer, then the action carries print; a print that is not true or false is refused', () => {
+    const actions = [{ at: '1h', type: 'http', method: 'GET', path: '/api/keys', print: true }, { at: '2h', type: 'http', method: 'GET', path: '/api/rotations' }];
+    expect(parseScenario({ ...minimal, actions }, { source: 'scenario.json' }).actions.map((a) => (a as { print?: boolean }).print)).toEqual([true, false]);
+    expect(problemsOf({ ...minimal, actions: [{ at: '1h', type: 'http', method: 'GET', path: '/api/keys', print: 'yes' }] }).join('\n')).toMatch(/print/);
+  });
+
   it('when a file names a JSON schema for its editor, then the runner accepts it and ignores it', () => {
     expect(parseScenario({ $schema: './my-scenario.schema.json', ...minimal }, { source: 'scenario.json' }).name).toBe('minimal');
   });

@@ -159,6 +159,29 @@ describe('the shipped scenarios', () => {
     expect(report.timeline.filter((entry) => entry.source === 'host' && /restarted/.test(entry.text))).toHaveLength(2);
   });
 
+  it('when consumers reload on the newKeyPublished event, then the rotation ends at the idle-window floor, sooner than the same story with hourly polling', async () => {
+    const report = await run('13-consumers-notified-by-events.json');
+    const scenario = await loadScenarioFile('scenarios/13-consumers-notified-by-events.json');
+    const polling = await runScenario({ ...scenario, consumers: scenario.consumers.map((consumer) => ({ ...consumer, refresh: 'timer' as const, refreshEveryMs: HOUR_MS })) }, { source: '13 with hourly polling' });
+    expect(polling.passed).toBe(true);
+    expect(polling.leaks.found).toEqual([]);
+
+    const publishedAtMs = (item: DemoReport) => account(item, 'orders').phases.find((phase) => phase.phase === 'waitingForConsumers')!.offsetMs;
+    const finishedAtMs = (item: DemoReport) => Date.parse(account(item, 'orders').runs[0]!.finishedAt!) - Date.parse(item.scenario.start);
+    // Every consumer moved in the second the key was published: the old key goes 12 h + the 30 min usage margin later.
+    const waited = regeneratedAtMs(report, 'orders', 'primary') - publishedAtMs(report);
+    expect(waited).toBeGreaterThanOrEqual(12.5 * HOUR_MS);
+    expect(waited).toBeLessThan(12.5 * HOUR_MS + 2 * MINUTE_MS);
+    const reloads = report.timeline.filter((entry) => entry.source === 'consumer' && /picked up secret orders-key/.test(entry.text) && entry.offsetMs === publishedAtMs(report));
+    expect(reloads).toHaveLength(4);
+    // Polling every hour, the last consumer leaves the old key up to an hour later, and so does the rotation.
+    expect(finishedAtMs(polling) - finishedAtMs(report)).toBeGreaterThan(15 * MINUTE_MS);
+    // The report counts the rotator's events by type: one per state change.
+    expect(report.events).toMatchObject({ byType: { newKeyPublished: 1, waitStarted: 1, waitEnded: 1, oldKeyRegenerated: 1, rotationCompleted: 1 }, total: 5, resends: 0, telemetryRecords: 5 });
+    expect(report.leaks.scanned.events).toBe(5);
+    expect(report.leaks.scanned.telemetry).toBeGreaterThan(0);
+  });
+
   it('issue 10 stories 1 and 2: when a rotation is cancelled after publishing and started again, then it resumes the consumer wait, regenerates each key once, and apps that re-read Key Vault every 12 h never fail', async () => {
     const report = await run('08-cancel-then-start-resumes.json');
     const orders = account(report, 'orders');
@@ -205,7 +228,7 @@ describe('the shipped scenarios', () => {
   });
 
   it('issue 10: when a rotation is cancelled after regenerating the standby, then the next start validates and publishes it (a host crash just before publishing included), regenerating each key once', async () => {
-    const report = await run('13-stopped-after-standby-resumes-at-validation.json');
+    const report = await run('14-stopped-after-standby-resumes-at-validation.json');
     const orders = account(report, 'orders');
     expect(orders.outcome).toBe('rotated');
     expect(orders.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary', 'primary']);
@@ -214,7 +237,7 @@ describe('the shipped scenarios', () => {
   });
 
   it('issue 10: when disableLocalAuth is turned on mid-rotation, then the rotation fails at its next look naming disableLocalAuth, and the old key is not regenerated', async () => {
-    const report = await run('14-local-auth-disabled-mid-rotation.json');
+    const report = await run('15-local-auth-disabled-mid-rotation.json');
     const orders = account(report, 'orders');
     expect(orders.outcome).toBe('failed');
     expect(orders.regenerations.map((entry) => entry.keyKind)).toEqual(['secondary']);

@@ -29,9 +29,10 @@ function reportWith(account: Partial<AccountReport>, counts: { instances?: numbe
     keyVault: { total: 1, byOperation: { getSecret: 1 }, byConsumers: 1 },
     cosmosDataPlane: { total: 1, byOperation: {} },
     durable: { instances: counts.instances ?? 1, episodes: 1, historyEvents: 1, activityCalls: 1, timersCreated: 1, crashes: 0, byInstance: [] },
+    events: { byType: { newKeyPublished: 1 }, total: 1, resends: 0, telemetryRecords: 1 },
     leaks: {
       keyValuesChecked: 1,
-      scanned: { histories: counts.histories ?? 1, customStatuses: 1, outputs: 1, logLines: 1, httpResponses: 1, taskHubFiles: 1 },
+      scanned: { histories: counts.histories ?? 1, customStatuses: 1, outputs: 1, logLines: 1, httpResponses: 1, taskHubFiles: 1, events: 1, telemetry: 1 },
       found: [],
     },
     operatorActions: [],

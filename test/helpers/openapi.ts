@@ -133,6 +133,7 @@ export function responseErrors(doc: OpenApiDocument, operationId: string, status
   const { operation } = operationById(doc, operationId);
   const documented = operation.responses[String(status)];
   if (!documented) return [`${operationId}: status ${status} is not documented (documented: ${Object.keys(operation.responses).join(', ')})`];
+  if (documented.content?.['text/html']) return typeof body === 'string' && body.startsWith('<!doctype html>') ? [] : [`${operationId} ${status}: expected an HTML page`];
   const schema = documented.content?.['application/json']?.schema;
   if (!schema) return body === undefined || body === null || body === '' ? [] : [`${operationId} ${status}: a body was sent but none is documented`];
   return schemaErrors(doc, schema, body).map((error) => `${operationId} ${status}: ${error}`);

@@ -312,8 +312,8 @@ describe('stats', () => {
     const counted = await control(emulator, 'GET', '/stats');
     const reset = await control(emulator, 'DELETE', '/stats');
 
-    expect(counted.body).toEqual({ arm: { getAccount: 2, listKeys: 1 }, cosmos: {}, keyvault: {} });
-    expect(reset.body).toEqual({ arm: {}, cosmos: {}, keyvault: {} });
+    expect(counted.body).toEqual({ arm: { getAccount: 2, listKeys: 1 }, cosmos: {}, keyvault: {}, eventgrid: {} });
+    expect(reset.body).toEqual({ arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} });
   });
 
   it('when an unknown control path is called, then 404 says so', async () => {

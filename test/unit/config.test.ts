@@ -91,6 +91,7 @@ describe('config: defaults', () => {
       consumerWaitMaxInHours: 72,
       consumerCheckIntervalInMinutes: 60,
       secretExpiryInDays: 90,
+      rotationWindows: [],
     });
   });
 });
@@ -318,6 +319,7 @@ describe('config: the settings table', () => {
       'STANDBY_WAIT_MAX_IN_HOURS',
       'CONSUMER_WAIT_MAX_IN_HOURS',
       'CONSUMER_CHECK_INTERVAL_IN_MINUTES',
+      'ROTATION_WINDOWS',
       'ROTATE_READONLY_KEYS',
       'PUBLISH_CONNECTION_STRING',
       'SECRET_NAME_TEMPLATE',
@@ -332,8 +334,12 @@ describe('config: the settings table', () => {
       'MAX_STARTS_PER_RUN',
       'MAX_STARTS_PER_SUBSCRIPTION',
       'FAILED_ROTATION_RETRY_IN_HOURS',
+      'HISTORY_RETENTION_IN_DAYS',
+      'HISTORY_MAX_PER_ACCOUNT',
+      'LOCAL_AUTH_UNUSED_IN_DAYS',
       'DURABLE_TASK_HUB_NAME',
       'OPERATOR_API_AUTH',
+      'ROTATION_EVENTS_TOPIC_ENDPOINT',
     ]);
   });
 

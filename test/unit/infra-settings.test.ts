@@ -26,6 +26,7 @@ const MODULE_OUTPUTS: Record<string, Record<string, unknown>> = {
   durableTaskScheduler: { endpoint: 'https://dts-abc.westeurope.durabletask.io', taskHubName: 'cosmoskeyrotation' },
   rotatorRole: { roleDefinitionName: 'r', operationStatusRoleDefinitionName: 'o' },
   functionApp: { name: 'func-abc', uri: 'https://func-abc.azurewebsites.net' },
+  rotationEvents: { endpoint: 'https://evgt-abc.westeurope-1.eventgrid.azure.net/api/events', id: '/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.EventGrid/topics/evgt-abc' },
 };
 const references = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   ...Object.fromEntries(Object.entries(MODULE_OUTPUTS).map(([symbol, outputs]) => [symbol, { outputs: Object.fromEntries(Object.entries(outputs).map(([name, value]) => [name, { value }])) }])),

@@ -13,7 +13,7 @@ describe('the operator API registrations', () => {
   let api: ApiHarness;
   afterEach(async () => api?.close());
 
-  it('when the app is loaded, then six function-key HTTP routes with a durable client input are registered', async () => {
+  it('when the app is loaded, then nine function-key HTTP routes with a durable client input are registered', async () => {
     api = await ApiHarness.start({ accounts: [{ name: 'orders' }] });
     const routes = api.driver.registrations
       .filter((fn) => fn.triggerType === 'httpTrigger')
@@ -22,7 +22,10 @@ describe('the operator API registrations', () => {
     expect(routes).toEqual([
       { name: 'cancelRotation', methods: ['POST'], route: 'rotations/{account}/cancel', authLevel: 'function', durableClient: true },
       { name: 'consumersMoved', methods: ['POST'], route: 'rotations/{account}/consumers-moved', authLevel: 'function', durableClient: true },
+      { name: 'getDashboard', methods: ['GET'], route: 'dashboard', authLevel: 'function', durableClient: true },
+      { name: 'getKeyReport', methods: ['GET'], route: 'keys', authLevel: 'function', durableClient: true },
       { name: 'getRotation', methods: ['GET'], route: 'rotations/{account}', authLevel: 'function', durableClient: true },
+      { name: 'getRotationHistory', methods: ['GET'], route: 'rotations/{account}/history', authLevel: 'function', durableClient: true },
       { name: 'getRotationPlan', methods: ['GET'], route: 'rotations/{account}/plan', authLevel: 'function', durableClient: true },
       { name: 'listRotations', methods: ['GET'], route: 'rotations', authLevel: 'function', durableClient: true },
       { name: 'startRotation', methods: ['POST'], route: 'rotations', authLevel: 'function', durableClient: true },

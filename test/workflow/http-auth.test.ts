@@ -55,6 +55,9 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/rotations', body: { account: 'orders' }, role: 'Operator', allowed: 202 },
   { method: 'POST', path: '/rotations/orders/consumers-moved', body: {}, role: 'Operator', allowed: 409 },
   { method: 'POST', path: '/rotations/orders/cancel', body: { reason: 'test' }, role: 'Operator', allowed: 409 },
+  { method: 'GET', path: '/rotations/orders/history', role: 'Reader', allowed: 200 },
+  { method: 'GET', path: '/keys', role: 'Reader', allowed: 200 },
+  { method: 'GET', path: '/dashboard', role: 'Reader', allowed: 200 },
 ];
 
 const label = (route: Route): string => `${route.method} ${route.path}`;

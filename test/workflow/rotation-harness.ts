@@ -31,6 +31,8 @@ export interface HarnessOptions {
   /** Keep driver state here so that a new driver can resume (a host crash). */
   stateDir?: string;
   crashAfterActivity?: (activity: { name: string; taskScheduledId: number; instanceId: string }) => boolean;
+  /** Send rotation events to the emulator's Event Grid topic (ROTATION_EVENTS_TOPIC_ENDPOINT). */
+  events?: boolean;
 }
 
 interface DriverSetup {
@@ -68,6 +70,7 @@ export class RotationHarness {
       ARM_ENDPOINT: emulator.armEndpoint,
       AZURE_CREDENTIAL: 'emulator',
       EMULATOR_CA_CERT_PATH: emulator.caCertPath,
+      ...(options.events ? { ROTATION_EVENTS_TOPIC_ENDPOINT: emulator.eventGridEndpoint } : {}),
       ...options.settings,
     };
     // Activities read their settings and their clock from here, as they read process.env and the wall clock in Azure.
@@ -255,9 +258,10 @@ export class RotationHarness {
     return surfaces;
   }
 
-  async findLeaks(): Promise<string[]> {
+  /** Key values found in the surfaces, plus any extra texts (events, telemetry). */
+  async findLeaks(extraTexts: string[] = []): Promise<string[]> {
     this.collectKeys();
-    const surfaces = (await this.leakSurfaces()).join('\n');
+    const surfaces = [...(await this.leakSurfaces()), ...extraTexts, ...this.emulator.eventGrid.events().map((delivery) => JSON.stringify(delivery))].join('\n');
     return [...this.issuedKeys].filter((key) => surfaces.includes(key) || surfaces.includes(encodeURIComponent(key)));
   }
 

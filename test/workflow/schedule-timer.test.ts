@@ -5,6 +5,7 @@ import { resetRuntime } from '../../src/runtime.js';
 import { control } from '../helpers/emulator.js';
 import type { RotationInput } from '../../src/workflow/rotation-types.js';
 import { ApiHarness } from './http-harness.js';
+import { installInMemoryTelemetry, type InMemoryTelemetry } from '../../emulator/telemetry.js';
 import { HOUR_MS } from './rotation-harness.js';
 
 const DAY_MS = 24 * HOUR_MS;
@@ -128,3 +129,30 @@ async function startedBySchedule(api: ApiHarness, names: string[]): Promise<stri
   }
   return started;
 }
+
+describe('the schedule reports key ages', () => {
+  let api: ApiHarness;
+  let telemetry: InMemoryTelemetry;
+  afterEach(async () => {
+    await api?.close();
+    await telemetry?.shutdown();
+  });
+
+  it('when the timer runs, then each secret\'s age and the number of accounts past their interval are reported as gauges', async () => {
+    telemetry = installInMemoryTelemetry();
+    api = await ApiHarness.start({ accounts: [{ name: 'old' }, { name: 'young' }, { name: 'brandnew' }] });
+    await api.rotation.seedSecretByHand('old', 'primary');
+    await api.rotation.runUntil(new Date(api.clock.nowMs() + 40 * DAY_MS));
+    await api.rotation.seedSecretByHand('young', 'primary');
+    await api.rotation.runUntil(new Date(api.clock.nowMs() + 2 * DAY_MS));
+
+    await api.runTimer();
+
+    const ages = await telemetry.metricPoints('rotation.key.age');
+    expect(ages.map((point) => [point.attributes.account, point.value, point.attributes.rotationIntervalInDays]).sort()).toEqual([
+      ['old', 42, 30],
+      ['young', 2, 30],
+    ]);
+    expect(await telemetry.metricPoints('rotation.accounts.overdue')).toEqual([{ attributes: {}, value: 1 }]);
+  });
+});

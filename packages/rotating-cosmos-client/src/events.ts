@@ -12,6 +12,8 @@
 
 export const SECRET_NEW_VERSION_CREATED = 'Microsoft.KeyVault.SecretNewVersionCreated';
 export const SUBSCRIPTION_VALIDATION = 'Microsoft.EventGrid.SubscriptionValidationEvent';
+/** The rotator's own event (its Event Grid topic, CloudEvents 1.0): data names the secret and the version it wrote. */
+export const ROTATION_NEW_KEY_PUBLISHED = 'CosmosKeyRotation.newKeyPublished';
 
 export interface SecretVersionEvent {
   vaultName: string | null;
@@ -32,6 +34,11 @@ export function parseEvent(event: unknown): ParsedEvent {
   if (type === SUBSCRIPTION_VALIDATION) {
     const validationCode = stringField(data, 'validationCode') ?? stringField(data, 'ValidationCode');
     return validationCode ? { kind: 'subscriptionValidation', validationCode } : { kind: 'other', type };
+  }
+  if (type === ROTATION_NEW_KEY_PUBLISHED) {
+    const secretName = stringField(data, 'secretName');
+    if (!secretName) return { kind: 'other', type };
+    return { kind: 'secretNewVersion', secret: { secretName, vaultName: null, version: stringField(data, 'secretVersion') ?? null } };
   }
   if (type !== SECRET_NEW_VERSION_CREATED) return { kind: 'other', type };
   const secretName = stringField(data, 'ObjectName') ?? stringField(data, 'objectName') ?? stringField(record, 'subject');

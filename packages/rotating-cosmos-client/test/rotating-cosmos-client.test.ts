@@ -156,6 +156,25 @@ describe('event-driven refresh', () => {
     expect(handle.secretVersion).toBe(version);
   });
 
+  it('when the rotator announces newKeyPublished for this secret, then the client moves to it at once, and a resend of the same event reads nothing', async () => {
+    await fixture.publishKey('primary');
+    const handle = await fixture.open();
+    const version = await fixture.publishKey('secondary');
+    const event = {
+      specversion: '1.0',
+      id: 'orders-20260501T080000Z/001-newKeyPublished',
+      type: 'CosmosKeyRotation.newKeyPublished',
+      source: '/cosmos-key-rotation',
+      data: { secretName: SECRET_NAME, secretVersion: version, keyKind: 'secondary' },
+    };
+
+    expect(await handle.handleEvent(event)).toEqual({ matched: 1, refreshed: true });
+    expect(handle).toMatchObject({ secretVersion: version, keyKind: 'secondary' });
+    fixture.emulator.resetStats();
+    expect(await handle.handleEvent(event)).toEqual({ matched: 1, refreshed: false });
+    expect(fixture.keyVaultReads()).toBe(0);
+  });
+
   it('when events name another secret, another vault, or the version already in use, then Key Vault is not read', async () => {
     const version = await fixture.publishKey('primary');
     const handle = await fixture.open({ keyVaultUrl: fixture.emulator.keyVaultUrl });
