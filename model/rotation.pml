@@ -17,6 +17,8 @@
  *   START_OVER               every start is a fresh rotation: no resume (the code before issue 10)
  *   MARKER_IGNORED           a restart before publishing ignores the regeneration marker and starts over
  *                            (issue 10 before issue-10b: the standby is regenerated again)
+ * And one proposed fix, not the code: MARK_AT_START  the marker's time is the run's start, not the
+ *                            time of marking (see model/README.md, "What the model found")
  *   WAIT_TRUSTS_USAGE        the consumer wait trusts the lagging usage report: no publish-time floor
  *   NO_ALREADY_CHECK         beginRegenerateKey does not look at the key's generation time
  *   UNBOUNDED_REFUSALS       safe-check refusals are retried with no deadline
@@ -316,7 +318,12 @@ inline beginOp(ticks, fails, crash) {
  * rotationId, the standby, the time and the standby's generation time before.
  */
 inline markRegeneration() {
-  kvMarked = true; markRegen = false;
+  kvMarked = true;
+#ifdef MARK_AT_START
+  markRegen = regenSinceStart[standby];   /* markedAt = the run's start: a regeneration since then counts */
+#else
+  markRegen = false;                      /* markedAt = now (issue-10b): one that finished since the run's start does not */
+#endif
   at; printf("Key Vault: the latest version is marked: this rotation regenerates "); keyName(standby); printf("\n")
 }
 
