@@ -15,30 +15,38 @@ const MODEL = join(dirname(fileURLToPath(import.meta.url)), 'rotation.pml');
 
 /** What each property's assertion says, to tell which one a counterexample broke. */
 const PROPERTIES = {
-  P1: { marker: 'opExcused', says: 'a consumer that follows the contract never holds a regenerated key, unless forced or confirmed' },
-  P2: { marker: 'regThis', says: 'no key is regenerated twice in one rotation' },
-  P3: { marker: 'phaseAge', says: 'every phase, so every rotation, ends within its bounds' },
-  P4: { marker: 'kvKey==opKey', says: 'Key Vault always holds a valid key' },
-  P5: { marker: 'kvKey==(1-act)', says: 'a rotation writes one Key Vault version' },
+  P1: { marker: /opExcused/, says: 'a consumer that follows the contract never holds a regenerated key, unless forced or confirmed' },
+  P2: { marker: /regThis|unpublished/, says: 'no key is regenerated twice in one rotation (one stopped after regenerating its standby goes on under its ID)' },
+  P3: { marker: /phaseAge/, says: 'every phase, so every rotation, ends within its bounds' },
+  P4: { marker: /kvKey==opKey/, says: 'Key Vault always holds a valid key' },
+  P5: { marker: /kvKey==\(1-act\)/, says: 'a rotation writes one Key Vault version' },
 };
 
 const CHECKS = [
-  { name: 'the protocol (issue 10)', flags: [], expect: 'clean' },
+  { name: 'the protocol (issue 10, issue-10b: resume at validation)', flags: [], expect: 'clean' },
   // Each of issue 10's two fixes for its story 1 keeps P1 on its own (2 starts: the history already holds a stopped rotation).
   { name: 'only the resume of issue 10 (the standby wait looks at the last use alone)', flags: ['-DSTANDBY_IGNORES_PUBLISH', '-DCHECK_P1', '-DSTARTS=2'], expect: 'clean' },
   { name: 'only the standby rule of issue 10 (a restart starts over)', flags: ['-DSTART_OVER', '-DCHECK_P1', '-DSTARTS=2'], expect: 'clean' },
   { name: 'broken: a restart starts over and the standby wait ignores the publish time (the code before issue 10)', flags: ['-DSTART_OVER', '-DSTANDBY_IGNORES_PUBLISH', '-DCHECK_P1'], expect: 'P1' },
   { name: 'broken: the consumer wait trusts the lagging usage report', flags: ['-DWAIT_TRUSTS_USAGE', '-DCHECK_P1'], expect: 'P1' },
+  { name: 'broken: a restart before publishing ignores the regeneration marker and starts over', flags: ['-DMARKER_IGNORED', '-DCHECK_P2'], expect: 'P2' },
   { name: 'broken: beginRegenerateKey ignores the generation time', flags: ['-DNO_ALREADY_CHECK', '-DCHECK_P2'], expect: 'P2' },
   { name: 'broken: safe-check refusals are retried without a deadline', flags: ['-DUNBOUNDED_REFUSALS', '-DCHECK_P3'], expect: 'P3' },
   { name: 'broken: the new key is published before its regeneration finished', flags: ['-DNO_MONITOR', '-DCHECK_P4'], expect: 'P4' },
   { name: 'broken: publishKey does not look for its own version', flags: ['-DPUBLISH_NOT_IDEMPOTENT', '-DCHECK_P5'], expect: 'P5' },
   { name: 'witness: a rotation ends rotated by waiting alone', flags: ['-DWITNESS_ROTATED', '-DCHECK_P1'], expect: 'witness' },
   { name: 'witness: a resumed rotation ends rotated', flags: ['-DWITNESS_RESUMED', '-DCHECK_P1'], expect: 'witness' },
+  { name: 'witness: a rotation resumed at validation ends rotated', flags: ['-DWITNESS_VALIDATING', '-DCHECK_P1'], expect: 'witness' },
   { name: 'witness: a rotation ends rotated after safe-check refusals', flags: ['-DWITNESS_REFUSED', '-DCHECK_P1'], expect: 'witness' },
 ];
-// About 45 million states: compressed (COLLAPSE), within 6 GB.
-const WIDE = { name: 'the protocol, wider budgets (4 starts, 2 cancels, 2 crashes)', flags: ['-DSTARTS=4', '-DCANCELS=2', '-DCRASHES=2'], expect: 'clean', pan: ['-DCOLLAPSE', '-DMEMLIM=6144'] };
+// With two stops the protocol as issue-10b has it regenerates an unpublished standby again (model/README.md,
+// "What the model found"); with the marker dated from the run's start it is clean: about 40 million
+// states, compressed (COLLAPSE), within 6 GB.
+const WIDE_BUDGETS = ['-DSTARTS=4', '-DCANCELS=2', '-DCRASHES=2'];
+const WIDE = [
+  { name: 'the protocol, wider budgets (4 starts, 2 cancels, 2 crashes): two stops regenerate an unpublished standby again', flags: [...WIDE_BUDGETS, '-DCHECK_P2'], expect: 'P2', pan: ['-DCOLLAPSE', '-DMEMLIM=6144'] },
+  { name: 'the protocol, wider budgets, the marker dated from the run\'s start (a proposed fix)', flags: [...WIDE_BUDGETS, '-DMARK_AT_START'], expect: 'clean', pan: ['-DCOLLAPSE', '-DMEMLIM=6144'] },
+];
 
 function has(command, args) {
   return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
@@ -83,7 +91,7 @@ function verdict(check, result) {
   if (result.errors === 0) return 'expected a counterexample, the search found none';
   if (check.expect === 'witness') return result.violated?.includes('outcome') || result.violated?.includes('1==1') ? null : `unexpected assertion: ${result.violated}`;
   const { marker } = PROPERTIES[check.expect];
-  return result.violated?.includes(marker) ? null : `expected ${check.expect} to fail, but got: ${result.violated}`;
+  return result.violated && marker.test(result.violated) ? null : `expected ${check.expect} to fail, but got: ${result.violated}`;
 }
 
 if (!has('spin', ['-V']) || !has('gcc', ['--version'])) {
@@ -91,7 +99,7 @@ if (!has('spin', ['-V']) || !has('gcc', ['--version'])) {
   process.exit(2);
 }
 
-const checks = process.argv.includes('--wide') ? [...CHECKS, WIDE] : CHECKS;
+const checks = process.argv.includes('--wide') ? [...CHECKS, ...WIDE] : CHECKS;
 let failures = 0;
 let totalSeconds = 0;
 console.log(`spin model ${MODEL}`);

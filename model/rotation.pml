@@ -15,12 +15,16 @@
  * Broken variants: compile with -D<VARIANT> (see model/check.mjs):
  *   STANDBY_IGNORES_PUBLISH  the standby wait looks only at the last use (the code before issue 10)
  *   START_OVER               every start is a fresh rotation: no resume (the code before issue 10)
+ *   MARKER_IGNORED           a restart before publishing ignores the regeneration marker and starts over
+ *                            (issue 10 before issue-10b: the standby is regenerated again)
+ * And one proposed fix, not the code: MARK_AT_START  the marker's time is the run's start, not the
+ *                            time of marking (see model/README.md, "What the model found")
  *   WAIT_TRUSTS_USAGE        the consumer wait trusts the lagging usage report: no publish-time floor
  *   NO_ALREADY_CHECK         beginRegenerateKey does not look at the key's generation time
  *   UNBOUNDED_REFUSALS       safe-check refusals are retried with no deadline
  *   NO_MONITOR               the new key is validated and published as soon as Azure accepts its regeneration
  *   PUBLISH_NOT_IDEMPOTENT   publishKey does not look for this rotation's version
- * Witnesses (-DWITNESS_ROTATED, _RESUMED, _REFUSED) fail when the model reaches what they name.
+ * Witnesses (-DWITNESS_ROTATED, _RESUMED, _VALIDATING, _REFUSED) fail when the model reaches what they name.
  * Properties (all on unless some CHECK_* is defined, then only those):
  *   CHECK_P1 consumers, CHECK_P2 regenerations, CHECK_P3 bounds, CHECK_P4 Key Vault, CHECK_P5 versions
  */
@@ -108,6 +112,7 @@ byte opKey = NOKEY;         /* key whose regeneration Azure is running */
 byte opLeft;                /* ticks before it finishes */
 bool opFails;               /* it will end Failed */
 bool opExcused;             /* it was begun forced or after an operator's confirmation */
+bool opStandby;             /* it was begun as a rotation's standby (regeneratingStandby) */
 byte doneKey = NOKEY;       /* key of the last finished regeneration */
 bool doneFailed;
 
@@ -117,6 +122,9 @@ bool kvValid = true;        /* its value is still the key's value */
 bool kvTagged;              /* written by a rotation (rotationId tag), not by hand */
 byte kvAge;                 /* ticks since it was written (createdOn) */
 bool kvByThis;              /* tagged with the running rotation's rotationId */
+bool kvMarked;              /* carries a regeneration marker (markRegeneration): the rotation that put it
+                               there regenerates other(kvKey), the key Key Vault does not hold */
+bool markRegen;             /* the marked key was regenerated at or after the marker (regeneratedSince) */
 
 /* ---- consumers: which key each holds and whether it still works ---- */
 byte pKey; bool pValid = true; byte pAge;   /* prompt: re-reads Key Vault at least every W */
@@ -128,7 +136,7 @@ byte pc = IDLE;
 byte act;                   /* the key consumers used when the rotation began (the old key) */
 bool force;
 bool confirmed;             /* ConsumersMoved event received */
-bool resumed;               /* this run resumed a stopped rotation */
+byte resumed;               /* this run resumed a stopped rotation: 0 no, CONSUMER_WAIT or VALIDATE (where) */
 byte wake;                  /* ticks until the durable timer fires */
 byte dl;                    /* ticks left of the current wait's bound */
 bool troubleSeen; byte troubleDl; /* busy or Failed: deadline from the first such answer */
@@ -149,6 +157,7 @@ hidden byte heldP, heldL;
 
 /* ---- ghosts for the properties ---- */
 bool regThis[2];           /* regenerated in the current rotation (rotationId; a resume keeps it) */
+bool unpublished[2];       /* regenerated as a standby and not published since (the rotation is not over) */
 
 #define other(k) (1 - (k))
 #define standby (other(act))
@@ -176,6 +185,9 @@ bool regThis[2];           /* regenerated in the current rotation (rotationId; a
 #define oldKeyIdle(k) (reportedIdle(k) && kvAge == OLD)
 #endif
 
+/* whereRotationStopped: this app published the latest version and the key it replaced was not regenerated since */
+#define stoppedAtConsumerWait (kvTagged && !regenSincePub[other(kvKey)])
+
 inline keyName(k) {
   if :: k == 0 -> printf("primary") :: k == 1 -> printf("secondary") :: else -> printf("no key") fi
 }
@@ -201,7 +213,7 @@ inline use(k) {
 }
 
 inline resetRotator() {
-  pc = IDLE; act = 0; force = false; confirmed = false; resumed = false; wake = 0; dl = 0;
+  pc = IDLE; act = 0; force = false; confirmed = false; resumed = 0; wake = 0; dl = 0;
   troubleSeen = false; troubleDl = 0; refSeen = false; refDl = 0; monDl = 0; phaseAge = 0;
   kvByThis = false
 }
@@ -220,7 +232,10 @@ inline finish(outcome) {
   assert(!(outcome == ROTATED && !force && !confirmed));    /* rotated by waiting alone */
 #endif
 #ifdef WITNESS_RESUMED
-  assert(!(outcome == ROTATED && resumed));                 /* a resumed rotation finishes */
+  assert(!(outcome == ROTATED && resumed != 0));            /* a resumed rotation finishes */
+#endif
+#ifdef WITNESS_VALIDATING
+  assert(!(outcome == ROTATED && resumed == VALIDATE));     /* one resumed at validation finishes */
 #endif
 #ifdef WITNESS_REFUSED
   assert(!(outcome == ROTATED && refSeen && !force));      /* rotated after safe-check refusals */
@@ -273,7 +288,7 @@ inline askAgain() {
 
 /* Azure starts regenerating the phase's key; `crash`: the answer is lost and the activity runs again. */
 inline beginOp(ticks, fails, crash) {
-  opKey = regenKey; opLeft = ticks; opFails = fails; opExcused = force || confirmed;
+  opKey = regenKey; opLeft = ticks; opFails = fails; opExcused = force || confirmed; opStandby = (pc == REGEN_STANDBY);
   at; printf("Azure starts regenerating "); keyName(opKey); printf(" (%d h", ticks * 6);
   if :: fails -> printf(", will fail") :: else -> skip fi;
   if :: opExcused -> printf(", forced or confirmed") :: else -> skip fi;
@@ -298,6 +313,21 @@ inline beginOp(ticks, fails, crash) {
 }
 
 /*
+ * markRegeneration (issue-10b): a new rotation, about to regenerate its standby,
+ * tags Key Vault's latest version (no new version, the value untouched) with its
+ * rotationId, the standby, the time and the standby's generation time before.
+ */
+inline markRegeneration() {
+  kvMarked = true;
+#ifdef MARK_AT_START
+  markRegen = regenSinceStart[standby];   /* markedAt = the run's start: a regeneration since then counts */
+#else
+  markRegen = false;                      /* markedAt = now (issue-10b): one that finished since the run's start does not */
+#endif
+  at; printf("Key Vault: the latest version is marked: this rotation regenerates "); keyName(standby); printf("\n")
+}
+
+/*
  * A start, from the schedule, the API or a retry. Issue 10: it first works out
  * where the last rotation stopped from the account and Key Vault, and resumes.
  */
@@ -314,25 +344,33 @@ inline start(withForce, withConfirm) {
   act = kvKey; confirmed = false;
   regenSinceStart[0] = false; regenSinceStart[1] = false; regThis[0] = false; regThis[1] = false;
   if
-  :: force -> enter(REGEN_STANDBY)
+  :: force -> enter(REGEN_STANDBY); markRegeneration()
   :: else -> enter(STANDBY_WAIT)
   fi
 #else
   if
-  :: kvTagged && !regenSincePub[other(kvKey)] ->
+  :: stoppedAtConsumerWait ->
     /* whereRotationStopped: published, the old key not regenerated since: resume at the consumer wait */
-    act = other(kvKey); kvByThis = true; resumed = true;
+    act = other(kvKey); kvByThis = true; resumed = CONSUMER_WAIT;
     at; printf("it resumes the stopped rotation at the consumer wait\n");
     if
     :: force || confirmed -> enter(REGEN_OLD)
     :: else -> enter(CONSUMER_WAIT)
     fi
+#ifndef MARKER_IGNORED
+  :: !stoppedAtConsumerWait && kvMarked && markRegen ->
+    /* whereRotationStopped (issue-10b): the latest version's marker names the standby and it was
+       regenerated since: resume at validation under the marker's rotationId (regThis kept) */
+    act = kvKey; confirmed = false; resumed = VALIDATE;
+    at; printf("it resumes the stopped rotation at validation ("); keyName(standby); printf(" regenerated after the marker)\n");
+    enter(VALIDATE)
+#endif
   :: else ->
-    /* a new rotation (one stopped before publishing starts again) */
+    /* a new rotation (one stopped before regenerating anything starts again) */
     act = kvKey; confirmed = false;
     regenSinceStart[0] = false; regenSinceStart[1] = false; regThis[0] = false; regThis[1] = false;
     if
-    :: force -> enter(REGEN_STANDBY)
+    :: force -> enter(REGEN_STANDBY); markRegeneration()
     :: else -> enter(STANDBY_WAIT)
     fi
   fi
@@ -346,6 +384,7 @@ inline publish() {
 #endif
   at; printf("Key Vault: new version holding "); keyName(standby); printf("\n");
   kvKey = standby; kvValid = true; kvTagged = true; kvAge = 0; kvByThis = true;
+  kvMarked = false; markRegen = false; unpublished[standby] = false;   /* a new version carries no marker */
   regenSincePub[0] = false; regenSincePub[1] = false
 }
 
@@ -382,8 +421,13 @@ inline complete() {
 #endif
 #ifdef CHECK_P2
     assert(!regThis[opKey]);                           /* P2: no key is regenerated twice in one rotation */
+    /* P2 across a restart: a standby regenerated by a rotation that stopped before publishing it is not
+       regenerated again (that rotation is not over: its marker carries its rotationId to the next start) */
+    assert(!(opStandby && unpublished[opKey]));
 #endif
     regThis[opKey] = true;
+    if :: opStandby -> unpublished[opKey] = true :: else -> skip fi;
+    if :: kvMarked && opKey == other(kvKey) -> markRegen = true :: else -> skip fi;
     if :: pKey == opKey -> pValid = false :: else -> skip fi;
     if :: lKey == opKey -> lValid = false :: else -> skip fi;
     if :: nKey == opKey -> nValid = false :: else -> skip fi;
@@ -391,7 +435,7 @@ inline complete() {
     regenSincePub[opKey] = true; regenSinceStart[opKey] = true;
     usedAge[opKey] = OLD; repAge[opKey] = OLD; unrep[opKey] = NOREP    /* the new key was never used */
   fi;
-  doneKey = opKey; opKey = NOKEY; opLeft = 0; opFails = false; opExcused = false
+  doneKey = opKey; opKey = NOKEY; opLeft = 0; opFails = false; opExcused = false; opStandby = false
 }
 
 /*
@@ -492,13 +536,13 @@ init {
   /* issue 10: consumers-moved on a rotation that stopped at the consumer wait (needs attention,
      cancelled, failed) resumes it at the old key */
   :: atomic { pc == IDLE && endedWaitingConsumers && starts > 0 && confirms > 0 &&
-              kvTagged && !regenSincePub[other(kvKey)] -> confirms--; start(false, true) }
+              stoppedAtConsumerWait -> confirms--; start(false, true) }
 #endif
 
   /* ---- the rotator: waits (inspectAccount, then decide) ---- */
   :: atomic { pc == STANDBY_WAIT && wake == 0 ->
       if
-      :: standbyIdle(standby) -> enter(REGEN_STANDBY)
+      :: standbyIdle(standby) -> enter(REGEN_STANDBY); markRegeneration()
       :: else ->
         if
         :: dl == 0 -> finish(ATTENTION)
