@@ -204,10 +204,12 @@ function* bringInStandby(
     if (!run.force) yield* waitForStandbyIdle(run, standby, facts, secretName);
     run.enterPhase('regeneratingStandby', `Regenerating the standby key ${standby}.`);
     // The marker makes a stop between this regeneration and publishing visible in Key Vault (whereRotationStopped).
+    // It is dated from the run's start, as regenerate()'s "already regenerated" check is: a regeneration an earlier,
+    // stopped run left running that finished since then counts for both (dated "now", a third start regenerated it again).
     yield* run.call<MarkRegenerationInput, MarkRegenerationResult>(ACTIVITY_NAMES.markRegeneration, {
       accountId: settings.accountId,
       secretName,
-      marker: { rotationId: run.rotationId, keyKind: standby, markedAt: run.now().toISOString(), generationTimeBefore: facts.keys[standby].generationTime },
+      marker: { rotationId: run.rotationId, keyKind: standby, markedAt: run.startedAt, generationTimeBefore: facts.keys[standby].generationTime },
     });
     yield* regenerate(run, standby, {
       notRegeneratedSince: run.startedAt,

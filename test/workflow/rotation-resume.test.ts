@@ -149,6 +149,35 @@ describe('a stopped rotation resumes where it stopped (issue 10)', () => {
     expect(consumer.failures()).toBe(0);
   });
 
+  it('when a forced rotation is cancelled while Azure regenerates its standby and the next start is cancelled while validating it, then a third start resumes at validation and the standby is regenerated once (found by the spin model, model/README.md)', async () => {
+    // A two-hour regeneration that outlives run A; a stray use of the standby makes run B wait past its end.
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders', regenerationSeconds: 2 * 3600 }], settings: { VALIDATION_PROBE_COUNT: '10', VALIDATION_SPREAD_IN_MINUTES: '60' } });
+    await harness.seedSecretByHand('orders', 'primary');
+    const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
+    expect(await harness.useKey('orders', 'secondary')).toBe(200);
+
+    await harness.startRotation('orders', { force: true, reason: 'run A' });
+    await runUntilPhase(harness, 'orders', 'regeneratingStandby', consumer, MINUTE_MS);
+    await runFor(harness, 10 * MINUTE_MS, consumer, MINUTE_MS);
+    await harness.driver.terminate(harness.instanceId('orders'), 'operator stopped run A');
+    await runFor(harness, MINUTE_MS, consumer, MINUTE_MS);
+
+    // Run B starts while Azure still regenerates A's standby, waits for the stray use to age, and finds the standby already regenerated.
+    await harness.startRotation('orders', { reason: 'run B' });
+    await runUntilPhase(harness, 'orders', 'validating', consumer);
+    await harness.driver.terminate(harness.instanceId('orders'), 'operator stopped run B');
+    await runFor(harness, MINUTE_MS, consumer, MINUTE_MS);
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1 });
+
+    await harness.startRotation('orders', { reason: 'run C' });
+    const result = await harness.runRotation('orders', { stepMs: 10 * MINUTE_MS, eachStep: consumer.call });
+
+    expect(result.output.outcome).toBe('rotated');
+    expect(result.output.pairs[0]).toMatchObject({ activeKeyKind: 'secondary', regenerated: ['primary'], resumed: { from: 'validating' } });
+    expect(harness.regenerations('orders')).toEqual({ secondary: 1, primary: 1 });
+    expect(consumer.failures()).toBe(0);
+  });
+
   it('when the host crashes after marking Key Vault but before regenerating the standby, then the next start begins a new rotation and regenerates each key once', async () => {
     harness = await RotationHarness.start({ accounts: [{ name: 'orders' }], crashAfterActivity: crashOnceAfter('markRegeneration') });
     await harness.seedSecretByHand('orders', 'primary');
