@@ -17,8 +17,8 @@
  *   START_OVER               every start is a fresh rotation: no resume (the code before issue 10)
  *   MARKER_IGNORED           a restart before publishing ignores the regeneration marker and starts over
  *                            (issue 10 before issue-10b: the standby is regenerated again)
- * And one proposed fix, not the code: MARK_AT_START  the marker's time is the run's start, not the
- *                            time of marking (see model/README.md, "What the model found")
+ *   MARK_AT_NOW              the marker is dated when it is written, not from the run's start (issue-10b as
+ *                            first written; with two stops an unpublished standby is regenerated again: --wide)
  *   WAIT_TRUSTS_USAGE        the consumer wait trusts the lagging usage report: no publish-time floor
  *   NO_ALREADY_CHECK         beginRegenerateKey does not look at the key's generation time
  *   UNBOUNDED_REFUSALS       safe-check refusals are retried with no deadline
@@ -319,10 +319,10 @@ inline beginOp(ticks, fails, crash) {
  */
 inline markRegeneration() {
   kvMarked = true;
-#ifdef MARK_AT_START
+#ifndef MARK_AT_NOW
   markRegen = regenSinceStart[standby];   /* markedAt = the run's start: a regeneration since then counts */
 #else
-  markRegen = false;                      /* markedAt = now (issue-10b): one that finished since the run's start does not */
+  markRegen = false;                      /* broken: markedAt = now: one that finished since the run's start does not */
 #endif
   at; printf("Key Vault: the latest version is marked: this rotation regenerates "); keyName(standby); printf("\n")
 }
