@@ -36,6 +36,17 @@ function crashOnceAfter(name: string): (activity: { name: string }) => boolean {
   };
 }
 
+/** Seeds orders' secret, starts its rotation and runs it until the host crash the harness was set up for. */
+async function startUntilCrash(harness: RotationHarness): Promise<KeyVaultConsumer> {
+  await harness.seedSecretByHand('orders', 'primary');
+  const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
+  await harness.runUntil(new Date(harness.clock.nowMs() + 5 * MINUTE_MS));
+  await harness.startRotation('orders');
+  await harness.runRotation('orders', { eachStep: consumer.call });
+  expect(harness.driver.crashed).toBe(true);
+  return consumer;
+}
+
 describe('a stopped rotation resumes where it stopped (issue 10)', () => {
   let harness: RotationHarness | undefined;
   afterEach(async () => {
@@ -96,13 +107,7 @@ describe('a stopped rotation resumes where it stopped (issue 10)', () => {
 
   it('story 6: when a regeneration finishes in the same instant it began and the host crashes before the answer is recorded, then the key is not regenerated again', async () => {
     harness = await RotationHarness.start({ accounts: [{ name: 'orders', regenerationSeconds: 0 }], crashAfterActivity: crashOnceAfter('beginRegenerateKey') });
-    await harness.seedSecretByHand('orders', 'primary');
-    const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
-    await harness.runUntil(new Date(harness.clock.nowMs() + 5 * MINUTE_MS));
-
-    await harness.startRotation('orders');
-    await harness.runRotation('orders', { eachStep: consumer.call });
-    expect(harness.driver.crashed).toBe(true);
+    const consumer = await startUntilCrash(harness);
     await harness.restartDriver();
     const result = await harness.runRotation('orders', { eachStep: consumer.call });
 
@@ -180,13 +185,7 @@ describe('a stopped rotation resumes where it stopped (issue 10)', () => {
 
   it('when the host crashes after marking Key Vault but before regenerating the standby, then the next start begins a new rotation and regenerates each key once', async () => {
     harness = await RotationHarness.start({ accounts: [{ name: 'orders' }], crashAfterActivity: crashOnceAfter('markRegeneration') });
-    await harness.seedSecretByHand('orders', 'primary');
-    const consumer = harness.keyVaultConsumer('orders', HOUR_MS);
-    await harness.runUntil(new Date(harness.clock.nowMs() + 5 * MINUTE_MS));
-
-    await harness.startRotation('orders');
-    await harness.runRotation('orders', { eachStep: consumer.call });
-    expect(harness.driver.crashed).toBe(true);
+    const consumer = await startUntilCrash(harness);
     expect(harness.regenerations('orders')).toEqual({});
     expect((await harness.plan('orders')).pairs[0]!.resumes).toBeNull();
     await harness.restartDriver();
