@@ -58,7 +58,7 @@ param rotationTargetOverrides rotationTargetOverride[] = []
 param existingKeyVaultResourceId string = ''
 
 @description('NCRONTAB (six fields, UTC) of the timer that starts due rotations.')
-param rotationSchedule string = '0 0 3 * * *'
+param rotationSchedule string = '0 0 * * * *'
 
 @description('An account is due when its secret is older than this many days.')
 @minValue(1)
@@ -116,13 +116,15 @@ param connectionStringSecretNameTemplate string = '{account}-connection-string'
 @maxValue(3650)
 param secretExpiryInDays int = 90
 
-@description('Most rotations one timer run starts.')
+@description('The timer starts due rotations while fewer than this many run, over all accounts.')
 @minValue(1)
-param maxStartsPerRun int = 10
+@maxValue(100000)
+param maxRotationsInFlight int = 2000
 
-@description('Most rotations one timer run starts per subscription.')
+@description('The timer starts due rotations while fewer than this many run in one subscription.')
 @minValue(1)
-param maxStartsPerSubscription int = 5
+@maxValue(100000)
+param maxRotationsInFlightPerSubscription int = 200
 
 @description('Hours after which the schedule may restart a failed or needs-attention rotation.')
 @minValue(1)
@@ -477,8 +479,8 @@ var rotationAppSettings = {
   COSMOS_ARM_API_VERSION: '2026-04-01-preview'
   AZURE_CREDENTIAL: 'managed-identity'
   AZURE_CLIENT_ID: identity.outputs.clientId
-  MAX_STARTS_PER_RUN: string(maxStartsPerRun)
-  MAX_STARTS_PER_SUBSCRIPTION: string(maxStartsPerSubscription)
+  MAX_ROTATIONS_IN_FLIGHT: string(maxRotationsInFlight)
+  MAX_ROTATIONS_IN_FLIGHT_PER_SUBSCRIPTION: string(maxRotationsInFlightPerSubscription)
   FAILED_ROTATION_RETRY_IN_HOURS: string(failedRotationRetryInHours)
   HISTORY_RETENTION_IN_DAYS: string(historyRetentionInDays)
   HISTORY_MAX_PER_ACCOUNT: string(historyMaxPerAccount)

@@ -56,8 +56,10 @@ export interface Config extends RotationDefaults {
   emulatorCaCertPath: string | null;
   /** PEM text of EMULATOR_CA_CERT_PATH, read once (a public certificate, not a secret). */
   emulatorCaCert: string | null;
-  maxStartsPerRun: number;
-  maxStartsPerSubscription: number;
+  /** The schedule starts rotations while fewer than this many run (all accounts, operator-started ones included). */
+  maxRotationsInFlight: number;
+  /** The same bound within one subscription (ARM throttles per subscription). */
+  maxRotationsInFlightPerSubscription: number;
   failedRotationRetryInHours: number;
   historyRetentionInDays: number;
   historyMaxPerAccount: number;
@@ -378,9 +380,9 @@ export const SETTINGS = {
   }),
   rotationSchedule: setting({
     env: 'ROTATION_SCHEDULE',
-    doc: 'NCRONTAB (six fields, UTC) of the timer that starts due rotations',
-    default: '0 0 3 * * *',
-    example: '0 0 3 * * *',
+    doc: 'NCRONTAB (six fields, UTC) of the timer that starts due rotations (hourly by default: a run lists secret properties and instances, a few requests per hundred accounts)',
+    default: '0 0 * * * *',
+    example: '0 0 * * * *',
     parse: ncrontab,
   }),
   rotationIntervalInDays: setting({
@@ -520,19 +522,19 @@ export const SETTINGS = {
     example: '.emulator-data/ca.pem',
     parse: pemFile,
   }),
-  maxStartsPerRun: setting({
-    env: 'MAX_STARTS_PER_RUN',
-    doc: 'The timer starts at most this many rotations per run',
-    default: '10',
-    example: '10',
-    parse: integer({ min: 1, max: 1000 }),
+  maxRotationsInFlight: setting({
+    env: 'MAX_ROTATIONS_IN_FLIGHT',
+    doc: 'The timer starts due rotations while fewer than this many are running, over all accounts (operator-started ones count too); the rest start in a later run, most overdue first',
+    default: '2000',
+    example: '2000',
+    parse: integer({ min: 1, max: 100000 }),
   }),
-  maxStartsPerSubscription: setting({
-    env: 'MAX_STARTS_PER_SUBSCRIPTION',
-    doc: 'The timer starts at most this many rotations per subscription per run',
-    default: '5',
-    example: '5',
-    parse: integer({ min: 1, max: 1000 }),
+  maxRotationsInFlightPerSubscription: setting({
+    env: 'MAX_ROTATIONS_IN_FLIGHT_PER_SUBSCRIPTION',
+    doc: 'The same bound within one Azure subscription, whose ARM requests share one throttling budget',
+    default: '200',
+    example: '200',
+    parse: integer({ min: 1, max: 100000 }),
   }),
   failedRotationRetryInHours: setting({
     env: 'FAILED_ROTATION_RETRY_IN_HOURS',
@@ -593,6 +595,16 @@ export function operatorApiAuthOf(env: NodeJS.ProcessEnv = process.env): Operato
   return env[SETTINGS.operatorApiAuth.env]?.trim() === 'entra-id' ? 'entra-id' : 'function-key';
 }
 
+/**
+ * Settings an earlier version read and this one does not: set, they refuse
+ * the start with what replaced them, rather than being silently ignored (a
+ * deployment that still sets them expects a behaviour it no longer gets).
+ */
+export const RETIRED_SETTINGS: Readonly<Record<string, string>> = {
+  MAX_STARTS_PER_RUN: `is no longer read: the schedule now bounds rotations in flight, not starts per run. Remove it and set ${SETTINGS.maxRotationsInFlight.env} (default ${SETTINGS.maxRotationsInFlight.default}) if you need a bound`,
+  MAX_STARTS_PER_SUBSCRIPTION: `is no longer read: the schedule now bounds rotations in flight per subscription, not starts per run. Remove it and set ${SETTINGS.maxRotationsInFlightPerSubscription.env} (default ${SETTINGS.maxRotationsInFlightPerSubscription.default}) if you need a bound`,
+};
+
 /** Every app setting the rotator reads, in table order. */
 export const SETTING_NAMES: readonly string[] = Object.values(SETTINGS).map((spec) => spec.env);
 
@@ -626,6 +638,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const values = parsed as Parsed;
+  for (const [retired, message] of Object.entries(RETIRED_SETTINGS)) {
+    if (env[retired] !== undefined && env[retired]!.trim() !== '') problems.push({ setting: retired, message });
+  }
 
   if (values.azureCredential === 'emulator' && !values.emulatorCaCert && !problems.some((p) => p.setting === 'EMULATOR_CA_CERT_PATH')) {
     problems.push({
@@ -667,8 +682,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     azureClientId: values.azureClientId ?? null,
     emulatorCaCertPath: values.emulatorCaCert?.path ?? null,
     emulatorCaCert: values.emulatorCaCert?.pem ?? null,
-    maxStartsPerRun: complete.maxStartsPerRun,
-    maxStartsPerSubscription: complete.maxStartsPerSubscription,
+    maxRotationsInFlight: complete.maxRotationsInFlight,
+    maxRotationsInFlightPerSubscription: complete.maxRotationsInFlightPerSubscription,
     failedRotationRetryInHours: complete.failedRotationRetryInHours,
     historyRetentionInDays: complete.historyRetentionInDays,
     historyMaxPerAccount: complete.historyMaxPerAccount,

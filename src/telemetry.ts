@@ -104,6 +104,18 @@ export function resetTelemetryState(): void {
   gaugesRegistered = false;
 }
 
+/** customEvents name of one account's outcome in a schedule run (started, or why it was left due). */
+export const SCHEDULE_EVENT_NAME = 'RotationSchedule.account';
+
+/** One schedule decision as a custom event: its fields become customDimensions (account, outcome, detail, ...). */
+export function recordScheduleEntry(fields: Record<string, string>): void {
+  logger().emit({
+    severityNumber: fields.outcome === 'started' ? SeverityNumber.INFO : SeverityNumber.WARN,
+    body: `${fields.account ?? ''} ${fields.outcome ?? ''}`.trim(),
+    attributes: { [CUSTOM_EVENT_NAME_ATTRIBUTE]: SCHEDULE_EVENT_NAME, ...fields },
+  });
+}
+
 /** A 429 from ARM or Key Vault, counted per attempt (the SDKs retry it, so it is otherwise invisible). */
 export function recordThrottling(service: 'arm' | 'keyVault' | 'eventGrid', operation: string): void {
   meter().createCounter(METRIC_NAMES.throttled, { description: 'Throttled (429) answers from Azure, per attempt' }).add(1, { service, operation });

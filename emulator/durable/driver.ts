@@ -200,6 +200,8 @@ export interface DurableDriver {
   invokeHttp(target: string, request?: HttpInvocation): Promise<HttpInvocationResult>;
   invokeTimer(functionName: string, options?: TimerInvocation): Promise<void>;
   counters(instanceId: string): InstanceCounters | undefined;
+  /** Requests the durable HTTP API served (what the app's durable client calls cost), by operation; `reset` starts counting again. */
+  durableRequestCounts(options?: { reset?: boolean }): Record<string, number>;
   /** The raw history of the current generation, in the host's JSON form. */
   history(instanceId: string): HistoryEvent[] | undefined;
   clientInputData(): ClientInputData;
@@ -533,6 +535,12 @@ class Driver implements DurableDriver {
   async purge(instanceId: string): Promise<{ instancesDeleted: number }> {
     if (!this.records.has(instanceId)) return { instancesDeleted: 0 };
     return { instancesDeleted: this.purgeInstance(instanceId) };
+  }
+
+  durableRequestCounts(options: { reset?: boolean } = {}): Record<string, number> {
+    const counts = this.server?.requestCounts() ?? {};
+    if (options.reset) this.server?.resetRequestCounts();
+    return counts;
   }
 
   counters(instanceId: string): InstanceCounters | undefined {

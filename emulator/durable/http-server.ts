@@ -37,8 +37,19 @@ export interface DurableHttpBackend {
 
 export interface DurableHttpServer {
   readonly baseUrl: string;
+  /** Durable API requests served, by operation (e.g. `listInstances`, `getStatus`, `startNew`): what a client's calls cost. */
+  requestCounts(): Record<string, number>;
+  resetRequestCounts(): void;
   close(): Promise<void>;
 }
+
+/**
+ * The page size of an instance query that names no `top`: the extension
+ * pages by 100 (its query's default page size; Azure/azure-functions-durable-python
+ * issue 580 names it), so a client that follows `x-ms-continuation-token`
+ * makes one request per 100 instances.
+ */
+export const DEFAULT_INSTANCE_PAGE_SIZE = 100;
 
 const rpcBase = '/durabletask';
 const webhookBase = '/runtime/webhooks/durabletask';
@@ -51,7 +62,10 @@ interface Reply {
 }
 
 export async function startDurableHttpServer(backend: DurableHttpBackend, options: { port: number }): Promise<DurableHttpServer> {
+  let counts: Record<string, number> = {};
   const server = createServer((request, response) => {
+    const operation = operationOf(request);
+    if (operation) counts[operation] = (counts[operation] ?? 0) + 1;
     void handle(backend, request, response);
   });
   await new Promise<void>((resolve, reject) => {
@@ -64,12 +78,30 @@ export async function startDurableHttpServer(backend: DurableHttpBackend, option
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    requestCounts: () => ({ ...counts }),
+    resetRequestCounts: () => {
+      counts = {};
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** The durable API operation a request asks for, or undefined for the app's own routes. */
+function operationOf(request: IncomingMessage): string | undefined {
+  const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+  const base = [webhookBase, rpcBase].find((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  if (base === undefined) return undefined;
+  const [controller, instanceId, operation] = path.slice(base.length).split('/').filter(Boolean);
+  const method = request.method ?? 'GET';
+  if (controller === 'orchestrators') return 'startNew';
+  if (controller !== 'instances') return `${method} ${controller ?? '/'}`;
+  if (!instanceId) return method === 'GET' ? 'listInstances' : 'purgeInstances';
+  if (operation) return operation;
+  return method === 'GET' ? 'getStatus' : method === 'DELETE' ? 'purgeInstance' : method;
 }
 
 async function handle(backend: DurableHttpBackend, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -270,10 +302,10 @@ function listInstances(backend: DurableHttpBackend, url: URL, request: IncomingM
     ...(prefix !== null ? { instanceIdPrefix: prefix } : {}),
     showInput: booleanParameter(url, 'showInput') ?? true,
   });
-  const top = Number(url.searchParams.get('top') ?? '');
+  const requested = Number(url.searchParams.get('top') ?? '');
+  const top = Number.isInteger(requested) && requested > 0 ? requested : DEFAULT_INSTANCE_PAGE_SIZE;
   const token = request.headers['x-ms-continuation-token'];
   const offset = typeof token === 'string' && /^\d+$/.test(token) ? Number(token) : 0;
-  if (!Number.isInteger(top) || top <= 0) return { status: 200, body: all.slice(offset) };
   const page = all.slice(offset, offset + top);
   const headers: Record<string, string> = {};
   if (offset + top < all.length) headers['x-ms-continuation-token'] = String(offset + top);

@@ -10,7 +10,7 @@ import type { ApiDependencies } from './operations.js';
 export function apiDependenciesOf(runtime: Runtime): ApiDependencies {
   return {
     config: runtime.config,
-    getLatestSecretProperties: (secretName) => runtime.adapters.keyVault.getLatestSecretProperties(secretName),
+    listSecretProperties: () => runtime.adapters.keyVault.listSecretProperties(),
     inspectAccount: (input) => readAccountFacts(runtime, input),
     now: () => runtime.now(),
   };

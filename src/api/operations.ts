@@ -13,6 +13,7 @@ import { SECRET_TAGS, isTaggedForAnotherAccount } from '../activities/secret-for
 import { isKeyKind, type KeyKind } from '../domain/keys.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { dueState, type Due, type SecretAge } from '../schedule/decide-run.js';
+import { secretAgesOf, type ListedSecret } from '../schedule/fleet-facts.js';
 import { startRotationInstance, type HistoryRetention } from '../history/rotation-history.js';
 import { mapLimited } from '../schedule/map-limited.js';
 import { describe } from '../schedule/run-schedule.js';
@@ -28,15 +29,10 @@ import { accountRef, interruptionOf, rotationState, rotationView, type AccountRe
 /** Rotations take minutes to days: polling more often than this only costs requests. */
 export const RETRY_AFTER_SECONDS = 30;
 
-export interface LatestSecretProperties {
-  createdOn?: Date | string | null;
-  tags?: Record<string, string> | null;
-}
-
 export interface ApiDependencies {
   config: Pick<Config, 'targets' | 'operatorApiAuth'> & Partial<HistoryRetention & Pick<Config, 'localAuthUnusedInDays'>>;
-  /** Properties of the latest version of a secret (never its value), or null when the secret does not exist. */
-  getLatestSecretProperties(secretName: string): Promise<LatestSecretProperties | null>;
+  /** Every secret of the vault with its current version's properties (never a value), keyed by lower-case name: one paged list. */
+  listSecretProperties(): Promise<Map<string, ListedSecret>>;
   /** The inspectAccount activity's work, run in-process for the dry run: reads only. */
   inspectAccount(input: InspectAccountInput): Promise<InspectAccountResult>;
   now(): Date;
@@ -125,11 +121,15 @@ export interface AccountSummary {
 /** GET /rotations: every configured account with its current or last rotation. */
 export const listRotations: Operation = async (request, client, deps) => {
   const now = deps.now();
-  const accounts = await mapLimited(deps.config.targets, 4, (target) => summarize(request, target, client, deps, now));
+  // One listing of the vault for the whole fleet, instead of one read (of a value) per account.
+  const secrets = deps.listSecretProperties();
+  // A failed listing is reported per account below, like any other unreadable Key Vault.
+  secrets.catch(() => undefined);
+  const accounts = await mapLimited(deps.config.targets, 4, (target) => summarize(request, target, client, secrets, now));
   return jsonResponse(200, { generatedAt: now.toISOString(), accounts });
 };
 
-async function summarize(request: HttpRequest, target: RotationTarget, client: ApiClient, deps: ApiDependencies, now: Date): Promise<AccountSummary> {
+async function summarize(request: HttpRequest, target: RotationTarget, client: ApiClient, listing: Promise<Map<string, ListedSecret>>, now: Date): Promise<AccountSummary> {
   const links = linksFor(request, target);
   const summary: AccountSummary = {
     account: accountRef(target),
@@ -165,7 +165,7 @@ async function summarize(request: HttpRequest, target: RotationTarget, client: A
     problems.push(`the rotation status could not be read (${describe(error, { withoutName: true })})`);
   }
   try {
-    const secrets = await secretAges(target, deps);
+    const secrets = secretFacts(target, await listing);
     const readWrite = secrets.find((secret) => secret.secretName === target.secretName);
     summary.lastRotatedAt = readWrite?.createdOn ?? null;
     summary.activeKeyKind ??= readWrite?.keyKind ?? null;
@@ -308,14 +308,11 @@ interface SecretFacts extends SecretAge {
   keyKind: KeyKind | null;
 }
 
-async function secretAges(target: RotationTarget, deps: ApiDependencies): Promise<SecretFacts[]> {
-  const names = rotatedPairs(target).map(({ secretName }) => secretName);
-  return Promise.all(
-    names.map(async (secretName) => {
-      const properties = await deps.getLatestSecretProperties(secretName);
-      const tags = properties?.tags ?? {};
-      const keyKind = isTaggedForAnotherAccount(tags, target.accountId) ? undefined : tags[SECRET_TAGS.keyKind];
-      return { secretName, createdOn: toIso(properties?.createdOn ?? null), keyKind: isKeyKind(keyKind) ? keyKind : null };
-    }),
-  );
+function secretFacts(target: RotationTarget, listed: Map<string, ListedSecret>): SecretFacts[] {
+  const { secrets, problem } = secretAgesOf(target, listed);
+  if (problem !== undefined) throw new Error(problem);
+  return secrets.map(({ secretName, createdOn, tags }) => {
+    const keyKind = isTaggedForAnotherAccount(tags, target.accountId) ? undefined : tags[SECRET_TAGS.keyKind];
+    return { secretName, createdOn, keyKind: isKeyKind(keyKind) ? keyKind : null };
+  });
 }

@@ -20,6 +20,16 @@ export interface SecretVersionInfo {
   enabled: boolean;
 }
 
+/** What Key Vault's list of secrets says of each one: its current version's attributes and tags, never a value or a version ID. */
+export interface SecretListing {
+  name: string;
+  tags: Record<string, string>;
+  contentType: string | null;
+  createdOn: string | null;
+  expiresOn: string | null;
+  enabled: boolean;
+}
+
 export interface PublishSecretOptions {
   tags: Record<string, string>;
   contentType: string;
@@ -55,10 +65,36 @@ export class KeyVaultAdapter {
     });
   }
 
-  /** The current version's properties, or null when the secret does not exist. */
+  /**
+   * The current version's properties with its version ID, or null when the
+   * secret does not exist. Key Vault has no properties-only read of one
+   * secret's current version: its list of secrets carries no version ID, and
+   * its list of versions does not say which is current (creation times are
+   * whole seconds, and ties happen). So this is the one GET of the current
+   * version, for the callers that need its ID (publishKey, markRegeneration);
+   * the value is dropped here, unread. Reads of many secrets use listSecretProperties.
+   */
   async getLatestSecretProperties(name: string): Promise<SecretVersionInfo | null> {
-    // Key Vault has no "latest properties" call; the value is dropped here, unread.
     return (await this.getLatestSecret(name))?.info ?? null;
+  }
+
+  /**
+   * Every secret in the vault with its current version's properties, keyed by
+   * lower-case name (Key Vault names are case-insensitive). One paged list
+   * (GetSecrets: at most 25 per page): ceil(secrets / 25) requests whatever the
+   * fleet, and no value crosses the wire.
+   */
+  async listSecretProperties(): Promise<Map<string, SecretListing>> {
+    const listed = new Map<string, SecretListing>();
+    try {
+      for await (const properties of this.#client.listPropertiesOfSecrets()) {
+        const { version: _version, ...info } = infoOf(properties);
+        listed.set(properties.name.toLowerCase(), info);
+      }
+    } catch (error) {
+      throw this.#classify(error, 'list the secrets', this.#vaultUrl);
+    }
+    return listed;
   }
 
   /** The current version with its value (kept in a SecretValue), or null when the secret does not exist. */

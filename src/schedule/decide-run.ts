@@ -38,8 +38,8 @@ export interface AccountFacts {
 }
 
 export interface ScheduleLimits {
-  maxStartsPerRun: number;
-  maxStartsPerSubscription: number;
+  maxRotationsInFlight: number;
+  maxRotationsInFlightPerSubscription: number;
   failedRotationRetryInHours: number;
 }
 
@@ -49,8 +49,8 @@ export type SkipReason =
   | 'needsAttention'
   | 'failed'
   | 'cancelled'
-  | 'runLimit'
-  | 'subscriptionLimit'
+  | 'inFlightLimit'
+  | 'subscriptionInFlightLimit'
   | 'lookupFailed'
   | 'startFailed';
 
@@ -74,6 +74,8 @@ export interface RunDecision {
   configured: number;
   /** Accounts that are due, whether started now or held back by a bound. */
   due: number;
+  /** Rotations of configured accounts running before this run started any. */
+  running: number;
   start: ScheduledStart[];
   skipped: SkippedAccount[];
 }
@@ -131,13 +133,18 @@ function unfinished(last: LastRotation, limits: ScheduleLimits, now: Date): { he
 }
 
 /**
- * Decides one scheduled run. The most overdue accounts start first (a missing
- * secret counts as most overdue), so a backlog larger than the bounds drains
- * over the next runs without starving anyone; ties go by name for stable runs.
+ * Decides one scheduled run. Every due account starts, up to the bounds on
+ * rotations in flight (global and per subscription), where the rotations
+ * already running count first. The most overdue accounts start first (a
+ * missing secret counts as most overdue), so a backlog larger than the bounds
+ * drains as running rotations finish, without starving anyone; ties go by
+ * name for stable runs.
  */
 export function decideRun(accounts: AccountFacts[], limits: ScheduleLimits, now: Date): RunDecision {
   const skipped: SkippedAccount[] = [];
   const candidates: { target: RotationTarget; due: Due }[] = [];
+  const inFlight = new Map<string, number>();
+  let running = 0;
 
   for (const account of accounts) {
     const { target } = account;
@@ -150,6 +157,9 @@ export function decideRun(accounts: AccountFacts[], limits: ScheduleLimits, now:
     }
     const last = account.lastRotation;
     if (last && ACTIVE_RUNTIME_STATUSES.includes(last.runtimeStatus)) {
+      running += 1;
+      const subscription = target.subscriptionId.toLowerCase();
+      inFlight.set(subscription, (inFlight.get(subscription) ?? 0) + 1);
       skip('running', `a rotation is ${last.runtimeStatus.toLowerCase()}${last.phase ? ` (${last.phase})` : ''}`);
       continue;
     }
@@ -173,25 +183,31 @@ export function decideRun(accounts: AccountFacts[], limits: ScheduleLimits, now:
   candidates.sort((a, b) => compareDue(a.due, b.due) || a.target.name.localeCompare(b.target.name));
 
   const start: ScheduledStart[] = [];
-  const perSubscription = new Map<string, number>();
+  let total = running;
   for (const { target, due } of candidates) {
     const subscription = target.subscriptionId.toLowerCase();
-    const startedInSubscription = perSubscription.get(subscription) ?? 0;
-    if (start.length >= limits.maxStartsPerRun) {
-      skipped.push({ name: target.name, accountId: target.accountId, reason: 'runLimit', detail: `due (${due.detail}); MAX_STARTS_PER_RUN=${limits.maxStartsPerRun} reached, next run` });
-    } else if (startedInSubscription >= limits.maxStartsPerSubscription) {
+    const inSubscription = inFlight.get(subscription) ?? 0;
+    if (total >= limits.maxRotationsInFlight) {
       skipped.push({
         name: target.name,
         accountId: target.accountId,
-        reason: 'subscriptionLimit',
-        detail: `due (${due.detail}); MAX_STARTS_PER_SUBSCRIPTION=${limits.maxStartsPerSubscription} reached for subscription ${target.subscriptionId}, next run`,
+        reason: 'inFlightLimit',
+        detail: `due (${due.detail}); ${total} rotations in flight, MAX_ROTATIONS_IN_FLIGHT=${limits.maxRotationsInFlight}: starts when one finishes`,
+      });
+    } else if (inSubscription >= limits.maxRotationsInFlightPerSubscription) {
+      skipped.push({
+        name: target.name,
+        accountId: target.accountId,
+        reason: 'subscriptionInFlightLimit',
+        detail: `due (${due.detail}); ${inSubscription} rotations in flight in subscription ${target.subscriptionId}, MAX_ROTATIONS_IN_FLIGHT_PER_SUBSCRIPTION=${limits.maxRotationsInFlightPerSubscription}: starts when one finishes`,
       });
     } else {
       start.push({ target, detail: due.detail });
-      perSubscription.set(subscription, startedInSubscription + 1);
+      inFlight.set(subscription, inSubscription + 1);
+      total += 1;
     }
   }
-  return { configured: accounts.length, due: candidates.length, start, skipped };
+  return { configured: accounts.length, due: candidates.length, running, start, skipped };
 }
 
 function compareDue(a: Due, b: Due): number {

@@ -1,35 +1,33 @@
 /**
- * One run of the rotation schedule: read every configured account's secret
- * ages and last rotation, decide (decide-run.ts), start what is due within
- * the bounds, and log one summary line. An account that cannot be read or
- * started is reported and retried next run; it never stops the others.
+ * One run of the rotation schedule: list the vault's secret properties and the
+ * rotation instances (fleet-facts.ts: a few paged requests, no secret value),
+ * decide (decide-run.ts), start what is due within the bounds on rotations in
+ * flight, and log one bounded summary line plus one structured entry per
+ * started or skipped account. An account that cannot be read or started is
+ * reported and retried next run; it never stops the others.
  */
 import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
 import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
-import { rotatedPairs } from '../domain/settings.js';
 import { redactSecrets } from '../errors.js';
 import { recordKeyAges, type KeyAge } from '../telemetry.js';
-import { getRotationInstance, instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
+import { instanceIdOf, lastRotationOf } from '../api/rotation-instance.js';
 import type { RotationInput } from '../workflow/rotation-types.js';
 import { purgeExpiredHistory, startRotationInstance, type HistoryClient, type HistoryRetention } from '../history/rotation-history.js';
-import { mapLimited } from './map-limited.js';
-import { decideRun, type AccountFacts, type SecretAge, type SkippedAccount } from './decide-run.js';
+import { decideRun, type AccountFacts, type SkippedAccount } from './decide-run.js';
+import { completedLookbackInMs, listRotationInstances, secretAgesOf, type SecretLister } from './fleet-facts.js';
+import { scheduleEntry, summaryLine } from './schedule-log.js';
 
-/** The latest version's properties of a Key Vault secret (never its value), or null when it does not exist. */
-export interface SecretPropertiesReader {
-  getLatestSecretProperties(secretName: string): Promise<{ createdOn?: Date | string | null } | null>;
-}
+export type ScheduleConfig = Pick<Config, 'targets' | 'maxRotationsInFlight' | 'maxRotationsInFlightPerSubscription' | 'failedRotationRetryInHours'> & Partial<HistoryRetention>;
 
-export type ScheduleConfig = Pick<Config, 'targets' | 'maxStartsPerRun' | 'maxStartsPerSubscription' | 'failedRotationRetryInHours'> & Partial<HistoryRetention>;
+/** Where the run's log goes: one line of text, or a line with structured fields (customDimensions in Application Insights). */
+export type ScheduleLog = (line: string, fields?: Record<string, string>) => void;
 
 export interface RunScheduleOptions {
   config: ScheduleConfig;
   client: HistoryClient;
-  secrets: SecretPropertiesReader;
+  secrets: SecretLister;
   now: () => Date;
-  log: (line: string) => void;
-  /** How many accounts are read at once: enough to be quick, few enough not to trip ARM or Key Vault throttling. */
-  lookupConcurrency?: number;
+  log: ScheduleLog;
 }
 
 export interface StartedRotation {
@@ -43,6 +41,8 @@ export interface RunSummary {
   at: string;
   configured: number;
   due: number;
+  /** Rotations already running when the run began. */
+  running: number;
   started: StartedRotation[];
   skipped: SkippedAccount[];
   /** Earlier rotations purged from the task hub this run (past HISTORY_RETENTION_IN_DAYS). */
@@ -55,7 +55,7 @@ export const SCHEDULE_REASON = 'scheduled rotation';
 
 export async function runSchedule(options: RunScheduleOptions): Promise<RunSummary> {
   const now = options.now();
-  const facts = await mapLimited(options.config.targets, options.lookupConcurrency ?? 4, (target) => readFacts(target, options));
+  const facts = await readFleetFacts(options, now);
   const decision = decideRun(facts, options.config, now);
   recordKeyAges(keyAgesOf(facts, now));
 
@@ -79,43 +79,52 @@ export async function runSchedule(options: RunScheduleOptions): Promise<RunSumma
   } catch (error) {
     options.log(`Rotation schedule: the history could not be purged (${describe(error)}); tried again next run`);
   }
-  const summary: RunSummary = { at: now.toISOString(), configured: decision.configured, due: decision.due, started, skipped, purgedHistory: purged, line: '' };
+  const summary: RunSummary = {
+    at: now.toISOString(),
+    configured: decision.configured,
+    due: decision.due,
+    running: decision.running,
+    started,
+    skipped,
+    purgedHistory: purged,
+    line: '',
+  };
   summary.line = summaryLine(summary);
   options.log(summary.line);
+  const entries = [...started.map((rotation) => scheduleEntry(summary.at, { ...rotation, outcome: 'started' })), ...skipped.map((account) => scheduleEntry(summary.at, { ...account, outcome: account.reason }))];
+  for (const entry of entries) if (entry) options.log(entry.line, entry.fields);
   return summary;
+}
+
+/**
+ * Every target's facts from one listing of the vault and one instance query.
+ * When either cannot be read, every account is reported with the reason (and
+ * nothing starts): deciding from half the facts could start a second rotation.
+ */
+async function readFleetFacts(options: RunScheduleOptions, now: Date): Promise<AccountFacts[]> {
+  const { targets } = options.config;
+  let listed: Awaited<ReturnType<SecretLister['listSecretProperties']>>;
+  let instances: Awaited<ReturnType<typeof listRotationInstances>>;
+  try {
+    [listed, instances] = await Promise.all([
+      options.secrets.listSecretProperties(),
+      listRotationInstances(options.client, targets, { now, lookbackInMs: completedLookbackInMs(targets, options.config.failedRotationRetryInHours) }),
+    ]);
+  } catch (error) {
+    const lookupError = describe(error);
+    return targets.map((target) => ({ target, secrets: [], lastRotation: null, lookupError }));
+  }
+  return targets.map((target): AccountFacts => {
+    const { secrets, problem } = secretAgesOf(target, listed);
+    const lastRotation = lastRotationOf(instances.get(instanceIdOf(target)) ?? null);
+    return problem === undefined ? { target, secrets, lastRotation } : { target, secrets: [], lastRotation, lookupError: problem };
+  });
 }
 
 /** A rotation started outside its windows waits for them before it regenerates a key: say when that is. */
 function windowNote(target: RotationTarget, now: Date): string {
   const window = regenerationWindow(target.rotationWindows, now);
   return window.open ? '' : `; regenerates keys from ${window.opensAt.toISOString()}, when its rotation window (${describeRotationWindows(target.rotationWindows)}) opens`;
-}
-
-/** One line an operator can read in the log stream: counts first, then each account with why. */
-export function summaryLine(summary: Omit<RunSummary, 'line'>): string {
-  const started = summary.started.map((s) => `${s.name} (${s.detail})`).join('; ');
-  const skipped = summary.skipped.map((s) => `${s.name}: ${s.reason} - ${s.detail}`).join('; ');
-  return (
-    `Rotation schedule ${summary.at}: ${summary.configured} configured, ${summary.due} due, ` +
-    `${summary.started.length} started${started ? ` [${started}]` : ''}, ` +
-    `${summary.skipped.length} skipped${skipped ? ` [${skipped}]` : ''}` +
-    (summary.purgedHistory ? `, ${summary.purgedHistory} expired history record(s) purged` : '')
-  );
-}
-
-async function readFacts(target: RotationTarget, options: RunScheduleOptions): Promise<AccountFacts> {
-  try {
-    const status = await getRotationInstance(options.client, instanceIdOf(target));
-    const lastRotation = lastRotationOf(status);
-    const secrets: SecretAge[] = [];
-    for (const { secretName } of rotatedPairs(target)) {
-      const properties = await options.secrets.getLatestSecretProperties(secretName);
-      secrets.push({ secretName, createdOn: isoOrNull(properties?.createdOn) });
-    }
-    return { target, secrets, lastRotation };
-  } catch (error) {
-    return { target, secrets: [], lastRotation: null, lookupError: describe(error) };
-  }
 }
 
 const DAY_MS = 86_400_000;
@@ -131,12 +140,6 @@ function keyAgesOf(facts: AccountFacts[], now: Date): KeyAge[] {
       rotationIntervalInDays: target.rotationIntervalInDays,
     })),
   );
-}
-
-function isoOrNull(value: Date | string | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { getRuntime, type Runtime } from '../runtime.js';
+import { recordScheduleEntry } from '../telemetry.js';
 import { runSchedule, type RunSummary } from './run-schedule.js';
 
 export function scheduledRotationHandler(resolveRuntime: () => Runtime = getRuntime) {
@@ -23,7 +24,10 @@ export function scheduledRotationHandler(resolveRuntime: () => Runtime = getRunt
       client: df.getClient(context),
       secrets: runtime.adapters.keyVault,
       now: () => runtime.now(),
-      log: (line) => context.log(line),
+      log: (line, fields) => {
+        context.log(line);
+        if (fields) recordScheduleEntry(fields);
+      },
     });
   };
 }

@@ -28,7 +28,7 @@ function invocation(logs: string[]): InvocationContext {
   return context;
 }
 
-const deps = (): ApiDependencies => ({ config: { targets: [], operatorApiAuth: 'function-key' }, getLatestSecretProperties: async () => null, inspectAccount: async () => { throw new Error('unused'); }, now: () => new Date() });
+const deps = (): ApiDependencies => ({ config: { targets: [], operatorApiAuth: 'function-key' }, listSecretProperties: async () => new Map(), inspectAccount: async () => { throw new Error('unused'); }, now: () => new Date() });
 const request = () => new HttpRequest({ url: 'http://localhost/api/rotations', method: 'GET' });
 
 describe('httpOperation', () => {

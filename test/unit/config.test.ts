@@ -43,7 +43,7 @@ describe('config: defaults', () => {
     const config = loadConfig(env());
     expect(config).toMatchObject({
       keyVaultUrl: 'https://my-vault.vault.azure.net',
-      rotationSchedule: '0 0 3 * * *',
+      rotationSchedule: '0 0 * * * *',
       rotationIntervalInDays: 30,
       idleWindowInHours: 12,
       usageMarginInMinutes: 30,
@@ -60,8 +60,8 @@ describe('config: defaults', () => {
       azureClientId: null,
       emulatorCaCertPath: null,
       emulatorCaCert: null,
-      maxStartsPerRun: 10,
-      maxStartsPerSubscription: 5,
+      maxRotationsInFlight: 2000,
+      maxRotationsInFlightPerSubscription: 200,
       failedRotationRetryInHours: 24,
       durableTaskHubName: 'cosmoskeyrotation',
     });
@@ -131,7 +131,15 @@ describe('config: value formats', () => {
     expectProblem(env({ ROTATION_INTERVAL_IN_DAYS: '1.5' }), 'ROTATION_INTERVAL_IN_DAYS', /whole number from 1 to 3650/);
     expectProblem(env({ IDLE_WINDOW_IN_HOURS: '0' }), 'IDLE_WINDOW_IN_HOURS', /from 1 to 720, got 0/);
     expectProblem(env({ USAGE_MARGIN_IN_MINUTES: '-5' }), 'USAGE_MARGIN_IN_MINUTES', /from 0 to 1440/);
-    expectProblem(env({ MAX_STARTS_PER_RUN: '10k' }), 'MAX_STARTS_PER_RUN', /got "10k"/);
+    expectProblem(env({ MAX_ROTATIONS_IN_FLIGHT: '10k' }), 'MAX_ROTATIONS_IN_FLIGHT', /got "10k"/);
+    expectProblem(env({ MAX_ROTATIONS_IN_FLIGHT_PER_SUBSCRIPTION: '0' }), 'MAX_ROTATIONS_IN_FLIGHT_PER_SUBSCRIPTION', /from 1 to 100000, got 0/);
+  });
+
+  it('when a deployment still sets MAX_STARTS_PER_RUN or MAX_STARTS_PER_SUBSCRIPTION, then it refuses to start, naming each and what replaced it', () => {
+    expectProblem(env({ MAX_STARTS_PER_RUN: '10' }), 'MAX_STARTS_PER_RUN', /no longer read: .*rotations in flight.*MAX_ROTATIONS_IN_FLIGHT \(default 2000\)/);
+    expectProblem(env({ MAX_STARTS_PER_SUBSCRIPTION: '5' }), 'MAX_STARTS_PER_SUBSCRIPTION', /no longer read: .*MAX_ROTATIONS_IN_FLIGHT_PER_SUBSCRIPTION \(default 200\)/);
+    // Empty, as an app setting that was cleared but not deleted: nothing to refuse.
+    expect(loadConfig(env({ MAX_STARTS_PER_RUN: '', MAX_STARTS_PER_SUBSCRIPTION: ' ' })).maxRotationsInFlight).toBe(2000);
   });
 
   it('when a boolean is not true or false, then the error says so; any letter case is accepted', () => {
@@ -331,8 +339,8 @@ describe('config: the settings table', () => {
       'AZURE_CREDENTIAL',
       'AZURE_CLIENT_ID',
       'EMULATOR_CA_CERT_PATH',
-      'MAX_STARTS_PER_RUN',
-      'MAX_STARTS_PER_SUBSCRIPTION',
+      'MAX_ROTATIONS_IN_FLIGHT',
+      'MAX_ROTATIONS_IN_FLIGHT_PER_SUBSCRIPTION',
       'FAILED_ROTATION_RETRY_IN_HOURS',
       'HISTORY_RETENTION_IN_DAYS',
       'HISTORY_MAX_PER_ACCOUNT',

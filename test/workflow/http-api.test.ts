@@ -152,18 +152,48 @@ describe('GET /api/rotations', () => {
     expect(accounts[2]).toMatchObject({ state: 'neverRotated', activeKeyKind: null, lastRotatedAt: null, due: { due: true, dueAt: null } });
   });
 
-  it('when Key Vault cannot be read for one account, then the list still answers and names the problem for that account only', async () => {
+  it('when the current version of one account\'s secret is disabled, then the list still answers and names the problem for that account only', async () => {
     api = await ApiHarness.start({ accounts: [{ name: 'orders' }, { name: 'billing' }] });
-    await control(api.rotation.emulator, 'POST', '/faults', { service: 'keyvault', pathPattern: '/secrets/billing-key', status: 403, times: 5 });
+    await api.rotation.seedSecretByHand('billing', 'primary');
+    const client = secretClient(api.rotation.emulator);
+    await client.updateSecretProperties('billing-key', (await client.getSecret('billing-key')).properties.version!, { enabled: false });
 
     const response = await api.call('GET', '/rotations');
 
     expect(response.status).toBe(200);
     const [orders, billing] = response.body.accounts as Array<{ problem: string | null; due: unknown }>;
     expect(orders!.problem).toBeNull();
-    expect(billing!.problem).toMatch(/Key Vault could not be read \(403/);
-    expect(billing!.problem).not.toMatch(/PermanentError|TransientError/);
+    expect(billing!.problem).toMatch(/Key Vault could not be read \(the current version of secret billing-key is disabled/);
     expect(billing!.due).toBeNull();
+  });
+
+  it('when Key Vault cannot list the secrets, then the list still answers and each account names the problem', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }, { name: 'billing' }] });
+    await control(api.rotation.emulator, 'POST', '/faults', { service: 'keyvault', pathPattern: '^/secrets$', status: 403, times: 5 });
+
+    const response = await api.call('GET', '/rotations');
+
+    expect(response.status).toBe(200);
+    for (const account of response.body.accounts as Array<{ problem: string | null; due: unknown }>) {
+      expect(account.problem).toMatch(/Key Vault could not be read \(403/);
+      expect(account.problem).not.toMatch(/PermanentError|TransientError/);
+      expect(account.due).toBeNull();
+    }
+  });
+
+  it('when many accounts are listed, then Key Vault is asked for one paged list of secret properties, never for a secret value', async () => {
+    api = await ApiHarness.start({ accounts: Array.from({ length: 30 }, (_, index) => ({ name: `acct-${index}` })) });
+    await Promise.all(Array.from({ length: 30 }, (_, index) => api.rotation.seedSecretByHand(`acct-${index}`, 'primary')));
+    await control(api.rotation.emulator, 'DELETE', '/stats');
+
+    const response = await api.call('GET', '/rotations');
+
+    expect(response.status).toBe(200);
+    expect((response.body.accounts as Array<{ lastRotatedAt: string | null }>).every((account) => account.lastRotatedAt !== null)).toBe(true);
+    const stats = (await control(api.rotation.emulator, 'GET', '/stats')).body as { keyvault: Record<string, number> };
+    // 30 secrets: two pages of at most 25 (Key Vault GetSecrets, azure-rest-api-specs keyvault secrets.json "maxresults"), plus the auth challenge.
+    expect(stats.keyvault).toEqual({ listSecrets: expect.any(Number) });
+    expect(stats.keyvault.listSecrets).toBeLessThanOrEqual(3);
   });
 });
 
