@@ -245,6 +245,36 @@ describe('Key Vault: secrets and versions', () => {
   });
 });
 
+describe('Key Vault: listing secrets (GetSecrets, azure-rest-api-specs keyvault data-plane stable 7.5 secrets.json and GetSecrets-example.json)', () => {
+  it('when a secret has several versions, then its list item carries the current version\'s tags, content type and times, and no value or version ID', async () => {
+    const client = secretClient(emulator);
+    await client.setSecret('listed-current', 'old-value', { tags: { keyKind: 'primary' }, contentType: 'text/plain' });
+    emulator.clock.advance(60_000);
+    const current = await client.setSecret('listed-current', 'new-value', { tags: { keyKind: 'secondary', rotationId: 'r-2' }, contentType: 'application/x-cosmos-key' });
+
+    const listed = (await collect(client.listPropertiesOfSecrets())).find((secret) => secret.name === 'listed-current')!;
+
+    expect(listed.tags).toEqual({ keyKind: 'secondary', rotationId: 'r-2' });
+    expect(listed.contentType).toBe('application/x-cosmos-key');
+    expect(listed.createdOn).toEqual(current.properties.createdOn);
+    expect(listed.enabled).toBe(true);
+    expect(listed.version).toBeUndefined();
+    const raw = (await vaultRequest('GET', '/secrets')).body as { value: Array<Record<string, unknown>> };
+    const item = raw.value.find((entry) => String(entry.id).endsWith('/secrets/listed-current'))!;
+    expect(Object.keys(item).sort()).toEqual(['attributes', 'contentType', 'id', 'tags']);
+  });
+
+  it('when maxresults is outside 1 to 25, then the list is refused with 400; without it a page holds at most 25', async () => {
+    const client = secretClient(emulator);
+    for (let index = 0; index < 26; index++) await client.setSecret(`page-size-${String(index).padStart(2, '0')}`, 'x');
+    expect((await vaultRequest('GET', '/secrets?maxresults=26')).status).toBe(400);
+    expect((await vaultRequest('GET', '/secrets?maxresults=0')).status).toBe(400);
+    const page = (await vaultRequest('GET', '/secrets')).body as { value: unknown[]; nextLink: string | null };
+    expect(page.value.length).toBeLessThanOrEqual(25);
+    expect(page.nextLink).not.toBeNull();
+  });
+});
+
 describe('Key Vault: soft delete', () => {
   it('when a secret is deleted, then it is gone until recovered, its name cannot be reused meanwhile, and recovery brings every version back', async () => {
     const client = secretClient(emulator);

@@ -135,6 +135,23 @@ describe('the durable HTTP API as the real client sees it', () => {
     expect((listed.jsonBody as unknown[]).length).toBe(2);
   });
 
+  it('when more than 100 instances exist and the client names no page size, then the list comes in pages of 100 that getStatusAll follows to the end', async () => {
+    // The extension pages an instance query by 100 unless `top` says otherwise, and the
+    // client follows x-ms-continuation-token (Azure/azure-functions-durable-python issue 580;
+    // durable-functions' DurableClient.getStatusInternal).
+    await newDriver();
+    const client = realClient();
+    for (let index = 0; index < 250; index++) await client.startNew('fixtureWaitForever', { instanceId: `waiting-${String(index).padStart(3, '0')}` });
+    await driver.runUntilIdle();
+    driver.durableRequestCounts({ reset: true });
+
+    const all = await client.getStatusAll();
+
+    expect(all).toHaveLength(250);
+    expect(new Set(all.map((status) => status.instanceId)).size).toBe(250);
+    expect(driver.durableRequestCounts()).toEqual({ listInstances: 3 });
+  });
+
   it('when the history is requested, then inputs are hidden and outputs appear only on request', async () => {
     await newDriver();
     const id = await driver.startNew('fixtureSequence', { input: { secret: 'not shown' } });
