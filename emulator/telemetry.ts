@@ -12,6 +12,8 @@ import { CUSTOM_EVENT_NAME_ATTRIBUTE, resetTelemetryState } from '../src/telemet
 export interface InMemoryTelemetry {
   /** Custom events (log records with microsoft.custom_event.name), in order. */
   customEvents(): Array<{ name: string; attributes: Record<string, unknown>; body: unknown }>;
+  /** Every log record (custom events included), as exported. */
+  logRecords(): Array<{ attributes: Record<string, unknown>; body: unknown }>;
   /** Metric points by name: attributes and value (sum, last value, or histogram count and sum). */
   metricPoints(name: string): Promise<Array<{ attributes: Record<string, unknown>; value: unknown }>>;
   /** Every exported record as JSON text, for the leak scan. */
@@ -44,6 +46,7 @@ export function installInMemoryTelemetry(): InMemoryTelemetry {
       records()
         .filter((record) => typeof record.attributes[CUSTOM_EVENT_NAME_ATTRIBUTE] === 'string')
         .map((record) => ({ name: record.attributes[CUSTOM_EVENT_NAME_ATTRIBUTE] as string, attributes: { ...record.attributes }, body: record.body })),
+    logRecords: () => records().map((record) => ({ attributes: { ...record.attributes }, body: record.body })),
     metricPoints: async (name) => {
       const collected = await collect();
       const points: Array<{ attributes: Record<string, unknown>; value: unknown }> = [];

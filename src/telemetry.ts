@@ -104,15 +104,20 @@ export function resetTelemetryState(): void {
   gaugesRegistered = false;
 }
 
-/** customEvents name of one account's outcome in a schedule run (started, or why it was left due). */
-export const SCHEDULE_EVENT_NAME = 'RotationSchedule.account';
+/** The attribute that marks a trace record as one account's outcome in a schedule run. */
+export const SCHEDULE_ENTRY_ATTRIBUTE = 'rotationSchedule.entry';
 
-/** One schedule decision as a custom event: its fields become customDimensions (account, outcome, detail, ...). */
-export function recordScheduleEntry(fields: Record<string, string>): void {
+/**
+ * One schedule decision as a log record (a `traces` row in Application
+ * Insights) whose fields become customDimensions: account, accountId,
+ * outcome, detail, scheduleRunAt. Not a custom event: customEvents are the
+ * rotations' state changes.
+ */
+export function recordScheduleEntry(line: string, fields: Record<string, string>): void {
   logger().emit({
     severityNumber: fields.outcome === 'started' ? SeverityNumber.INFO : SeverityNumber.WARN,
-    body: `${fields.account ?? ''} ${fields.outcome ?? ''}`.trim(),
-    attributes: { [CUSTOM_EVENT_NAME_ATTRIBUTE]: SCHEDULE_EVENT_NAME, ...fields },
+    body: line,
+    attributes: { [SCHEDULE_ENTRY_ATTRIBUTE]: true, ...fields },
   });
 }
 

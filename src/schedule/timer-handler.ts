@@ -26,7 +26,7 @@ export function scheduledRotationHandler(resolveRuntime: () => Runtime = getRunt
       now: () => runtime.now(),
       log: (line, fields) => {
         context.log(line);
-        if (fields) recordScheduleEntry(fields);
+        if (fields) recordScheduleEntry(line, fields);
       },
     });
   };

@@ -85,7 +85,7 @@ describe('an operator finishes what a rotation left (issue 10)', () => {
 
     await api.runTimer();
 
-    const summary = rotation.logLines.filter((line) => line.includes('Rotation schedule')).at(-1)!;
+    const summary = rotation.logLines.filter((line) => line.includes(' configured, ')).at(-1)!;
     expect(summary).toMatch(/1 started \[orders \(resume: /);
     const resumed = await api.driver.getStatus(rotation.instanceId('orders'), { showInput: true });
     expect((resumed!.input as RotationInput).requestedBy).toBe('schedule');

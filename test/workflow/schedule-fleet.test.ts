@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SUBSCRIPTION_ID, control, secretClient } from '../helpers/emulator.js';
 import { installInMemoryTelemetry, type InMemoryTelemetry } from '../../emulator/telemetry.js';
-import { SCHEDULE_EVENT_NAME } from '../../src/telemetry.js';
+import { SCHEDULE_ENTRY_ATTRIBUTE } from '../../src/telemetry.js';
 import { LOG_LINE_LIMIT } from '../../src/schedule/schedule-log.js';
 import { ApiHarness } from './http-harness.js';
 import { HOUR_MS, RESOURCE_GROUP } from './rotation-harness.js';
@@ -57,7 +57,8 @@ describe('the rotation schedule over 1,000 accounts', () => {
     expect(durable.startNew).toBe(200);
     expect(durable.getStatus ?? 0).toBeLessThanOrEqual(200);
 
-    const events = telemetry.customEvents().filter((event) => event.name === SCHEDULE_EVENT_NAME);
+    const events = telemetry.logRecords().filter((record) => record.attributes[SCHEDULE_ENTRY_ATTRIBUTE] === true);
+    expect(telemetry.customEvents()).toEqual([]);
     expect(events).toHaveLength(FLEET);
     expect(events.filter((event) => event.attributes.outcome === 'started')).toHaveLength(200);
     // The most overdue first: a missing secret before an old one, then by name.
