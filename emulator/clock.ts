@@ -5,7 +5,17 @@
  * 12-hour durable timer then fires as soon as the driver advances the clock.
  * In `real` mode it follows the wall clock plus an offset, so `set` and
  * `advance` still work (the CLI without --manual-clock).
+ *
+ * `sleep` is what the app waits with (its ARM budget, injected as the host's
+ * timers would be). In `real` mode it is a timer. In `manual` mode nothing
+ * moves time by itself: a sleep made inside `runAs(owner)` (the durable driver
+ * runs each activity so) waits for the owner to move the clock, which the
+ * driver does once every activity of a batch is asleep; a sleep with no owner
+ * (a direct adapter call in a test, an HTTP handler) moves the clock to its
+ * own wake-up, as time would pass while it waited.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export type ClockMode = 'manual' | 'real';
 
 export interface ClockSnapshot {
@@ -18,10 +28,19 @@ export interface ClockSnapshot {
 
 export type ClockListener = (now: Date) => void;
 
+interface Sleeper {
+  wakeAtMs: number;
+  owner: string | undefined;
+  wake: () => void;
+}
+
 export class VirtualClock {
   private manualNowMs: number;
   private offsetMs: number;
   private readonly listeners = new Set<ClockListener>();
+  private readonly sleepers = new Set<Sleeper>();
+  private readonly sleepListeners = new Set<() => void>();
+  private readonly owners = new AsyncLocalStorage<string>();
 
   constructor(
     readonly mode: ClockMode = 'manual',
@@ -64,6 +83,7 @@ export class VirtualClock {
     if (this.mode === 'manual') this.manualNowMs = toMs;
     else this.offsetMs += toMs - this.nowMs();
     const now = this.now();
+    this.wakeDue();
     for (const listener of this.listeners) listener(now);
     return now;
   }
@@ -71,6 +91,67 @@ export class VirtualClock {
   advance(ms: number): Date {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`cannot advance the clock by ${ms} ms`);
     return this.set(new Date(this.nowMs() + ms));
+  }
+
+  /** Resolves once the clock reads `ms` later than now (see the header for who moves it). */
+  sleep(ms: number): Promise<void> {
+    const wakeAtMs = this.nowMs() + Math.max(0, Number.isFinite(ms) ? ms : 0);
+    if (wakeAtMs <= this.nowMs()) return Promise.resolve();
+    const owner = this.owners.getStore();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const sleeper: Sleeper = {
+        wakeAtMs,
+        owner,
+        wake: () => {
+          if (timer) clearTimeout(timer);
+          this.sleepers.delete(sleeper);
+          resolve();
+        },
+      };
+      this.sleepers.add(sleeper);
+      if (this.mode === 'real') timer = setTimeout(() => sleeper.wake(), wakeAtMs - this.nowMs());
+      else if (owner === undefined) {
+        // Nobody else will move time for this sleeper: it does, once the current turn has run.
+        setImmediate(() => {
+          if (this.sleepers.has(sleeper)) this.set(new Date(Math.max(sleeper.wakeAtMs, this.nowMs())));
+        });
+      }
+      for (const listener of this.sleepListeners) listener();
+    });
+  }
+
+  /** Runs `work` as `owner`: its sleeps wait for someone (the driver) to move the clock. */
+  runAs<T>(owner: string, work: () => Promise<T>): Promise<T> {
+    return this.owners.run(owner, work);
+  }
+
+  /** The owners with at least one sleep pending. */
+  sleepingOwners(): Set<string> {
+    const owners = new Set<string>();
+    for (const sleeper of this.sleepers) if (sleeper.owner !== undefined) owners.add(sleeper.owner);
+    return owners;
+  }
+
+  /** The earliest wake-up among the sleeps of these owners. */
+  nextWakeMs(owners: ReadonlySet<string>): number | undefined {
+    let next: number | undefined;
+    for (const sleeper of this.sleepers) {
+      if (sleeper.owner !== undefined && owners.has(sleeper.owner) && (next === undefined || sleeper.wakeAtMs < next)) next = sleeper.wakeAtMs;
+    }
+    return next;
+  }
+
+  /** Called whenever a sleep starts; returns an unsubscribe function. */
+  onSleep(listener: () => void): () => void {
+    this.sleepListeners.add(listener);
+    return () => this.sleepListeners.delete(listener);
+  }
+
+  private wakeDue(): void {
+    const nowMs = this.nowMs();
+    const due = [...this.sleepers].filter((sleeper) => sleeper.wakeAtMs <= nowMs).sort((a, b) => a.wakeAtMs - b.wakeAtMs);
+    for (const sleeper of due) sleeper.wake();
   }
 
   /** Called after every set/advance; returns an unsubscribe function. */

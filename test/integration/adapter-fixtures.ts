@@ -41,8 +41,9 @@ export async function startRotatorFixture(settings: Record<string, string> = {})
   };
   const config = loadConfig(env);
   const now = (): Date => emulator.clock.now();
-  const adapters = createAdapters(config, { now, retry: FAST_RETRY });
-  resetRuntime({ env, now, retry: FAST_RETRY });
+  const sleep = (ms: number): Promise<void> => emulator.clock.sleep(ms);
+  const adapters = createAdapters(config, { now, sleep, retry: FAST_RETRY });
+  resetRuntime({ env, now, sleep, retry: FAST_RETRY });
   return {
     emulator,
     env,

@@ -328,6 +328,8 @@ describe('config: the settings table', () => {
       'SECRET_EXPIRY_IN_DAYS',
       'ARM_ENDPOINT',
       'COSMOS_ARM_API_VERSION',
+      'ARM_READS_PER_SECOND',
+      'ARM_WRITES_PER_SECOND',
       'AZURE_CREDENTIAL',
       'AZURE_CLIENT_ID',
       'EMULATOR_CA_CERT_PATH',

@@ -74,7 +74,7 @@ export class RotationHarness {
       ...options.settings,
     };
     // Activities read their settings and their clock from here, as they read process.env and the wall clock in Azure.
-    resetRuntime({ env, now: () => clock.now(), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 20 } });
+    resetRuntime({ env, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 20 } });
     // Crash tests need a state directory for the restarted driver to resume from.
     const ownedStateDir = options.stateDir === undefined && options.crashAfterActivity ? mkdtempSync(path.join(tmpdir(), 'rotation-driver-')) : undefined;
     const setup: DriverSetup = { stateDir: options.stateDir ?? ownedStateDir, crashAfterActivity: options.crashAfterActivity };
