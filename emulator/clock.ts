@@ -10,9 +10,11 @@
  * timers would be). In `real` mode it is a timer. In `manual` mode nothing
  * moves time by itself: a sleep made inside `runAs(owner)` (the durable driver
  * runs each activity so) waits for the owner to move the clock, which the
- * driver does once every activity of a batch is asleep; a sleep with no owner
- * (a direct adapter call in a test, an HTTP handler) moves the clock to its
- * own wake-up, as time would pass while it waited.
+ * driver does once every activity of a batch is asleep; sleeps with no owner
+ * (direct adapter calls in a test, an HTTP handler) move the clock to the
+ * earliest of their wake-ups, as time would pass while they waited. Neither
+ * moves it while a request is on its way (`hold`): the emulator must see each
+ * request at the instant it was sent.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -41,6 +43,8 @@ export class VirtualClock {
   private readonly sleepers = new Set<Sleeper>();
   private readonly sleepListeners = new Set<() => void>();
   private readonly owners = new AsyncLocalStorage<string>();
+  private holds = 0;
+  private unownedCheckQueued = false;
 
   constructor(
     readonly mode: ClockMode = 'manual',
@@ -111,13 +115,37 @@ export class VirtualClock {
       };
       this.sleepers.add(sleeper);
       if (this.mode === 'real') timer = setTimeout(() => sleeper.wake(), wakeAtMs - this.nowMs());
-      else if (owner === undefined) {
-        // Nobody else will move time for this sleeper: it does, once the current turn has run.
-        setImmediate(() => {
-          if (this.sleepers.has(sleeper)) this.set(new Date(Math.max(sleeper.wakeAtMs, this.nowMs())));
-        });
-      }
-      for (const listener of this.sleepListeners) listener();
+      this.sleepChanged();
+    });
+  }
+
+  /** Runs `send` (a request on its way); time does not move for sleepers until it settles. */
+  async hold<T>(send: () => Promise<T>): Promise<T> {
+    this.holds += 1;
+    try {
+      return await send();
+    } finally {
+      this.holds -= 1;
+      this.sleepChanged();
+    }
+  }
+
+  /** Whether a request is on its way (see hold). */
+  isHeld(): boolean {
+    return this.holds > 0;
+  }
+
+  private sleepChanged(): void {
+    for (const listener of this.sleepListeners) listener();
+    if (this.mode !== 'manual' || this.unownedCheckQueued) return;
+    this.unownedCheckQueued = true;
+    // After the current turn: a sleeper just woken may be about to send (and hold), not to sleep again.
+    setImmediate(() => {
+      this.unownedCheckQueued = false;
+      if (this.holds > 0) return;
+      let next: number | undefined;
+      for (const sleeper of this.sleepers) if (sleeper.owner === undefined && (next === undefined || sleeper.wakeAtMs < next)) next = sleeper.wakeAtMs;
+      if (next !== undefined) this.set(new Date(Math.max(next, this.nowMs())));
     });
   }
 
@@ -142,7 +170,7 @@ export class VirtualClock {
     return next;
   }
 
-  /** Called whenever a sleep starts; returns an unsubscribe function. */
+  /** Called whenever a sleep starts or a hold ends; returns an unsubscribe function. */
   onSleep(listener: () => void): () => void {
     this.sleepListeners.add(listener);
     return () => this.sleepListeners.delete(listener);

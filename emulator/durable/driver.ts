@@ -935,8 +935,9 @@ class Driver implements DurableDriver {
   /**
    * Runs a batch at once, as a host's workers would. An activity may sleep on
    * the clock (the app's ARM budget waits so): on a manual clock time moves only
-   * when every unfinished activity of the batch is asleep, and then to the
-   * earliest wake-up, as time would pass on a host while they all waited.
+   * when every unfinished activity of the batch is asleep and no request is on
+   * its way, and then to the earliest wake-up, as time would pass on a host
+   * while they all waited.
    */
   private async runConcurrently(batch: Array<{ record: InstanceRecord; activity: PendingActivity }>): Promise<ActivityOutcome[]> {
     if (this.clock.mode !== 'manual') return Promise.all(batch.map(({ record, activity }) => this.runActivity(record, activity)));
@@ -948,7 +949,7 @@ class Driver implements DurableDriver {
       // After the current turn: a sleep just woken may be about to send, not to sleep again.
       setImmediate(() => {
         checkQueued = false;
-        if (running.size === 0 || this.isClosed) return;
+        if (running.size === 0 || this.isClosed || this.clock.isHeld()) return;
         const asleep = this.clock.sleepingOwners();
         if (![...running].every((owner) => asleep.has(owner))) return;
         const wakeMs = this.clock.nextWakeMs(running);

@@ -50,6 +50,8 @@ export interface ArmBudgetOptions {
   nowMs?: () => number;
   /** Resolves after `ms` on the same clock. */
   sleep?: (ms: number) => Promise<void>;
+  /** Runs a request on its way: a virtual clock stays still meanwhile, so the emulator sees it when it was sent. */
+  hold?: <T>(send: () => Promise<T>) => Promise<T>;
 }
 
 /** GET and HEAD are reads; everything else (PUT, PATCH, DELETE, POST actions) spends the write budget. */
@@ -124,11 +126,18 @@ export class ArmBudget {
   readonly #perSecond: Record<ArmRequestType, number>;
   readonly #nowMs: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #hold: <T>(send: () => Promise<T>) => Promise<T>;
 
   constructor(options: ArmBudgetOptions) {
     this.#perSecond = { reads: options.readsPerSecond, writes: options.writesPerSecond };
     this.#nowMs = options.nowMs ?? (() => Date.now());
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#hold = options.hold ?? ((send) => send());
+  }
+
+  /** Sends a request that took its turn. */
+  send<T>(request: () => Promise<T>): Promise<T> {
+    return this.#hold(request);
   }
 
   /**
@@ -203,7 +212,7 @@ export function armBudgetPolicy(budget: ArmBudget, subscriptionId: string): Pipe
       const type = armRequestType(request.method);
       const isPoll = type === 'reads' && /\/(operationsStatus|operationResults)\//i.test(new URL(request.url).pathname);
       await budget.take(subscriptionId, type, isPoll ? { maxWaitInMs: MAX_POLL_WAIT_IN_MS } : {});
-      const response = await next(request);
+      const response = await budget.send(() => next(request));
       budget.heard(subscriptionId, type, response);
       const waitMs = response.status === 429 ? budget.nextTurnInMs(subscriptionId, type) : 0;
       // A short Retry-After is the SDK's to wait out (its retry comes back through here); a long one ends the activity.

@@ -403,9 +403,10 @@ export class CosmosManagementAdapter {
       });
       client.pipeline.addPolicy(skipUsageCheckPolicy, { afterPhase: 'Serialize' });
       client.pipeline.addPolicy(requestTimeoutPolicy);
-      client.pipeline.addPolicy(throttlingTelemetryPolicy('arm'), { afterPhase: 'Retry' });
       // After the retry policy: every attempt actually sent (SDK retries, LRO polls) takes its turn.
+      // Added before the telemetry policy, so that one still sees each 429 the budget turns into an error.
       if (this.#options.budget) client.pipeline.addPolicy(armBudgetPolicy(this.#options.budget, parsed.subscriptionId), { afterPhase: 'Retry' });
+      client.pipeline.addPolicy(throttlingTelemetryPolicy('arm'), { afterPhase: 'Retry' });
       this.#clients.set(key, client);
     }
     return { client, resourceGroup: parsed.resourceGroup, accountName: parsed.accountName };

@@ -26,6 +26,8 @@ export interface CreateAdaptersOptions {
   now?: () => Date;
   /** Waits on the same clock as `now` (the ARM budget's waits); default a timer. */
   sleep?: (ms: number) => Promise<void>;
+  /** Runs one ARM request on its way: a virtual clock must stay still meanwhile (tests, demo); default none. */
+  hold?: <T>(send: () => Promise<T>) => Promise<T>;
   /** Replaces the credential AZURE_CREDENTIAL selects (tests). */
   credential?: TokenCredential;
   /** SDK retry settings for ARM and Key Vault (tests shorten the delays). */
@@ -49,6 +51,7 @@ export function createAdapters(config: Config, options: CreateAdaptersOptions = 
         writesPerSecond: config.armWritesPerSecond,
         ...(options.now ? { nowMs: () => options.now!().getTime() } : {}),
         ...(options.sleep ? { sleep: options.sleep } : {}),
+        ...(options.hold ? { hold: options.hold } : {}),
       }),
     }),
     cosmosData: new CosmosDataAdapter({ agent: createHttpsAgent(config.emulatorCaCert) }),
