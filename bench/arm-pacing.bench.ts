@@ -12,9 +12,9 @@ const ROTATIONS = 100;
 
 async function rotateAtOnce(): Promise<void> {
   const names = Array.from({ length: ROTATIONS }, (_, index) => `acct${String(index).padStart(3, '0')}`);
-  let harness: RotationHarness | undefined;
-  const requests = new ArmRequestLog(() => harness!.clock.nowMs());
-  harness = await RotationHarness.start({ accounts: names.map((name) => ({ name })), emulatorLog: requests.log });
+  // Read only once requests are answered, by which time the harness exists.
+  const requests = new ArmRequestLog(() => harness.clock.nowMs());
+  const harness = await RotationHarness.start({ accounts: names.map((name) => ({ name })), emulatorLog: requests.log });
   try {
     for (const name of names) await harness.seedSecretByHand(name, 'primary');
     requests.requests.length = 0;
