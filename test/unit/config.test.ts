@@ -345,6 +345,12 @@ describe('config: the settings table', () => {
     ]);
   });
 
+  it('when ARM_READS_PER_SECOND or ARM_WRITES_PER_SECOND is not a whole number of at least 1, then it is refused, naming the setting', () => {
+    expectProblem(env({ ARM_READS_PER_SECOND: '0' }), 'ARM_READS_PER_SECOND', /from 1 to 250/);
+    expectProblem(env({ ARM_WRITES_PER_SECOND: '2.5' }), 'ARM_WRITES_PER_SECOND', /whole number from 1 to 200/);
+    expect(loadConfig(env({}))).toMatchObject({ armReadsPerSecond: 20, armWritesPerSecond: 5 });
+  });
+
   it('when OPERATOR_API_AUTH is neither function-key nor entra-id, then it is refused, and the routes keep requiring function keys', () => {
     expectProblem(env({ OPERATOR_API_AUTH: 'entra' }), 'OPERATOR_API_AUTH', /"function-key" or "entra-id"/);
     expect(operatorApiAuthOf({ OPERATOR_API_AUTH: 'entra' })).toBe('function-key');
