@@ -36,6 +36,8 @@ async function rotateAtOnce(): Promise<void> {
           virtualHoursToLastDone: (lastFinishedMs - startedMs) / HOUR_MS,
           armRequests: requests.count(),
           arm429s: requests.count((request) => request.status === 429),
+          // Activities that would have waited too long for a turn: they failed before sending, and Durable retried them.
+          activitiesRefusedByBudget: harness.logLines.filter((line) => /transient failure, Durable will retry: The app's ARM budget/.test(line)).length,
           peakReadsPerSecond: requests.peak('reads'),
           peakWritesPerSecond: requests.peak('writes'),
           peakReadsPerMinute: requests.peak('reads', { windowMs: 60_000 }),
