@@ -12,7 +12,7 @@
  * `Retry-After`, and a request sent before that time is refused again.
  * POST actions (listKeys, regenerateKey) count as writes.
  *
- * The budget is a window of one second rather than a bucket refilled
+ * The budget is a budget of one second rather than a bucket refilled
  * continuously: a classic bucket of N tokens refilled N per second lets 2N
  * requests through in the second it starts full, and the budget is meant never
  * to be exceeded in any second. Here a request goes only when fewer than N went
@@ -67,8 +67,8 @@ const REMAINING_HEADER: Record<ArmRequestType, string> = {
 const SETTING: Record<ArmRequestType, string> = { reads: 'ARM_READS_PER_SECOND', writes: 'ARM_WRITES_PER_SECOND' };
 
 /** One subscription's budget of one request type. */
-class Window {
-  /** When the last requests went (at most `limit` of them), oldest first. */
+class TypeBudget {
+  /** When the last requests went (at most `perSecond` of them), oldest first. */
   readonly #sentAtMs: number[] = [];
   /** Requests waiting for their turn, in arrival order. */
   readonly #waiting: object[] = [];
@@ -122,7 +122,7 @@ class Window {
 
 /** The budgets of every subscription this process calls, one per runtime (one per worker process in Azure). */
 export class ArmBudget {
-  readonly #windows = new Map<string, Window>();
+  readonly #budgets = new Map<string, TypeBudget>();
   readonly #perSecond: Record<ArmRequestType, number>;
   readonly #nowMs: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -146,24 +146,24 @@ export class ArmBudget {
    * request may wait. Nothing is sent over the budget either way.
    */
   async take(subscriptionId: string, type: ArmRequestType, options: { maxWaitInMs?: number } = {}): Promise<void> {
-    const window = this.#window(subscriptionId, type);
+    const budget = this.#budget(subscriptionId, type);
     const maxWaitInMs = options.maxWaitInMs ?? MAX_WAIT_IN_MS;
     const ticket = {};
-    window.enqueue(ticket);
+    budget.enqueue(ticket);
     const startedMs = this.#nowMs();
     try {
       for (;;) {
         const nowMs = this.#nowMs();
-        const turnMs = window.turnAtMs(window.position(ticket), nowMs);
+        const turnMs = budget.turnAtMs(budget.position(ticket), nowMs);
         if (turnMs <= nowMs) {
-          window.spend(ticket, nowMs);
+          budget.spend(ticket, nowMs);
           return;
         }
-        if (turnMs - startedMs > maxWaitInMs) throw this.#spent(subscriptionId, type, window, turnMs - nowMs);
+        if (turnMs - startedMs > maxWaitInMs) throw this.#spent(subscriptionId, type, budget, turnMs - nowMs);
         await this.#sleep(turnMs - nowMs);
       }
     } finally {
-      window.leave(ticket);
+      budget.leave(ticket);
     }
   }
 
@@ -171,28 +171,28 @@ export class ArmBudget {
   heard(subscriptionId: string, type: ArmRequestType, response: Pick<PipelineResponse, 'status' | 'headers'>): void {
     const remaining = Number.parseInt(response.headers.get(REMAINING_HEADER[type]) ?? '', 10);
     const retryAfterMs = response.status === 429 ? retryAfterInMs(response, this.#nowMs()) : undefined;
-    this.#window(subscriptionId, type).heard(Number.isFinite(remaining) ? remaining : undefined, retryAfterMs, this.#nowMs());
+    this.#budget(subscriptionId, type).heard(Number.isFinite(remaining) ? remaining : undefined, retryAfterMs, this.#nowMs());
   }
 
-  /** When a request of this type to this subscription could go if sent now (tests and reports). */
+  /** How long until a request of this type to this subscription could go, if one came now. */
   nextTurnInMs(subscriptionId: string, type: ArmRequestType): number {
     const nowMs = this.#nowMs();
-    return this.#window(subscriptionId, type).turnAtMs(0, nowMs) - nowMs;
+    return this.#budget(subscriptionId, type).turnAtMs(0, nowMs) - nowMs;
   }
 
-  #window(subscriptionId: string, type: ArmRequestType): Window {
+  #budget(subscriptionId: string, type: ArmRequestType): TypeBudget {
     const key = `${subscriptionId.toLowerCase()}|${type}`;
-    let window = this.#windows.get(key);
-    if (!window) {
-      window = new Window(this.#perSecond[type]);
-      this.#windows.set(key, window);
+    let budget = this.#budgets.get(key);
+    if (!budget) {
+      budget = new TypeBudget(this.#perSecond[type]);
+      this.#budgets.set(key, budget);
     }
-    return window;
+    return budget;
   }
 
-  #spent(subscriptionId: string, type: ArmRequestType, window: Window, waitMs: number): TransientError {
-    const limit = window.limit();
-    const why = limit < window.perSecond ? `ARM reports few ${type} left, so the app sends ${limit} per second instead of ${window.perSecond} (${SETTING[type]})` : `${window.perSecond} per second (${SETTING[type]})`;
+  #spent(subscriptionId: string, type: ArmRequestType, budget: TypeBudget, waitMs: number): TransientError {
+    const limit = budget.limit();
+    const why = limit < budget.perSecond ? `ARM reports few ${type} left, so the app sends ${limit} per second instead of ${budget.perSecond} (${SETTING[type]})` : `${budget.perSecond} per second (${SETTING[type]})`;
     return new TransientError(
       `The app's ARM budget of ${type} for subscription ${subscriptionId} is spent for the next ${Math.ceil(waitMs / 1000)} s: ${why}. Nothing was sent; the rotation tries again later.`,
       { code: 'ArmBudgetSpent', operation: `send an ARM ${type === 'reads' ? 'read' : 'write'}`, resource: subscriptionId, retryAfterInMs: Math.ceil(waitMs / 1000) * 1000 },

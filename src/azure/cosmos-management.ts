@@ -14,7 +14,7 @@ import { CosmosDBManagementClient } from '@azure/arm-cosmosdb';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { parseAccountId } from '../config.js';
-import { ArmBudget, armBudgetPolicy } from './arm-budget.js';
+import { armBudgetPolicy, type ArmBudget } from './arm-budget.js';
 import type { AccountFacts, KeyFacts, RegionEndpoint } from '../domain/account-facts.js';
 import { KEY_KINDS, KEY_PAIRS, KEYS_METADATA_PROPERTY, type KeyKind, type KeyPairName } from '../domain/keys.js';
 import { BlockedError, PermanentError, classifyAzureError, isBusyStatus, redactSecrets } from '../errors.js';
