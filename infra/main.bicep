@@ -116,6 +116,16 @@ param connectionStringSecretNameTemplate string = '{account}-connection-string'
 @maxValue(3650)
 param secretExpiryInDays int = 90
 
+@description('Most ARM reads per second the app sends to one subscription, per worker process (ARM refills 25 per second).')
+@minValue(1)
+@maxValue(250)
+param armReadsPerSecond int = 20
+
+@description('Most ARM writes per second (listKeys, regenerateKey and other POST actions included) the app sends to one subscription, per worker process (ARM refills 10 per second).')
+@minValue(1)
+@maxValue(200)
+param armWritesPerSecond int = 5
+
 @description('The timer starts due rotations while fewer than this many run, over all accounts.')
 @minValue(1)
 @maxValue(100000)
@@ -477,6 +487,8 @@ var rotationAppSettings = {
   SECRET_EXPIRY_IN_DAYS: string(secretExpiryInDays)
   ARM_ENDPOINT: environment().resourceManager
   COSMOS_ARM_API_VERSION: '2026-04-01-preview'
+  ARM_READS_PER_SECOND: string(armReadsPerSecond)
+  ARM_WRITES_PER_SECOND: string(armWritesPerSecond)
   AZURE_CREDENTIAL: 'managed-identity'
   AZURE_CLIENT_ID: identity.outputs.clientId
   MAX_ROTATIONS_IN_FLIGHT: string(maxRotationsInFlight)

@@ -51,6 +51,9 @@ export interface Config extends RotationDefaults {
   armEndpoint: string;
   /** api-version of Microsoft.DocumentDB the adapters send; only 2026-04-01-preview reports key usage times. */
   cosmosArmApiVersion: string;
+  /** The ARM budget per subscription and worker process. */
+  armReadsPerSecond: number;
+  armWritesPerSecond: number;
   azureCredential: CredentialMode;
   azureClientId: string | null;
   emulatorCaCertPath: string | null;
@@ -503,6 +506,21 @@ export const SETTINGS = {
     example: '2026-04-01-preview',
     parse: armApiVersion,
   }),
+  // The ARM budget (src/azure/arm-budget.ts): per subscription and worker process.
+  armReadsPerSecond: setting({
+    env: 'ARM_READS_PER_SECOND',
+    doc: 'Most ARM reads (GET) the app sends per second to one subscription, from one worker process (Azure refills 25 per second)',
+    default: '20',
+    example: '20',
+    parse: integer({ min: 1, max: 250 }),
+  }),
+  armWritesPerSecond: setting({
+    env: 'ARM_WRITES_PER_SECOND',
+    doc: 'Most ARM writes (POST actions such as listKeys and regenerateKey, PUT, PATCH, DELETE) the app sends per second to one subscription, from one worker process (Azure refills 10 per second)',
+    default: '5',
+    example: '5',
+    parse: integer({ min: 1, max: 200 }),
+  }),
   azureCredential: setting({
     env: 'AZURE_CREDENTIAL',
     doc: '"default" (DefaultAzureCredential), "managed-identity", or "emulator" (a static token; only with EMULATOR_CA_CERT_PATH)',
@@ -678,6 +696,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretExpiryInDays: complete.secretExpiryInDays,
     armEndpoint: complete.armEndpoint,
     cosmosArmApiVersion: complete.cosmosArmApiVersion,
+    armReadsPerSecond: complete.armReadsPerSecond,
+    armWritesPerSecond: complete.armWritesPerSecond,
     azureCredential: complete.azureCredential,
     azureClientId: values.azureClientId ?? null,
     emulatorCaCertPath: values.emulatorCaCert?.path ?? null,

@@ -33,7 +33,7 @@ export function getRuntime(): Runtime {
 
 /**
  * Forgets the built runtime; the next getRuntime() reads the settings again.
- * Tests pass the emulator's clock (`now`) or their own env here.
+ * Tests pass the emulator's clock (`now`; `sleep` and `hold` for the ARM budget's waits) or their own env here.
  */
 export function resetRuntime(next: RuntimeOptions = {}): void {
   options = next;

@@ -166,7 +166,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     // ---- the app's settings, pointing it at the emulator ----
     // The SDKs' own retries sleep in real time while virtual time stands still: the story cannot tell
     // a 5 ms pause from a 30 s one, so they are kept short (an outage of hours then runs in seconds).
-    const appRuntime = () => ({ now: () => clock.now(), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 50 } });
+    const appRuntime = () => ({ now: () => clock.now(), sleep: (ms: number) => clock.sleep(ms), hold: <T>(send: () => Promise<T>) => clock.hold(send), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 50 } });
     applySettings(scenario, emulator);
     resetRuntime(appRuntime());
 

@@ -910,7 +910,7 @@ class Driver implements DurableDriver {
       return 0;
     }
     for (const { record, activity } of batch) this.inFlight.add(activityKey(record, activity));
-    const outcomes = await Promise.all(batch.map(({ record, activity }) => this.runActivity(record, activity)));
+    const outcomes = await this.runConcurrently(batch);
     let executed = 0;
     try {
       // Recorded in scheduling order whatever the completion order, so histories do
@@ -938,6 +938,49 @@ class Driver implements DurableDriver {
       for (const { record, activity } of batch) this.inFlight.delete(activityKey(record, activity));
     }
     return executed;
+  }
+
+  /**
+   * Runs a batch at once, as a host's workers would. An activity may sleep on
+   * the clock (the app's ARM budget waits so): on a manual clock time moves only
+   * when every unfinished activity of the batch is asleep and no request is on
+   * its way, and then to the earliest wake-up, as time would pass on a host
+   * while they all waited.
+   */
+  private async runConcurrently(batch: Array<{ record: InstanceRecord; activity: PendingActivity }>): Promise<ActivityOutcome[]> {
+    if (this.clock.mode !== 'manual') return Promise.all(batch.map(({ record, activity }) => this.runActivity(record, activity)));
+    const running = new Set<string>();
+    let checkQueued = false;
+    const moveTimeIfAllAsleep = (): void => {
+      if (checkQueued) return;
+      checkQueued = true;
+      // After the current turn: a sleep just woken may be about to send, not to sleep again.
+      setImmediate(() => {
+        checkQueued = false;
+        if (running.size === 0 || this.isClosed || this.clock.isHeld()) return;
+        const asleep = this.clock.sleepingOwners();
+        if (![...running].every((owner) => asleep.has(owner))) return;
+        const wakeMs = this.clock.nextWakeMs(running);
+        if (wakeMs !== undefined && wakeMs > this.clock.nowMs()) this.clock.set(new Date(wakeMs));
+      });
+    };
+    const stopWatching = this.clock.onSleep(moveTimeIfAllAsleep);
+    try {
+      return await Promise.all(
+        batch.map(async ({ record, activity }) => {
+          const owner = activityKey(record, activity);
+          running.add(owner);
+          try {
+            return await this.clock.runAs(owner, () => this.runActivity(record, activity));
+          } finally {
+            running.delete(owner);
+            moveTimeIfAllAsleep();
+          }
+        }),
+      );
+    } finally {
+      stopWatching();
+    }
   }
 
   private async runActivity(record: InstanceRecord, activity: PendingActivity): Promise<ActivityOutcome> {

@@ -14,6 +14,7 @@ import { CosmosDBManagementClient } from '@azure/arm-cosmosdb';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { parseAccountId } from '../config.js';
+import { armBudgetPolicy, type ArmBudget } from './arm-budget.js';
 import type { AccountFacts, KeyFacts, RegionEndpoint } from '../domain/account-facts.js';
 import { KEY_KINDS, KEY_PAIRS, KEYS_METADATA_PROPERTY, type KeyKind, type KeyPairName } from '../domain/keys.js';
 import { BlockedError, PermanentError, classifyAzureError, isBusyStatus, redactSecrets } from '../errors.js';
@@ -108,6 +109,8 @@ export interface CosmosManagementOptions {
   now?: () => Date;
   /** SDK retry policy (it already honours Retry-After on 429/503). */
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /** The process's ARM request budget per subscription (ARM_READS_PER_SECOND, ARM_WRITES_PER_SECOND); none: unpaced. */
+  budget?: ArmBudget;
 }
 
 const DEFAULT_MAX_RETRIES = 4;
@@ -400,6 +403,9 @@ export class CosmosManagementAdapter {
       });
       client.pipeline.addPolicy(skipUsageCheckPolicy, { afterPhase: 'Serialize' });
       client.pipeline.addPolicy(requestTimeoutPolicy);
+      // After the retry policy: every attempt actually sent (SDK retries, LRO polls) takes its turn.
+      // Added before the telemetry policy, so that one still sees each 429 the budget turns into an error.
+      if (this.#options.budget) client.pipeline.addPolicy(armBudgetPolicy(this.#options.budget, parsed.subscriptionId), { afterPhase: 'Retry' });
       client.pipeline.addPolicy(throttlingTelemetryPolicy('arm'), { afterPhase: 'Retry' });
       this.#clients.set(key, client);
     }

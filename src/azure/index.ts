@@ -4,6 +4,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Config } from '../config.js';
+import { ArmBudget } from './arm-budget.js';
 import { createCredential } from './credential.js';
 import { CosmosDataAdapter } from './cosmos-data.js';
 import { CosmosManagementAdapter } from './cosmos-management.js';
@@ -23,6 +24,10 @@ export interface Adapters {
 export interface CreateAdaptersOptions {
   /** The clock key usage is judged by (the emulator's in tests); default the system clock. */
   now?: () => Date;
+  /** Waits on the same clock as `now` (the ARM budget's waits); default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Runs one ARM request on its way: a virtual clock must stay still meanwhile (tests, demo); default none. */
+  hold?: <T>(send: () => Promise<T>) => Promise<T>;
   /** Replaces the credential AZURE_CREDENTIAL selects (tests). */
   credential?: TokenCredential;
   /** SDK retry settings for ARM and Key Vault (tests shorten the delays). */
@@ -40,6 +45,14 @@ export function createAdapters(config: Config, options: CreateAdaptersOptions = 
       caCertPem: config.emulatorCaCert,
       ...(options.now ? { now: options.now } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
+      // One budget per runtime: the runtime is built once per worker process, and every activity shares it.
+      budget: new ArmBudget({
+        readsPerSecond: config.armReadsPerSecond,
+        writesPerSecond: config.armWritesPerSecond,
+        ...(options.now ? { nowMs: () => options.now!().getTime() } : {}),
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        ...(options.hold ? { hold: options.hold } : {}),
+      }),
     }),
     cosmosData: new CosmosDataAdapter({ agent: createHttpsAgent(config.emulatorCaCert) }),
     keyVault: new KeyVaultAdapter({

@@ -4,7 +4,7 @@
  * the emulator's CA trusted explicitly.
  */
 import { InvocationContext } from '@azure/functions';
-import type { AzureEmulator, CreateAccountInput } from '../../emulator/azure/index.js';
+import type { AzureEmulator, AzureEmulatorOptions, CreateAccountInput } from '../../emulator/azure/index.js';
 import { createAdapters, type Adapters } from '../../src/azure/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { resetRuntime } from '../../src/runtime.js';
@@ -29,8 +29,8 @@ export interface RotatorFixture {
   close(): Promise<void>;
 }
 
-export async function startRotatorFixture(settings: Record<string, string> = {}): Promise<RotatorFixture> {
-  const emulator = await startTestEmulator();
+export async function startRotatorFixture(settings: Record<string, string> = {}, emulatorOptions: AzureEmulatorOptions = {}): Promise<RotatorFixture> {
+  const emulator = await startTestEmulator(emulatorOptions);
   const env: NodeJS.ProcessEnv = {
     KEY_VAULT_URL: emulator.keyVaultUrl,
     ARM_ENDPOINT: emulator.armEndpoint,
@@ -41,8 +41,9 @@ export async function startRotatorFixture(settings: Record<string, string> = {})
   };
   const config = loadConfig(env);
   const now = (): Date => emulator.clock.now();
-  const adapters = createAdapters(config, { now, retry: FAST_RETRY });
-  resetRuntime({ env, now, retry: FAST_RETRY });
+  const timing = { now, sleep: (ms: number) => emulator.clock.sleep(ms), hold: <T>(send: () => Promise<T>) => emulator.clock.hold(send) };
+  const adapters = createAdapters(config, { ...timing, retry: FAST_RETRY });
+  resetRuntime({ env, ...timing, retry: FAST_RETRY });
   return {
     emulator,
     env,

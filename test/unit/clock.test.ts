@@ -29,4 +29,44 @@ describe('VirtualClock', () => {
     clock.advance(1000);
     expect(heard).toEqual(['2026-01-01T00:00:01.000Z']);
   });
+
+  it('when manual and a sleep has no owner, then the clock moves to its wake-up, as time would pass while it waited', async () => {
+    const clock = new VirtualClock('manual', '2026-01-01T00:00:00Z');
+
+    await clock.sleep(1500);
+
+    expect(clock.now().toISOString()).toBe('2026-01-01T00:00:01.500Z');
+  });
+
+  it('when a sleep belongs to an owner (an activity of the driver), then it waits until someone moves the clock', async () => {
+    const clock = new VirtualClock('manual', '2026-01-01T00:00:00Z');
+    let woke = false;
+    const sleeping = clock.runAs('activity-1', () => clock.sleep(1000).then(() => void (woke = true)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(woke).toBe(false);
+    expect([...clock.sleepingOwners()]).toEqual(['activity-1']);
+    expect(clock.nextWakeMs(new Set(['activity-1']))).toBe(Date.parse('2026-01-01T00:00:01Z'));
+
+    clock.advance(1000);
+    await sleeping;
+
+    expect(woke).toBe(true);
+    expect(clock.sleepingOwners().size).toBe(0);
+  });
+
+  it('when a request is on its way (held), then no sleeper moves the clock until it settles', async () => {
+    const clock = new VirtualClock('manual', '2026-01-01T00:00:00Z');
+    let release!: () => void;
+    const held = clock.hold(() => new Promise<void>((resolve) => (release = resolve)));
+    const sleeping = clock.sleep(1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(clock.isHeld()).toBe(true);
+    expect(clock.now().toISOString()).toBe('2026-01-01T00:00:00.000Z');
+
+    release();
+    await held;
+    await sleeping;
+
+    expect(clock.now().toISOString()).toBe('2026-01-01T00:00:01.000Z');
+  });
 });

@@ -336,6 +336,8 @@ describe('config: the settings table', () => {
       'SECRET_EXPIRY_IN_DAYS',
       'ARM_ENDPOINT',
       'COSMOS_ARM_API_VERSION',
+      'ARM_READS_PER_SECOND',
+      'ARM_WRITES_PER_SECOND',
       'AZURE_CREDENTIAL',
       'AZURE_CLIENT_ID',
       'EMULATOR_CA_CERT_PATH',
@@ -349,6 +351,12 @@ describe('config: the settings table', () => {
       'OPERATOR_API_AUTH',
       'ROTATION_EVENTS_TOPIC_ENDPOINT',
     ]);
+  });
+
+  it('when ARM_READS_PER_SECOND or ARM_WRITES_PER_SECOND is not a whole number of at least 1, then it is refused, naming the setting', () => {
+    expectProblem(env({ ARM_READS_PER_SECOND: '0' }), 'ARM_READS_PER_SECOND', /from 1 to 250/);
+    expectProblem(env({ ARM_WRITES_PER_SECOND: '2.5' }), 'ARM_WRITES_PER_SECOND', /whole number from 1 to 200/);
+    expect(loadConfig(env({}))).toMatchObject({ armReadsPerSecond: 20, armWritesPerSecond: 5 });
   });
 
   it('when OPERATOR_API_AUTH is neither function-key nor entra-id, then it is refused, and the routes keep requiring function keys', () => {

@@ -33,6 +33,8 @@ export interface HarnessOptions {
   crashAfterActivity?: (activity: { name: string; taskScheduledId: number; instanceId: string }) => boolean;
   /** Send rotation events to the emulator's Event Grid topic (ROTATION_EVENTS_TOPIC_ENDPOINT). */
   events?: boolean;
+  /** Hears every line the emulator logs (one per request answered). */
+  emulatorLog?: (line: string) => void;
 }
 
 interface DriverSetup {
@@ -58,7 +60,7 @@ export class RotationHarness {
 
   static async start(options: HarnessOptions): Promise<RotationHarness> {
     const clock = new VirtualClock('manual', TEST_START);
-    const emulator = await startAzureEmulator({ clock });
+    const emulator = await startAzureEmulator({ clock, ...(options.emulatorLog ? { log: options.emulatorLog } : {}) });
     const accountIds = new Map<string, string>();
     for (const account of options.accounts) {
       const created = await emulator.createAccount({ subscriptionId: SUBSCRIPTION_ID, resourceGroup: RESOURCE_GROUP, ...account });
@@ -74,7 +76,7 @@ export class RotationHarness {
       ...options.settings,
     };
     // Activities read their settings and their clock from here, as they read process.env and the wall clock in Azure.
-    resetRuntime({ env, now: () => clock.now(), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 20 } });
+    resetRuntime({ env, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), hold: (send) => clock.hold(send), retry: { retryDelayInMs: 5, maxRetryDelayInMs: 20 } });
     // Crash tests need a state directory for the restarted driver to resume from.
     const ownedStateDir = options.stateDir === undefined && options.crashAfterActivity ? mkdtempSync(path.join(tmpdir(), 'rotation-driver-')) : undefined;
     const setup: DriverSetup = { stateDir: options.stateDir ?? ownedStateDir, crashAfterActivity: options.crashAfterActivity };
