@@ -39,6 +39,17 @@ export interface InstanceCounters {
   replayWallClockMs: number;
   /** Wall-clock time spent running activities. */
   activityWallClockMs: number;
+  /** History events of the earlier generations (continueAsNew), so that a generation's fresh history hides no growth. */
+  historyEventsOfEarlierGenerations: number;
+  /** Per episode: the history events it replayed (deterministic) and its wall-clock replay time, first, last and largest. */
+  episodeReplay: { first: EpisodeReplay | null; last: EpisodeReplay | null; largest: EpisodeReplay | null };
+}
+
+export interface EpisodeReplay {
+  /** History events handed to the orchestrator (past and new). */
+  events: number;
+  /** Wall-clock time of the orchestrator function and the host-side replay. */
+  ms: number;
 }
 
 export interface InstanceRecord extends StatusSource {
@@ -66,6 +77,8 @@ export function newCounters(): InstanceCounters {
     generations: 0,
     replayWallClockMs: 0,
     activityWallClockMs: 0,
+    historyEventsOfEarlierGenerations: 0,
+    episodeReplay: { first: null, last: null, largest: null },
   };
 }
 
