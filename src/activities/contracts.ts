@@ -112,10 +112,12 @@ export interface GetRegenerationStatusInput {
 
 export interface GetRegenerationStatusResult {
   status: 'InProgress' | 'Succeeded' | 'Failed';
-  /** The key's generationTime once Succeeded. */
+  /** The key's generationTime, when Succeeded was judged from it (the operation itself could not be read). */
   generationTime?: string;
   /** Why it failed, when Failed. */
   message?: string;
+  /** ARM's Retry-After on the status answer, while InProgress: the next poll is not sooner. */
+  retryAfterInSeconds?: number;
 }
 
 export interface ValidateKeyInput {
