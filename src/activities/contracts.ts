@@ -123,6 +123,8 @@ export interface GetRegenerationStatusResult {
 export interface ValidateKeyInput {
   accountId: string;
   keyKind: KeyKind;
+  /** Names one validation (its probes share one read of the key and the regions); publishKey passes it back. Absent: every probe reads. */
+  session?: string;
 }
 
 export interface ValidateKeyResult {
@@ -143,6 +145,8 @@ export interface PublishKeyInput {
   /** Also publish a connection string under this name (read-write pair), or null. */
   connectionStringSecretName: string | null;
   expiresInDays: number;
+  /** The validation that accepted the key: its value is published as validated when this worker still holds it. */
+  validationSession?: string;
 }
 
 export interface PublishKeyResult {

@@ -37,6 +37,7 @@ import {
   keyCountsAsUsedUntil,
   nextUsageCheck,
   outageRetryDelayInMs,
+  regenerationPollDelayInMs,
   regenerationPollDelayInSeconds,
   resumedRotationOf,
   rotationIdFor,
@@ -159,7 +160,7 @@ function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): G
     ? run.endWait('consumers', 'forced')
     : resumed?.from === 'waitingForConsumers' && run.input.consumersMoved
       ? run.endWait('consumers', 'operator', run.input.consumersMoved)
-      : yield* waitForConsumers(run, plan.activeKeyKind, secretName, publishedAt, resumed);
+      : yield* waitForConsumers(run, plan.activeKeyKind, secretName, publishedAt, resumed, facts);
   yield* run.events.waitEnded(consumersMoved);
 
   run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
@@ -219,7 +220,7 @@ function* bringInStandby(
     yield* run.events.waitEnded('idle');
     run.enterPhase('validating', `Checking that the new ${standby} key is accepted by the data plane.`);
   }
-  yield* validate(run, standby);
+  const validationSession = yield* validate(run, standby);
 
   run.enterPhase('publishing', `Publishing ${standby} to Key Vault secret ${secretName}.`);
   const published = yield* run.call<PublishKeyInput, PublishKeyResult>(ACTIVITY_NAMES.publishKey, {
@@ -229,6 +230,7 @@ function* bringInStandby(
     secretName,
     connectionStringSecretName: run.pair === 'readWrite' ? settings.connectionStringSecretName : null,
     expiresInDays: settings.secretExpiryInDays,
+    validationSession,
   });
   yield* run.events.emit('newKeyPublished', { keyKind: standby, secretName, secretVersion: published.secretVersion, previousKeyKind: run.activeKeyKind ?? standby });
   return { publishedAt: published.publishedAt, secretVersion: published.secretVersion };
@@ -375,9 +377,13 @@ function* monitorRegeneration(
   since: { notRegeneratedSince: string; generationTimeBefore: string | null },
 ): Generator<Yielded, string | null, unknown> {
   const phase = run.phase;
-  const deadline = run.now().getTime() + MAX_REGENERATION_HOURS * HOUR_MS;
+  const begunAt = run.now().getTime();
+  const deadline = begunAt + MAX_REGENERATION_HOURS * HOUR_MS;
+  let retryAfterMs: number | undefined;
   for (let poll = 0; ; poll += 1) {
-    const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(poll) * 1000);
+    const delay = regenerationPollDelayInMs({ poll, elapsedMs: run.now().getTime() - begunAt, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(run.regenerationTookMs !== undefined ? { expectedMs: run.regenerationTookMs } : {}) });
+    // The last look is at the deadline itself: a regeneration that takes just the bound still counts.
+    const checkAt = new Date(Math.min(run.now().getTime() + delay, Math.max(deadline, run.now().getTime() + MINUTE_MS)));
     run.enterPhase(phase, `Azure is regenerating ${keyKind}; this takes from a minute to hours on a large account.`, { nextCheckAt: checkAt });
     yield createBoundedTimer(run.context, checkAt);
     run.retries.regenerationPolls += 1;
@@ -388,26 +394,35 @@ function* monitorRegeneration(
       notRegeneratedSince: since.notRegeneratedSince,
       generationTimeBefore: since.generationTimeBefore,
     });
-    if (status.status === 'Succeeded') return null;
+    if (status.status === 'Succeeded') {
+      run.regenerationTookMs = run.now().getTime() - begunAt;
+      return null;
+    }
     if (status.status === 'Failed') return status.message ?? 'no reason given';
+    retryAfterMs = status.retryAfterInSeconds !== undefined ? status.retryAfterInSeconds * 1000 : undefined;
     if (run.now().getTime() >= deadline) {
       throw new RotationFailure(`Regenerating ${keyKind} has not finished after ${MAX_REGENERATION_HOURS} h. Check the account's activity log; re-running the rotation is safe.`);
     }
   }
 }
 
-/** N consecutive successes spread over M minutes: a new key takes a while to be accepted everywhere. */
-function* validate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void, unknown> {
+/**
+ * N consecutive successes spread over M minutes: a new key takes a while to be
+ * accepted everywhere. The probes share one read of the key (the session);
+ * returns the session, whose accepted key publishKey publishes.
+ */
+function* validate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, string, unknown> {
+  const session = `${run.rotationId}/${keyKind}/${run.now().toISOString()}`;
   const needed = run.settings.validationProbeCount;
   const intervalInMs = validationIntervalInMs(needed, run.settings.validationSpreadInMinutes);
   const maxProbes = Math.max(10, needed * 4);
   let consecutive = 0;
   let last: ValidateKeyResult | undefined;
   for (let probe = 1; probe <= maxProbes; probe += 1) {
-    last = yield* run.call<ValidateKeyInput, ValidateKeyResult>(ACTIVITY_NAMES.validateKey, { accountId: run.settings.accountId, keyKind });
+    last = yield* run.call<ValidateKeyInput, ValidateKeyResult>(ACTIVITY_NAMES.validateKey, { accountId: run.settings.accountId, keyKind, session });
     consecutive = last.accepted ? consecutive + 1 : 0;
     if (!last.accepted) run.retries.validationFailures += 1;
-    if (consecutive >= needed) return;
+    if (consecutive >= needed) return session;
     const checkAt = new Date(run.now().getTime() + Math.max(intervalInMs, 1000));
     run.enterPhase('validating', `The new ${keyKind} key passed ${consecutive} of ${needed} consecutive probes.`, { nextCheckAt: checkAt });
     yield createBoundedTimer(run.context, checkAt);
@@ -431,14 +446,19 @@ function* waitForConsumers(
   secretName: string,
   publishedAt: string,
   resumed: ResumedRotation | undefined,
+  startFacts: InspectAccountResult,
 ): Generator<Yielded, 'idle' | 'operator', unknown> {
   const deadline = new Date(run.now().getTime() + run.settings.consumerWaitMaxInHours * HOUR_MS);
+  // Resuming at this wait, the facts this run just read are current: no second read. Right after
+  // publishing, the old key counts as used until then (keyCountsAsUsedUntil): it cannot be idle
+  // yet, and a read would change nothing but the message; the first check sleeps without one.
+  const known = resumed?.from === 'waitingForConsumers' || !isIdle(keyCountsAsUsedUntil(startFacts.keys[oldKey].lastUsedAt, publishedAt), run.now(), run.idleRule) ? startFacts : null;
   // One event task for the whole wait: a new one per check would leave earlier ones unanswered.
   const operatorSaysMoved = run.context.df.waitForExternalEvent(CONSUMERS_MOVED_EVENT);
   const confirmed = (): 'operator' => run.endWait('consumers', 'operator', (operatorSaysMoved.result as ConsumersMovedEvent | undefined) ?? {});
   const resuming = resumed ? ` (resuming rotation ${resumed.rotationId}, published ${publishedAt})` : '';
-  for (;;) {
-    const facts = yield* run.inspect(secretName);
+  for (let check = 0; ; check += 1) {
+    const facts = check === 0 && known ? known : yield* run.inspect(secretName);
     // The event may have come while that inspection ran; Task.any does not look at a task already done.
     if (operatorSaysMoved.isCompleted) return confirmed();
     const lastUsedAt = keyCountsAsUsedUntil(facts.keys[oldKey].lastUsedAt, publishedAt)!;
@@ -487,6 +507,8 @@ class RotationRun {
   readonly waits: WaitRecord[] = [];
   readonly waitEndings: WaitEnding[] = [];
   readonly retries = { blockedRegenerations: 0, validationFailures: 0, regenerationPolls: 0, usageChecks: 0, outageRetries: 0, busyAnswers: 0 };
+  /** How long this run's last regeneration took (as its polls saw it): the next one, on the same account, likely takes as long. */
+  regenerationTookMs?: number;
   pair: KeyPairName = 'readWrite';
   phase: RotationPhase = 'inspecting';
   activeKeyKind?: KeyKind;
