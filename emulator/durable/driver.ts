@@ -33,7 +33,7 @@ import {
 } from './history.js';
 import { startDurableHttpServer, type DurableHttpServer } from './http-server.js';
 import { matchRoute } from './http-routes.js';
-import { InstanceStore, newCounters, type EpisodeReplay, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
+import { InstanceStore, REPLAY_SAMPLE, newCounters, type EpisodeReplay, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
 import { decodeTypedData, invokeCapturedFunction, jsonValueTypedData, type FunctionLogHandler } from './invoke.js';
 import { describeFunction, describeRegisteredFunctions, type FunctionRegistration } from './registrations.js';
 import { NonDeterminismError, ReplayShim, UnsupportedActionError, type WireAction } from './replay-shim.js';
@@ -214,13 +214,15 @@ const defaultMaxVirtualTimeMs = 400 * dayMs;
 const defaultMaxEpisodes = 10_000;
 const outOfProcDataLabel = '\n\n$OutOfProcData$:';
 
-/** Keeps the first, last and largest episode replay (state files from before these counters start them fresh). */
+/** Keeps the first, last and largest episode replay, and the first and last few (state files from before these counters start them fresh). */
 function countEpisodeReplay(counters: InstanceCounters, replay: EpisodeReplay): void {
-  counters.episodeReplay ??= { first: null, last: null, largest: null };
+  counters.episodeReplay ??= { first: null, last: null, largest: null, firstFew: [], lastFew: [] };
   const tally = counters.episodeReplay;
   tally.first ??= replay;
   tally.last = replay;
   if (!tally.largest || replay.events > tally.largest.events) tally.largest = replay;
+  if (tally.firstFew.length < REPLAY_SAMPLE) tally.firstFew.push(replay);
+  tally.lastFew = [...tally.lastFew, replay].slice(-REPLAY_SAMPLE);
 }
 
 /** TimeSpan text as the extension sends it ("d.hh:mm:ss"). */

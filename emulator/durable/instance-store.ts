@@ -41,9 +41,17 @@ export interface InstanceCounters {
   activityWallClockMs: number;
   /** History events of the earlier generations (continueAsNew), so that a generation's fresh history hides no growth. */
   historyEventsOfEarlierGenerations: number;
-  /** Per episode: the history events it replayed (deterministic) and its wall-clock replay time, first, last and largest. */
-  episodeReplay: { first: EpisodeReplay | null; last: EpisodeReplay | null; largest: EpisodeReplay | null };
+  /**
+   * Per episode: the history events it replayed (deterministic) and its
+   * wall-clock replay time: the first, the last and the largest, and the
+   * first and last few (REPLAY_SAMPLE) so that a ratio of their medians is
+   * not one noisy sample against another.
+   */
+  episodeReplay: { first: EpisodeReplay | null; last: EpisodeReplay | null; largest: EpisodeReplay | null; firstFew: EpisodeReplay[]; lastFew: EpisodeReplay[] };
 }
+
+/** How many first and last episodes episodeReplay keeps. */
+export const REPLAY_SAMPLE = 5;
 
 export interface EpisodeReplay {
   /** History events handed to the orchestrator (past and new). */
@@ -78,7 +86,7 @@ export function newCounters(): InstanceCounters {
     replayWallClockMs: 0,
     activityWallClockMs: 0,
     historyEventsOfEarlierGenerations: 0,
-    episodeReplay: { first: null, last: null, largest: null },
+    episodeReplay: { first: null, last: null, largest: null, firstFew: [], lastFew: [] },
   };
 }
 
