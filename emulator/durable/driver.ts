@@ -33,7 +33,7 @@ import {
 } from './history.js';
 import { startDurableHttpServer, type DurableHttpServer } from './http-server.js';
 import { matchRoute } from './http-routes.js';
-import { InstanceStore, newCounters, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
+import { InstanceStore, REPLAY_SAMPLE, newCounters, type EpisodeReplay, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
 import { decodeTypedData, invokeCapturedFunction, jsonValueTypedData, type FunctionLogHandler } from './invoke.js';
 import { describeFunction, describeRegisteredFunctions, type FunctionRegistration } from './registrations.js';
 import { NonDeterminismError, ReplayShim, UnsupportedActionError, type WireAction } from './replay-shim.js';
@@ -215,6 +215,17 @@ const dayMs = 24 * 3600_000;
 const defaultMaxVirtualTimeMs = 400 * dayMs;
 const defaultMaxEpisodes = 10_000;
 const outOfProcDataLabel = '\n\n$OutOfProcData$:';
+
+/** Keeps the first, last and largest episode replay, and the first and last few (state files from before these counters start them fresh). */
+function countEpisodeReplay(counters: InstanceCounters, replay: EpisodeReplay): void {
+  counters.episodeReplay ??= { first: null, last: null, largest: null, firstFew: [], lastFew: [] };
+  const tally = counters.episodeReplay;
+  tally.first ??= replay;
+  tally.last = replay;
+  if (!tally.largest || replay.events > tally.largest.events) tally.largest = replay;
+  if (tally.firstFew.length < REPLAY_SAMPLE) tally.firstFew.push(replay);
+  tally.lastFew = [...tally.lastFew, replay].slice(-REPLAY_SAMPLE);
+}
 
 /** TimeSpan text as the extension sends it ("d.hh:mm:ss"). */
 function toTimeSpan(ms: number): string {
@@ -827,7 +838,9 @@ class Driver implements DurableDriver {
       }
     }
     record.counters.historyEvents = record.history.length;
-    record.counters.replayWallClockMs += performance.now() - episodeStart;
+    const replayMs = performance.now() - episodeStart;
+    record.counters.replayWallClockMs += replayMs;
+    countEpisodeReplay(record.counters, { events: replayHistory.length, ms: replayMs });
     this.persist(record);
   }
 
@@ -882,6 +895,7 @@ class Driver implements DurableDriver {
     // history and never awaited are lost (the library has no preserve option).
     const inputJson = toJson(input ?? null);
     record.executionId = randomUUID().replace(/-/g, '');
+    record.counters.historyEventsOfEarlierGenerations = (record.counters.historyEventsOfEarlierGenerations ?? 0) + record.history.length;
     record.history = [];
     record.input = inputJson;
     record.output = null;

@@ -24,6 +24,6 @@ export {
 export { DurableDriverError, type DurableDriverErrorCode } from './errors.js';
 export { installFunctionsHost, isFunctionsHostInstalled, capturedHooks, FunctionRegistrationError } from './functions-host.js';
 export { EventType, eventTypeName, isTerminalStatus, type HistoryEvent, type RuntimeStatus } from './history.js';
-export type { InstanceCounters } from './instance-store.js';
+export type { EpisodeReplay, InstanceCounters } from './instance-store.js';
 export { describeRegisteredFunctions, resolveBindingExpression, type BindingView, type FunctionRegistration } from './registrations.js';
 export type { OrchestrationStatus, StatusPayload, StatusViewOptions } from './status.js';

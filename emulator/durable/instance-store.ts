@@ -39,6 +39,25 @@ export interface InstanceCounters {
   replayWallClockMs: number;
   /** Wall-clock time spent running activities. */
   activityWallClockMs: number;
+  /** History events of the earlier generations (continueAsNew), so that a generation's fresh history hides no growth. */
+  historyEventsOfEarlierGenerations: number;
+  /**
+   * Per episode: the history events it replayed (deterministic) and its
+   * wall-clock replay time: the first, the last and the largest, and the
+   * first and last few (REPLAY_SAMPLE) so that a ratio of their medians is
+   * not one noisy sample against another.
+   */
+  episodeReplay: { first: EpisodeReplay | null; last: EpisodeReplay | null; largest: EpisodeReplay | null; firstFew: EpisodeReplay[]; lastFew: EpisodeReplay[] };
+}
+
+/** How many first and last episodes episodeReplay keeps. */
+export const REPLAY_SAMPLE = 5;
+
+export interface EpisodeReplay {
+  /** History events handed to the orchestrator (past and new). */
+  events: number;
+  /** Wall-clock time of the orchestrator function and the host-side replay. */
+  ms: number;
 }
 
 export interface InstanceRecord extends StatusSource {
@@ -66,6 +85,8 @@ export function newCounters(): InstanceCounters {
     generations: 0,
     replayWallClockMs: 0,
     activityWallClockMs: 0,
+    historyEventsOfEarlierGenerations: 0,
+    episodeReplay: { first: null, last: null, largest: null, firstFew: [], lastFew: [] },
   };
 }
 

@@ -112,15 +112,19 @@ export interface GetRegenerationStatusInput {
 
 export interface GetRegenerationStatusResult {
   status: 'InProgress' | 'Succeeded' | 'Failed';
-  /** The key's generationTime once Succeeded. */
+  /** The key's generationTime, when Succeeded was judged from it (the operation itself could not be read). */
   generationTime?: string;
   /** Why it failed, when Failed. */
   message?: string;
+  /** ARM's Retry-After on the status answer, while InProgress: the next poll is not sooner. */
+  retryAfterInSeconds?: number;
 }
 
 export interface ValidateKeyInput {
   accountId: string;
   keyKind: KeyKind;
+  /** Names one validation (its probes share one read of the key and the regions); publishKey passes it back. Absent: every probe reads. */
+  session?: string;
 }
 
 export interface ValidateKeyResult {
@@ -141,6 +145,8 @@ export interface PublishKeyInput {
   /** Also publish a connection string under this name (read-write pair), or null. */
   connectionStringSecretName: string | null;
   expiresInDays: number;
+  /** The validation that accepted the key: its value is published as validated when this worker still holds it. */
+  validationSession?: string;
 }
 
 export interface PublishKeyResult {

@@ -10,6 +10,7 @@ import type { SecretValue } from '../azure/secret-value.js';
 import type { Runtime } from '../runtime.js';
 import type { ActivityResult, PublishKeyInput, PublishKeyResult } from './contracts.js';
 import { runActivity } from './run-activity.js';
+import { takeValidatedKey } from './validation-session.js';
 import { CONNECTION_STRING_CONTENT_TYPE, KEY_CONTENT_TYPE, SECRET_TAGS } from './secret-format.js';
 
 const DAY_IN_MS = 86_400_000;
@@ -19,7 +20,9 @@ export async function publishKey(input: PublishKeyInput, context: InvocationCont
     const { cosmosManagement } = runtime.adapters;
     const now = runtime.now();
     const publication = { runtime, input, now, context };
-    const key = await publishOnce(publication, input.secretName, KEY_CONTENT_TYPE, () => cosmosManagement.getKey(input.accountId, input.keyKind));
+    // The value the validation accepted, when this worker holds it; else read now.
+    const validated = input.validationSession ? takeValidatedKey(input.validationSession, input.accountId, input.keyKind, now) : undefined;
+    const key = await publishOnce(publication, input.secretName, KEY_CONTENT_TYPE, async () => validated ?? cosmosManagement.getKey(input.accountId, input.keyKind));
     const connectionString = input.connectionStringSecretName
       ? await publishOnce(publication, input.connectionStringSecretName, CONNECTION_STRING_CONTENT_TYPE, () =>
           cosmosManagement.getConnectionString(input.accountId, input.keyKind),

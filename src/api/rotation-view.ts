@@ -73,7 +73,8 @@ export function rotationView(target: RotationTarget, status: DurableOrchestratio
     instanceId: status.instanceId,
     state,
     runtimeStatus: String(status.runtimeStatus),
-    createdAt: toIso(status.createdTime),
+    // Stable over continueAsNew (a long wait starts a new generation of the same instance).
+    createdAt: input?.continued?.run.startedAt ?? toIso(status.createdTime),
     lastUpdatedAt: toIso(status.lastUpdatedTime),
     requestedBy: input?.requestedBy ?? output?.requestedBy ?? null,
     reason: input?.reason ?? output?.reason ?? null,

@@ -11,7 +11,7 @@
  * flag is added to the serialised body by a pipeline policy.
  */
 import { CosmosDBManagementClient } from '@azure/arm-cosmosdb';
-import type { PipelinePolicy, PipelineRequest, PipelineResponse, SendRequest } from '@azure/core-rest-pipeline';
+import { RestError, createPipelineRequest, type PipelinePolicy, type PipelineRequest, type PipelineResponse, type SendRequest } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { parseAccountId } from '../config.js';
 import { armBudgetPolicy, type ArmBudget } from './arm-budget.js';
@@ -89,6 +89,8 @@ export interface RegenerationProgress {
   status: RegenerationStatus | 'Unreadable';
   /** Why it failed, or why the status could not be read. */
   message?: string;
+  /** ARM's Retry-After on the status answer, while the operation runs. */
+  retryAfterInMs?: number;
 }
 
 export interface BeginRegenerateKeyOptions {
@@ -297,6 +299,7 @@ export class CosmosManagementAdapter {
     const { client, resourceGroup, accountName } = this.#target(accountId);
     const operation = `read the status of the ${keyKind} key regeneration`;
     for (const action of ADAPTER_ACTIONS.getRegenerationStatus) performedActions.add(action);
+    if (stored.operationLocation) return this.#readOperationStatus(client, accountId, operation, stored.operationLocation);
     try {
       // Resuming polls exactly once (the SDK's begin* polls after creating the poller).
       const poller = await client.databaseAccounts.beginRegenerateKey(resourceGroup, accountName, { keyKind }, { resumeFrom: pollerState });
@@ -306,6 +309,41 @@ export class CosmosManagementAdapter {
       if (isStatusReadRefused(error)) return { status: 'Unreadable', message: redactSecrets((error as Error).message) };
       throw classifyAzureError(error, { operation, resource: accountId, service: 'arm', action: COSMOS_ACTIONS.regenerateKey });
     }
+  }
+
+  /**
+   * One GET of the operation's Azure-AsyncOperation URL, through the client's
+   * pipeline (auth, retries, throttling telemetry). Resuming core-lro's poller
+   * would, once the status says Succeeded, also GET the Location URL for the
+   * final result; regenerateKey has none (the spec defines no response body),
+   * so that request bought nothing. Retry-After on the status answer is passed on.
+   */
+  async #readOperationStatus(client: CosmosDBManagementClient, accountId: string, operation: string, url: string): Promise<RegenerationProgress> {
+    const request = createPipelineRequest({ url, method: 'GET' });
+    const response = await this.#armCall(COSMOS_ACTIONS.readOperationStatus, operation, accountId, async () => {
+      const answer = await client.sendRequest(request);
+      if (answer.status >= 200 && answer.status < 300) return answer;
+      const body = parseJson(answer.bodyAsText ?? undefined) as { error?: { code?: string; message?: string } } | undefined;
+      const error = new RestError(body?.error?.message ?? `The operation status answered ${answer.status}.`, {
+        statusCode: answer.status,
+        ...(body?.error?.code ? { code: body.error.code } : {}),
+        request,
+        response: answer,
+      });
+      if (isStatusReadRefused(error)) return error;
+      throw error;
+    });
+    if (response instanceof RestError) return { status: 'Unreadable', message: redactSecrets(response.message) };
+    const body = parseJson(response.bodyAsText ?? undefined) as { status?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+    const retryAfter = Number(response.headers.get('retry-after'));
+    const hint = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterInMs: retryAfter * 1000 } : {};
+    const status = typeof body?.status === 'string' ? body.status.toLowerCase() : '';
+    if (status === 'succeeded') return { status: 'Succeeded' };
+    if (status === 'failed' || status === 'canceled' || status === 'cancelled') {
+      const reason = typeof body?.error?.message === 'string' && body.error.message ? body.error.message : `the operation ended ${status}`;
+      return { status: 'Failed', message: redactSecrets(`${typeof body?.error?.code === 'string' ? `${body.error.code}: ` : ''}${reason}`) };
+    }
+    return { status: 'InProgress', ...hint };
   }
 
   /**
@@ -464,12 +502,18 @@ function portablePollerState(serialised: string): string {
   return JSON.stringify({ state });
 }
 
-function readPollerState(pollerState: string): { status: string; failureMessage?: string; statusUnreadable?: true } | undefined {
-  const parsed = parseJson(pollerState) as { state?: { status?: unknown; config?: unknown; failureMessage?: unknown; statusUnreadable?: unknown } } | undefined;
+function readPollerState(pollerState: string): { status: string; operationLocation?: string; failureMessage?: string; statusUnreadable?: true } | undefined {
+  const parsed = parseJson(pollerState) as
+    | { state?: { status?: unknown; config?: { operationLocation?: unknown; metadata?: { mode?: unknown } }; failureMessage?: unknown; statusUnreadable?: unknown } }
+    | undefined;
   const state = parsed?.state;
   if (typeof state?.status !== 'string' || !state.config) return undefined;
+  // core-lro's mode OperationLocation: the URL is the Azure-AsyncOperation header (the spec's regenerateKey examples).
+  const { operationLocation, metadata } = state.config;
+  const statusUrl = typeof operationLocation === 'string' && metadata?.mode === 'OperationLocation' ? operationLocation : undefined;
   return {
     status: state.status,
+    ...(statusUrl ? { operationLocation: statusUrl } : {}),
     ...(typeof state.failureMessage === 'string' ? { failureMessage: state.failureMessage } : {}),
     ...(state.statusUnreadable === true ? { statusUnreadable: true as const } : {}),
   };

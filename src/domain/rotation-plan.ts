@@ -206,7 +206,24 @@ function isInPair(pair: KeyPairName, keyKind: KeyKind): boolean {
   return (KEY_PAIRS[pair].kinds as readonly KeyKind[]).includes(keyKind);
 }
 
-/** Poll delays for a long-running regeneration: 30 s, doubling, at most 15 min. */
+/**
+ * When to look at a running regeneration again. It takes from about a minute
+ * to hours on a large account, so the first look is after a minute, then the
+ * interval doubles up to an hour; past 8 hours it grows with the time already
+ * spent (an eighth of it: a look is never more than 12.5 % late), so a 24-hour
+ * regeneration costs about two dozen polls, not hundreds. Never sooner than
+ * ARM's Retry-After. `expectedMs`: how long the other key's regeneration took
+ * in this run (same account, same size): the first look waits for three
+ * quarters of it. Pure: replay-safe.
+ */
+export function regenerationPollDelayInMs(options: { poll: number; elapsedMs: number; retryAfterMs?: number; expectedMs?: number }): number {
+  const backoff = Math.min(MINUTE_MS * 2 ** Math.max(0, options.poll), HOUR_MS);
+  const grown = Math.max(backoff, options.elapsedMs / 8);
+  const expected = options.poll === 0 && options.expectedMs !== undefined ? (options.expectedMs * 3) / 4 : 0;
+  return Math.max(grown, expected, options.retryAfterMs ?? 0);
+}
+
+/** Delays between asking again while another operation holds the account or after a Failed regeneration: 30 s, doubling, at most 15 min. */
 export function regenerationPollDelayInSeconds(pollNumber: number): number {
   return Math.min(30 * 2 ** Math.max(0, pollNumber), 15 * 60);
 }

@@ -92,7 +92,8 @@ export function historyEntryOf(status: DurableOrchestrationStatus): RotationHist
     state,
     trigger: { kind, requestedBy, reason: input?.reason ?? output?.reason ?? null, resumedFrom },
     force: input?.force ?? output?.force ?? custom?.force ?? false,
-    startedAt: output?.startedAt ?? toIso(status.createdTime),
+    // A run that continued as new (a long wait) was created again then: its checkpoint keeps when it started.
+    startedAt: output?.startedAt ?? input?.continued?.run.startedAt ?? toIso(status.createdTime),
     finishedAt: output?.finishedAt ?? (isActive(status) ? null : toIso(status.lastUpdatedTime)),
     phase,
     phaseStartedAt: isActive(status) ? (custom?.phaseStartedAt ?? null) : null,

@@ -37,6 +37,7 @@ import {
   keyCountsAsUsedUntil,
   nextUsageCheck,
   outageRetryDelayInMs,
+  regenerationPollDelayInMs,
   regenerationPollDelayInSeconds,
   resumedRotationOf,
   rotationIdFor,
@@ -56,6 +57,8 @@ import {
   type RotationOutput,
   type RotationPhase,
   type ResumedRotation,
+  type RegenerationLoop,
+  type RotationCheckpoint,
   type RotationStatus,
   type WaitEnding,
   type WaitRecord,
@@ -115,15 +118,35 @@ class NeedsAttention extends Error {
   override readonly name = 'NeedsAttention';
 }
 
+/** This generation handed over to the next (continueAsNew): unwinds to the orchestrator, which returns. */
+class ContinuedAsNew extends Error {
+  override readonly name = 'ContinuedAsNew';
+}
+
+/**
+ * Tasks (activities, timers) one generation yields before a long wait
+ * continues as new: each costs about four history events, and every episode
+ * replays the whole history, so a generation stays near 100 events whatever
+ * the wait's length (durable-functions' continueAsNew; the instance ID stays):
+ * about 50 events, so the last episode of a week's wait replays no more than
+ * the first episodes of a rotation do.
+ */
+export const TASKS_PER_GENERATION = 12;
+
 export function* rotateAccountOrchestrator(context: OrchestrationContext): Generator<Yielded, RotationOutput, unknown> {
   const input = context.df.getInput<RotationInput>();
   const settings = input.settings;
   const run = new RotationRun(context, input);
+  const continued = input.continued;
   try {
-    for (const { pair, secretName } of rotatedPairs(settings)) {
-      run.outcomes.push(yield* rotatePair(run, pair, secretName));
+    for (const [pairIndex, { pair, secretName }] of rotatedPairs(settings).entries()) {
+      // A continued run has the outcomes of the pairs before its own.
+      if (continued && pairIndex < continued.pairIndex) continue;
+      run.outcomes.push(yield* rotatePair(run, pairIndex, pair, secretName, continued?.pairIndex === pairIndex ? continued : undefined));
     }
   } catch (error) {
+    // The next generation goes on from the checkpoint; this one ends here.
+    if (error instanceof ContinuedAsNew) return undefined as unknown as RotationOutput;
     if (error instanceof NeedsAttention) {
       yield* run.events.stopped('needsAttention', error.message);
       return run.finish('needsAttention', error.message);
@@ -137,38 +160,64 @@ export function* rotateAccountOrchestrator(context: OrchestrationContext): Gener
   return run.finish('rotated');
 }
 
-function* rotatePair(run: RotationRun, pair: KeyPairName, secretName: string): Generator<Yielded, PairOutcome, unknown> {
+function* rotatePair(
+  run: RotationRun,
+  pairIndex: number,
+  pair: KeyPairName,
+  secretName: string,
+  continued: RotationCheckpoint | undefined,
+): Generator<Yielded, PairOutcome, unknown> {
   const { settings, force } = run;
   run.pair = pair;
 
-  run.enterPhase('inspecting', `Reading the keys of ${settings.accountName} and what Key Vault holds.`);
-  const facts = yield* run.inspect(secretName);
+  if (!continued) run.enterPhase('inspecting', `Reading the keys of ${settings.accountName} and what Key Vault holds.`);
+  const facts = continued?.pair.facts ?? (yield* run.inspect(secretName));
   // A rotation is the state of the account and Key Vault: one that stopped after publishing is continued, never reversed.
+  // (A continued run decides from the same first inspection, so it follows the same plan.)
   const stopped = whereRotationStopped(pair, facts);
   const plan = stopped.plan;
   run.activeKeyKind = plan.activeKeyKind;
   run.standbyKeyKind = plan.standbyKeyKind;
+  const progress: RotationCheckpoint['pair'] = continued?.pair ?? { facts };
+  run.progress = { pairIndex, pair: progress };
+  const at = continued?.at;
 
   const resumed: ResumedRotation | undefined = resumedRotationOf(stopped) ?? undefined;
-  const { publishedAt, secretVersion } =
-    resumed?.from === 'waitingForConsumers'
-      ? { publishedAt: resumed.publishedAt, secretVersion: null }
-      : yield* bringInStandby(run, plan.standbyKeyKind, facts, secretName, resumed);
+  const oldKeyStage = at?.stage === 'regenerating' && at.keyKind === plan.activeKeyKind;
+  if (progress.publishedAt === undefined) {
+    const brought =
+      resumed?.from === 'waitingForConsumers'
+        ? { publishedAt: resumed.publishedAt, secretVersion: null }
+        : yield* bringInStandby(run, plan.standbyKeyKind, facts, secretName, resumed, at);
+    progress.publishedAt = brought.publishedAt;
+    progress.secretVersion = brought.secretVersion;
+  }
+  const publishedAt = progress.publishedAt;
+  const secretVersion = progress.secretVersion ?? null;
 
-  const consumersMoved = force
-    ? run.endWait('consumers', 'forced')
-    : resumed?.from === 'waitingForConsumers' && run.input.consumersMoved
-      ? run.endWait('consumers', 'operator', run.input.consumersMoved)
-      : yield* waitForConsumers(run, plan.activeKeyKind, secretName, publishedAt, resumed);
-  yield* run.events.waitEnded(consumersMoved);
-
-  run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
+  if (progress.consumersMoved === undefined) {
+    progress.consumersMoved = force
+      ? run.endWait('consumers', 'forced')
+      : resumed?.from === 'waitingForConsumers' && run.input.consumersMoved
+        ? run.endWait('consumers', 'operator', run.input.consumersMoved)
+        : yield* waitForConsumers(run, plan.activeKeyKind, secretName, publishedAt, resumed, facts, at?.stage === 'consumers' ? at : undefined);
+  }
+  const consumersMoved = progress.consumersMoved;
+  if (!oldKeyStage) {
+    yield* run.events.waitEnded(consumersMoved);
+    run.enterPhase('regeneratingOldKey', `Regenerating the old key ${plan.activeKeyKind}; consumers now use ${plan.standbyKeyKind}.`);
+  }
   // The old key must be regenerated after its successor was published; a regeneration in that instant counts.
-  yield* regenerate(run, plan.activeKeyKind, {
-    notRegeneratedSince: publishedAt,
-    generationTimeBefore: facts.keys[plan.activeKeyKind].generationTime,
-    waitMaxInHours: settings.consumerWaitMaxInHours,
-  });
+  yield* regenerate(
+    run,
+    plan.activeKeyKind,
+    {
+      notRegeneratedSince: publishedAt,
+      generationTimeBefore: facts.keys[plan.activeKeyKind].generationTime,
+      waitMaxInHours: settings.consumerWaitMaxInHours,
+    },
+    oldKeyStage ? at.loop : undefined,
+  );
   yield* run.events.waitEnded('idle');
   yield* run.events.emit('oldKeyRegenerated', { keyKind: plan.activeKeyKind, activeKeyKind: plan.standbyKeyKind });
 
@@ -196,30 +245,39 @@ function* bringInStandby(
   facts: InspectAccountResult,
   secretName: string,
   resumed: Extract<ResumedRotation, { from: 'validating' }> | undefined,
+  at: RotationCheckpoint['at'] | undefined,
 ): Generator<Yielded, { publishedAt: string; secretVersion: string }, unknown> {
   const { settings } = run;
+  const regenerating = at?.stage === 'regenerating' && at.keyKind === standby ? at.loop : undefined;
   if (resumed) {
     run.enterPhase('validating', `Resuming rotation ${resumed.rotationId}: it regenerated the standby key ${standby} at ${resumed.regeneratedAt} and did not publish it; checking that it is accepted by the data plane.`);
   } else {
-    if (!run.force) yield* waitForStandbyIdle(run, standby, facts, secretName);
-    run.enterPhase('regeneratingStandby', `Regenerating the standby key ${standby}.`);
-    // The marker makes a stop between this regeneration and publishing visible in Key Vault (whereRotationStopped).
-    // It is dated from the run's start, as regenerate()'s "already regenerated" check is: a regeneration an earlier,
-    // stopped run left running that finished since then counts for both (dated "now", a third start regenerated it again).
-    yield* run.call<MarkRegenerationInput, MarkRegenerationResult>(ACTIVITY_NAMES.markRegeneration, {
-      accountId: settings.accountId,
-      secretName,
-      marker: { rotationId: run.rotationId, keyKind: standby, markedAt: run.startedAt, generationTimeBefore: facts.keys[standby].generationTime },
-    });
-    yield* regenerate(run, standby, {
-      notRegeneratedSince: run.startedAt,
-      generationTimeBefore: facts.keys[standby].generationTime,
-      waitMaxInHours: settings.standbyWaitMaxInHours,
-    });
+    if (!regenerating) {
+      if (!run.force) yield* waitForStandbyIdle(run, standby, facts, secretName, at?.stage === 'standbyIdle' ? at : undefined);
+      run.enterPhase('regeneratingStandby', `Regenerating the standby key ${standby}.`);
+      // The marker makes a stop between this regeneration and publishing visible in Key Vault (whereRotationStopped).
+      // It is dated from the run's start, as regenerate()'s "already regenerated" check is: a regeneration an earlier,
+      // stopped run left running that finished since then counts for both (dated "now", a third start regenerated it again).
+      yield* run.call<MarkRegenerationInput, MarkRegenerationResult>(ACTIVITY_NAMES.markRegeneration, {
+        accountId: settings.accountId,
+        secretName,
+        marker: { rotationId: run.rotationId, keyKind: standby, markedAt: run.startedAt, generationTimeBefore: facts.keys[standby].generationTime },
+      });
+    }
+    yield* regenerate(
+      run,
+      standby,
+      {
+        notRegeneratedSince: run.startedAt,
+        generationTimeBefore: facts.keys[standby].generationTime,
+        waitMaxInHours: settings.standbyWaitMaxInHours,
+      },
+      regenerating,
+    );
     yield* run.events.waitEnded('idle');
     run.enterPhase('validating', `Checking that the new ${standby} key is accepted by the data plane.`);
   }
-  yield* validate(run, standby);
+  const validationSession = yield* validate(run, standby);
 
   run.enterPhase('publishing', `Publishing ${standby} to Key Vault secret ${secretName}.`);
   const published = yield* run.call<PublishKeyInput, PublishKeyResult>(ACTIVITY_NAMES.publishKey, {
@@ -229,6 +287,7 @@ function* bringInStandby(
     secretName,
     connectionStringSecretName: run.pair === 'readWrite' ? settings.connectionStringSecretName : null,
     expiresInDays: settings.secretExpiryInDays,
+    validationSession,
   });
   yield* run.events.emit('newKeyPublished', { keyKind: standby, secretName, secretVersion: published.secretVersion, previousKeyKind: run.activeKeyKind ?? standby });
   return { publishedAt: published.publishedAt, secretVersion: published.secretVersion };
@@ -245,12 +304,15 @@ function* waitForStandbyIdle(
   standby: KeyKind,
   facts: InspectAccountResult,
   secretName: string,
+  continued: Extract<RotationCheckpoint['at'], { stage: 'standbyIdle' }> | undefined,
 ): Generator<Yielded, void, unknown> {
-  const deadline = new Date(run.now().getTime() + run.settings.standbyWaitMaxInHours * HOUR_MS);
+  const deadline = continued ? new Date(continued.deadline) : new Date(run.now().getTime() + run.settings.standbyWaitMaxInHours * HOUR_MS);
   const usedUntil = (current: InspectAccountResult) => keyCountsAsUsedUntil(current.keys[standby].lastUsedAt, successorPublishedAt(standby, current));
-  let current = facts;
-  let waited = false;
+  let current = continued?.current ?? facts;
+  let waited = continued !== undefined;
   while (!isIdle(usedUntil(current), run.now(), run.idleRule)) {
+    const checked = current;
+    run.continueIfLong(() => ({ stage: 'standbyIdle', deadline: deadline.toISOString(), current: checked }));
     const lastUsedAt = usedUntil(current);
     if (run.now() >= deadline) {
       run.endWait('standbyIdle', 'boundPassed');
@@ -285,27 +347,36 @@ function* regenerate(
   run: RotationRun,
   keyKind: KeyKind,
   options: { notRegeneratedSince: string; generationTimeBefore: string | null; waitMaxInHours: number },
+  continued?: RegenerationLoop,
 ): Generator<Yielded, void, unknown> {
-  if (!run.force) yield* waitForRotationWindow(run, keyKind);
+  if (!continued && !run.force) yield* waitForRotationWindow(run, keyKind);
   const phase = run.phase;
-  let firstRefusedAt: number | null = null;
-  let firstTroubleAt: number | null = null;
-  let refusals = 0;
-  let trouble = 0;
+  // The loop's state is one object, so that a continued run picks it up as it was.
+  const loop: RegenerationLoop = continued ? { ...continued } : { firstRefusedAt: null, firstTroubleAt: null, refusals: 0, trouble: 0 };
+  const checkpoint = () => ({ stage: 'regenerating' as const, keyKind, loop: { ...loop } });
   /** Busy or Failed: wait and ask again, within MAX_REGENERATION_HOURS of the first such answer. */
   const askAgain = function* (what: string, message: string): Generator<Yielded, void, unknown> {
-    firstTroubleAt ??= run.now().getTime();
+    const firstTroubleAt = (loop.firstTroubleAt ??= run.now().getTime());
     if (run.now().getTime() - firstTroubleAt >= MAX_REGENERATION_HOURS * HOUR_MS) {
       throw new RotationFailure(
         `${run.settings.accountName} could not regenerate ${keyKind} for ${MAX_REGENERATION_HOURS} h (${what}): ${message}. Check the account's activity log; re-running the rotation is safe.`,
       );
     }
-    const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(trouble) * 1000);
-    trouble += 1;
+    const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(loop.trouble) * 1000);
+    loop.trouble += 1;
     run.enterPhase(phase, `${what} (since ${new Date(firstTroubleAt).toISOString()}); asking again at ${checkAt.toISOString()}.`, { nextCheckAt: checkAt });
     yield* run.sleepUntil(checkAt, `regeneration of ${keyKind}: ${message}`);
   };
   for (;;) {
+    if (loop.monitor) {
+      // Continued while following a regeneration: follow it on.
+      const failure = yield* monitorRegeneration(run, keyKind, loop.monitor.operation, options, loop, checkpoint);
+      if (failure === null) break;
+      yield* askAgain(`Azure reported the regeneration of ${keyKind} as failed; the key is unchanged`, failure);
+      continue;
+    }
+    // Between refusals and busy answers (not before the first try: a short rotation stays one generation).
+    if (loop.refusals + loop.trouble > 0) run.continueIfLong(checkpoint);
     const begun = yield* run.call<BeginRegenerateKeyInput, BeginRegenerateKeyResult>(ACTIVITY_NAMES.beginRegenerateKey, {
       accountId: run.settings.accountId,
       keyKind,
@@ -318,7 +389,7 @@ function* regenerate(
     });
     if (begun.outcome === 'alreadyRegenerated') break;
     if (begun.outcome === 'started') {
-      const failure = yield* monitorRegeneration(run, keyKind, begun.operation, options);
+      const failure = yield* monitorRegeneration(run, keyKind, begun.operation, options, loop, checkpoint);
       if (failure === null) break;
       yield* askAgain(`Azure reported the regeneration of ${keyKind} as failed; the key is unchanged`, failure);
       continue;
@@ -328,9 +399,10 @@ function* regenerate(
       yield* askAgain(`Another operation holds ${run.settings.accountName} (likely the regeneration of ${keyKind} already under way)`, begun.message);
       continue;
     }
-    refusals += 1;
+    loop.refusals += 1;
+    const refusals = loop.refusals;
     run.retries.blockedRegenerations += 1;
-    firstRefusedAt ??= run.now().getTime();
+    const firstRefusedAt = (loop.firstRefusedAt ??= run.now().getTime());
     const deadline = firstRefusedAt + options.waitMaxInHours * HOUR_MS;
     const retryAt = laterOf(new Date(begun.retryAt), new Date(run.now().getTime() + MINUTE_MS));
     if (retryAt.getTime() > deadline) {
@@ -348,7 +420,7 @@ function* regenerate(
     yield* run.events.waitStarted('refusals', keyKind, new Date(deadline));
     yield* run.sleepUntil(retryAt, `regeneration of ${keyKind} blocked: ${begun.message}`);
   }
-  if (refusals > 0) run.endWait('refusals', 'idle');
+  if (loop.refusals > 0) run.endWait('refusals', 'idle');
 }
 
 /** Outside the configured rotation windows, wait for the next one to open (a forced rotation does not wait). */
@@ -373,13 +445,21 @@ function* monitorRegeneration(
   keyKind: KeyKind,
   operation: GetRegenerationStatusInput['operation'],
   since: { notRegeneratedSince: string; generationTimeBefore: string | null },
+  loop: RegenerationLoop,
+  checkpoint: () => RotationCheckpoint['at'],
 ): Generator<Yielded, string | null, unknown> {
   const phase = run.phase;
-  const deadline = run.now().getTime() + MAX_REGENERATION_HOURS * HOUR_MS;
-  for (let poll = 0; ; poll += 1) {
-    const checkAt = new Date(run.now().getTime() + regenerationPollDelayInSeconds(poll) * 1000);
+  const begunAt = loop.monitor?.begunAt ?? run.now().getTime();
+  const deadline = loop.monitor?.deadline ?? begunAt + MAX_REGENERATION_HOURS * HOUR_MS;
+  let retryAfterMs: number | undefined = loop.monitor?.retryAfterMs;
+  for (let poll = loop.monitor?.poll ?? 0; ; poll += 1) {
+    loop.monitor = { operation, begunAt, deadline, poll, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    if (poll > 0) run.continueIfLong(checkpoint);
+    const delay = regenerationPollDelayInMs({ poll, elapsedMs: run.now().getTime() - begunAt, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(run.regenerationTookMs !== undefined ? { expectedMs: run.regenerationTookMs } : {}) });
+    // The last look is at the deadline itself: a regeneration that takes just the bound still counts.
+    const checkAt = new Date(Math.min(run.now().getTime() + delay, Math.max(deadline, run.now().getTime() + MINUTE_MS)));
     run.enterPhase(phase, `Azure is regenerating ${keyKind}; this takes from a minute to hours on a large account.`, { nextCheckAt: checkAt });
-    yield createBoundedTimer(run.context, checkAt);
+    yield run.timer(checkAt);
     run.retries.regenerationPolls += 1;
     const status = yield* run.call<GetRegenerationStatusInput, GetRegenerationStatusResult>(ACTIVITY_NAMES.getRegenerationStatus, {
       accountId: run.settings.accountId,
@@ -388,29 +468,42 @@ function* monitorRegeneration(
       notRegeneratedSince: since.notRegeneratedSince,
       generationTimeBefore: since.generationTimeBefore,
     });
-    if (status.status === 'Succeeded') return null;
-    if (status.status === 'Failed') return status.message ?? 'no reason given';
+    if (status.status === 'Succeeded') {
+      run.regenerationTookMs = run.now().getTime() - begunAt;
+      delete loop.monitor;
+      return null;
+    }
+    if (status.status === 'Failed') {
+      delete loop.monitor;
+      return status.message ?? 'no reason given';
+    }
+    retryAfterMs = status.retryAfterInSeconds !== undefined ? status.retryAfterInSeconds * 1000 : undefined;
     if (run.now().getTime() >= deadline) {
       throw new RotationFailure(`Regenerating ${keyKind} has not finished after ${MAX_REGENERATION_HOURS} h. Check the account's activity log; re-running the rotation is safe.`);
     }
   }
 }
 
-/** N consecutive successes spread over M minutes: a new key takes a while to be accepted everywhere. */
-function* validate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, void, unknown> {
+/**
+ * N consecutive successes spread over M minutes: a new key takes a while to be
+ * accepted everywhere. The probes share one read of the key (the session);
+ * returns the session, whose accepted key publishKey publishes.
+ */
+function* validate(run: RotationRun, keyKind: KeyKind): Generator<Yielded, string, unknown> {
+  const session = `${run.rotationId}/${keyKind}/${run.now().toISOString()}`;
   const needed = run.settings.validationProbeCount;
   const intervalInMs = validationIntervalInMs(needed, run.settings.validationSpreadInMinutes);
   const maxProbes = Math.max(10, needed * 4);
   let consecutive = 0;
   let last: ValidateKeyResult | undefined;
   for (let probe = 1; probe <= maxProbes; probe += 1) {
-    last = yield* run.call<ValidateKeyInput, ValidateKeyResult>(ACTIVITY_NAMES.validateKey, { accountId: run.settings.accountId, keyKind });
+    last = yield* run.call<ValidateKeyInput, ValidateKeyResult>(ACTIVITY_NAMES.validateKey, { accountId: run.settings.accountId, keyKind, session });
     consecutive = last.accepted ? consecutive + 1 : 0;
     if (!last.accepted) run.retries.validationFailures += 1;
-    if (consecutive >= needed) return;
+    if (consecutive >= needed) return session;
     const checkAt = new Date(run.now().getTime() + Math.max(intervalInMs, 1000));
     run.enterPhase('validating', `The new ${keyKind} key passed ${consecutive} of ${needed} consecutive probes.`, { nextCheckAt: checkAt });
-    yield createBoundedTimer(run.context, checkAt);
+    yield run.timer(checkAt);
   }
   throw new RotationFailure(
     `The new ${keyKind} key was not accepted by the data plane in ${maxProbes} probes (last: ${last?.status ?? 0} ${last?.reason ?? ''}). ` +
@@ -431,14 +524,25 @@ function* waitForConsumers(
   secretName: string,
   publishedAt: string,
   resumed: ResumedRotation | undefined,
+  startFacts: InspectAccountResult,
+  continued: Extract<RotationCheckpoint['at'], { stage: 'consumers' }> | undefined,
 ): Generator<Yielded, 'idle' | 'operator', unknown> {
-  const deadline = new Date(run.now().getTime() + run.settings.consumerWaitMaxInHours * HOUR_MS);
+  const deadline = continued ? new Date(continued.deadline) : new Date(run.now().getTime() + run.settings.consumerWaitMaxInHours * HOUR_MS);
+  // Resuming at this wait, the facts this run just read are current: no second read. Right after
+  // publishing, the old key counts as used until then (keyCountsAsUsedUntil): it cannot be idle
+  // yet, and a read would change nothing but the message; the first check sleeps without one.
+  // Continued: the facts the last generation read at its last check, just before it ended.
+  const known = continued
+    ? continued.current
+    : resumed?.from === 'waitingForConsumers' || !isIdle(keyCountsAsUsedUntil(startFacts.keys[oldKey].lastUsedAt, publishedAt), run.now(), run.idleRule)
+      ? startFacts
+      : null;
   // One event task for the whole wait: a new one per check would leave earlier ones unanswered.
   const operatorSaysMoved = run.context.df.waitForExternalEvent(CONSUMERS_MOVED_EVENT);
   const confirmed = (): 'operator' => run.endWait('consumers', 'operator', (operatorSaysMoved.result as ConsumersMovedEvent | undefined) ?? {});
   const resuming = resumed ? ` (resuming rotation ${resumed.rotationId}, published ${publishedAt})` : '';
-  for (;;) {
-    const facts = yield* run.inspect(secretName);
+  for (let check = 0; ; check += 1) {
+    const facts = check === 0 && known ? known : yield* run.inspect(secretName);
     // The event may have come while that inspection ran; Task.any does not look at a task already done.
     if (operatorSaysMoved.isCompleted) return confirmed();
     const lastUsedAt = keyCountsAsUsedUntil(facts.keys[oldKey].lastUsedAt, publishedAt)!;
@@ -451,6 +555,10 @@ function* waitForConsumers(
           `or start the rotation again (POST /api/rotations), which resumes this wait.`,
       );
     }
+    // A long wait continues as new here, between a check and the next timer, the operator's event not in yet.
+    // (durable-functions 3.5.0 cannot carry events over: one raised in the very instant of the hand-over is lost;
+    // the wait then ends when the key is idle, or at its bound, as without the event.)
+    if (check > 0) run.continueIfLong(() => ({ stage: 'consumers', deadline: deadline.toISOString(), current: facts }));
     const checkAt = run.nextUsageCheck(lastUsedAt, deadline);
     run.enterPhase('waitingForConsumers', `Waiting for consumers to leave ${oldKey} (in use until at least ${lastUsedAt}; idle from ${idleFrom(lastUsedAt, run.idleRule)?.toISOString()}), or an operator's consumers-moved${resuming}.`, {
       nextCheckAt: checkAt,
@@ -458,7 +566,7 @@ function* waitForConsumers(
     });
     yield* run.events.waitStarted('consumers', oldKey, deadline);
     const from = run.now().toISOString();
-    const timer: TimerTask = createBoundedTimer(run.context, checkAt);
+    const timer: TimerTask = run.timer(checkAt);
     const winner = yield run.context.df.Task.any([operatorSaysMoved, timer]);
     run.waits.push({ pair: run.pair, phase: 'waitingForConsumers', reason: `old key ${oldKey} in use until at least ${lastUsedAt}`, from, until: run.now().toISOString() });
     if (winner === operatorSaysMoved) {
@@ -487,6 +595,13 @@ class RotationRun {
   readonly waits: WaitRecord[] = [];
   readonly waitEndings: WaitEnding[] = [];
   readonly retries = { blockedRegenerations: 0, validationFailures: 0, regenerationPolls: 0, usageChecks: 0, outageRetries: 0, busyAnswers: 0 };
+  /** How long this run's last regeneration took (as its polls saw it): the next one, on the same account, likely takes as long. */
+  regenerationTookMs?: number;
+  /** The pair being rotated and what it has done: what a checkpoint carries. */
+  progress: { pairIndex: number; pair: RotationCheckpoint['pair'] } = { pairIndex: 0, pair: { facts: undefined as never } };
+  /** Tasks yielded in this generation, and how many generations came before. */
+  private yields = 0;
+  private readonly generation: number;
   pair: KeyPairName = 'readWrite';
   phase: RotationPhase = 'inspecting';
   activeKeyKind?: KeyKind;
@@ -500,11 +615,62 @@ class RotationRun {
   ) {
     this.settings = input.settings;
     this.force = input.force === true;
-    this.startedAt = this.now().toISOString();
-    this.phaseStartedAt = this.startedAt;
-    this.rotationId = rotationIdFor(this.settings.accountName, this.now());
+    const carried = input.continued?.run;
+    this.startedAt = carried?.startedAt ?? this.now().toISOString();
+    this.phaseStartedAt = carried?.phaseStartedAt ?? this.startedAt;
+    this.rotationId = carried?.rotationId ?? rotationIdFor(this.settings.accountName, this.now());
+    this.generation = carried ? carried.generation + 1 : 0;
+    if (carried) {
+      this.pair = carried.pair;
+      this.phase = carried.phase;
+      if (carried.activeKeyKind) this.activeKeyKind = carried.activeKeyKind;
+      if (carried.standbyKeyKind) this.standbyKeyKind = carried.standbyKeyKind;
+      this.outcomes.push(...carried.outcomes);
+      this.phases.push(...carried.phases);
+      this.waits.push(...carried.waits);
+      this.waitEndings.push(...carried.waitEndings);
+      Object.assign(this.retries, carried.retries);
+      if (carried.regenerationTookMs !== undefined) this.regenerationTookMs = carried.regenerationTookMs;
+    }
     this.idleRule = { idleWindowInHours: this.settings.idleWindowInHours, usageMarginInMinutes: this.settings.usageMarginInMinutes };
-    this.events = new RotationEventLog(context, { ...this.settings, rotationId: this.rotationId, startedAt: this.startedAt, where: () => ({ pair: this.pair, phase: this.phase }) });
+    this.events = new RotationEventLog(
+      context,
+      { ...this.settings, rotationId: this.rotationId, startedAt: this.startedAt, where: () => ({ pair: this.pair, phase: this.phase }), yielded: () => void (this.yields += 1) },
+      carried?.events,
+    );
+  }
+
+  /**
+   * At a long wait's step: when this generation has yielded TASKS_PER_GENERATION
+   * tasks, hand over to a new generation (continueAsNew) with everything the
+   * run knows and where the wait stands (`at`), and end this one.
+   */
+  continueIfLong(at: () => RotationCheckpoint['at']): void {
+    if (this.yields < TASKS_PER_GENERATION) return;
+    const checkpoint: RotationCheckpoint = {
+      run: {
+        rotationId: this.rotationId,
+        startedAt: this.startedAt,
+        phaseStartedAt: this.phaseStartedAt,
+        pair: this.pair,
+        phase: this.phase,
+        ...(this.activeKeyKind ? { activeKeyKind: this.activeKeyKind } : {}),
+        ...(this.standbyKeyKind ? { standbyKeyKind: this.standbyKeyKind } : {}),
+        outcomes: this.outcomes,
+        phases: this.phases,
+        waits: this.waits,
+        waitEndings: this.waitEndings,
+        retries: this.retries,
+        ...(this.regenerationTookMs !== undefined ? { regenerationTookMs: this.regenerationTookMs } : {}),
+        events: this.events.state(),
+        generation: this.generation,
+      },
+      pairIndex: this.progress.pairIndex,
+      pair: this.progress.pair,
+      at: at(),
+    };
+    this.context.df.continueAsNew({ ...this.input, continued: checkpoint } satisfies RotationInput);
+    throw new ContinuedAsNew();
   }
 
   now(): Date {
@@ -592,6 +758,7 @@ class RotationRun {
     for (let attempt = 0; ; attempt += 1) {
       let result: ActivityResult<O>;
       try {
+        this.yields += 1;
         result = (yield this.context.df.callActivityWithRetry(name, ACTIVITY_RETRY, input)) as ActivityResult<O>;
       } catch (error) {
         const failure = activityFailureOf(error);
@@ -616,8 +783,15 @@ class RotationRun {
     }
   }
 
+  /** A timer the caller yields itself (counted for the generation). */
+  timer(fireAt: Date): TimerTask {
+    this.yields += 1;
+    return createBoundedTimer(this.context, fireAt);
+  }
+
   *sleepUntil(until: Date, reason: string): Generator<Yielded, void, unknown> {
     const from = this.now().toISOString();
+    this.yields += 1;
     yield* sleepUntil(this.context, until);
     this.waits.push({ pair: this.pair, phase: this.phase, reason, from, until: this.now().toISOString() });
   }

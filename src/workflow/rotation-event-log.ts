@@ -17,6 +17,14 @@ export interface RotationEventSubject {
   startedAt: string;
   /** Where the rotation is now: its pair and phase. */
   where(): { pair: KeyPairName; phase: string };
+  /** Told of every task the log yields (the run counts its generation's tasks). */
+  yielded?(): void;
+}
+
+/** What a run carries over a continueAsNew so that event numbers and the open wait go on. */
+export interface RotationEventLogState {
+  sequence: number;
+  openWait: { wait: RotationWait; keyKind: KeyKind | null; since: number } | null;
 }
 
 type WaitEndedHow = RotationEventData['waitEnded']['ended'];
@@ -28,7 +36,17 @@ export class RotationEventLog {
   constructor(
     private readonly context: OrchestrationContext,
     private readonly subject: RotationEventSubject,
-  ) {}
+    state?: RotationEventLogState,
+  ) {
+    if (state) {
+      this.sequence = state.sequence;
+      this.openWait = state.openWait;
+    }
+  }
+
+  state(): RotationEventLogState {
+    return { sequence: this.sequence, openWait: this.openWait };
+  }
 
   /** Sends one event. Delivery trouble never stops the rotation (the activity records it in telemetry). */
   *emit<T extends RotationEventType>(type: T, data: RotationEventData[T]): Generator<Task, void, unknown> {
@@ -46,6 +64,7 @@ export class RotationEventLog {
       data,
     };
     try {
+      this.subject.yielded?.();
       yield this.context.df.callActivity(ACTIVITY_NAMES.emitRotationEvent, { event } satisfies EmitRotationEventInput);
     } catch {
       // The activity never throws on delivery; anything else (a host problem) must not fail a rotation either.

@@ -3,6 +3,7 @@
  * operator sees while it runs, and the summary it ends with. All of it is
  * stored in the task hub and shown by the HTTP API: never key material.
  */
+import type { InspectAccountResult as InspectAccountFacts, RegenerationHandle } from '../activities/contracts.js';
 import type { ResumedRotation } from '../domain/rotation-plan.js';
 import type { KeyKind, KeyPairName } from '../domain/keys.js';
 import type { AccountRotationSettings } from '../domain/settings.js';
@@ -25,6 +26,54 @@ export interface RotationInput {
    * (Azure's safe-rotation check still applies unless forced).
    */
   consumersMoved?: ConsumersMovedEvent;
+  /**
+   * Set by the rotation itself when a long wait continued as new
+   * (continueAsNew keeps the history of one instance short): where the wait
+   * stood and what the run knew. Never key material. Operators leave it out.
+   */
+  continued?: RotationCheckpoint;
+}
+
+/** What a run carries into its next generation: its record so far, the pair it is on, and the wait it was in. */
+export interface RotationCheckpoint {
+  run: {
+    rotationId: string;
+    startedAt: string;
+    phaseStartedAt: string;
+    pair: KeyPairName;
+    phase: RotationPhase;
+    activeKeyKind?: KeyKind;
+    standbyKeyKind?: KeyKind;
+    outcomes: PairOutcome[];
+    phases: PhaseRecord[];
+    waits: WaitRecord[];
+    waitEndings: WaitEnding[];
+    retries: RotationOutput['retries'];
+    regenerationTookMs?: number;
+    events: { sequence: number; openWait: { wait: 'standbyIdle' | 'consumers' | 'refusals'; keyKind: KeyKind | null; since: number } | null };
+    generation: number;
+  };
+  pairIndex: number;
+  /** The pair's first inspection (its plan follows from it), and what it has done since. */
+  pair: {
+    facts: InspectAccountFacts;
+    publishedAt?: string;
+    secretVersion?: string | null;
+    consumersMoved?: 'idle' | 'operator' | 'forced';
+  };
+  at:
+    | { stage: 'standbyIdle'; deadline: string; current: InspectAccountFacts }
+    | { stage: 'regenerating'; keyKind: KeyKind; loop: RegenerationLoop }
+    | { stage: 'consumers'; deadline: string; current: InspectAccountFacts };
+}
+
+/** The state of a regeneration's retry loop and, while one runs, of its polls. */
+export interface RegenerationLoop {
+  firstRefusedAt: number | null;
+  firstTroubleAt: number | null;
+  refusals: number;
+  trouble: number;
+  monitor?: { operation: RegenerationHandle; begunAt: number; deadline: number; poll: number; retryAfterMs?: number };
 }
 
 export interface ConsumersMovedEvent {

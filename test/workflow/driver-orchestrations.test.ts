@@ -248,6 +248,22 @@ describe('continueAsNew', () => {
     expect(eventsOf(history, EventType.ExecutionStarted)).toHaveLength(1);
     expect(eventsOf(history, EventType.TaskScheduled).map((event) => event.EventId)).toEqual([0]);
   });
+
+  it('when an orchestration continues as new, then the counters still count every history event and each generation\'s replays start small again', async () => {
+    await newDriver();
+    const id = await driver.startNew('fixtureGenerations', { instanceId: 'replays', input: { generation: 1, last: 3 } });
+
+    await driver.runUntilIdle();
+
+    const counters = driver.counters(id)!;
+    // Three generations: 11 + 11 events left behind, 8 in the last (it completes without a timer).
+    expect(counters).toMatchObject({ historyEventsOfEarlierGenerations: 22, historyEvents: 8, episodes: 8 });
+    // Each generation replays 2, then 6, then 10 events (the last one 2, then 6): never what the earlier generations wrote.
+    expect(counters.episodeReplay.firstFew.map((replay) => replay.events)).toEqual([2, 6, 10, 2, 6]);
+    expect(counters.episodeReplay.lastFew.map((replay) => replay.events)).toEqual([2, 6, 10, 2, 6]);
+    expect(counters.episodeReplay.largest!.events).toBe(10);
+    expect(counters.episodeReplay.last!.ms).toBeGreaterThan(0);
+  });
 });
 
 describe('custom status', () => {

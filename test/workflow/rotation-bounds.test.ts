@@ -161,7 +161,8 @@ describe('when Azure says no', () => {
   });
 
   it('when the identity may not read operation status (an account-scoped role), then the rotation follows the key generation times and completes', async () => {
-    harness = await RotationHarness.start({ accounts: [{ name: 'orders' }] });
+    // Five minutes a regeneration: the first poll (after a minute) finds it still running.
+    harness = await RotationHarness.start({ accounts: [{ name: 'orders', regenerationSeconds: 300 }] });
     await harness.seedSecretByHand('orders', 'primary');
     await control(harness.emulator, 'POST', '/rbac', { deny: ['getOperationStatus', 'getOperationResult'] });
 

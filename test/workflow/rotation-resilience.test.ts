@@ -48,7 +48,7 @@ describe('a rotation survives faults and crashes', () => {
 
   it('when the host crashes after any activity, then the restarted rotation regenerates each key once and publishes one version', async () => {
     // Activity executions in this scenario without a crash, not counting the event sender (rotation-events.test.ts crashes that one).
-    const crashPoints = 13;
+    const crashPoints = 11;
     const outcomes: string[] = [];
     for (let crashAfter = 1; crashAfter <= crashPoints; crashAfter += 1) {
       let executed = 0;
