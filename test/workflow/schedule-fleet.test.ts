@@ -73,7 +73,10 @@ describe('the rotation schedule over 1,000 accounts', () => {
 
     // The next run: the 200 running rotations fill the subscription's bound, so it starts none and reads no more.
     await control(api.rotation.emulator, 'DELETE', '/stats');
+    api.driver.durableRequestCounts({ reset: true });
     await api.runTimer();
+    // 200 open instances: two pages of the open query, one of the completed one, one of the history purge.
+    expect(api.driver.durableRequestCounts()).toEqual({ listInstances: 4 });
     const next = api.rotation.logLines.filter((line) => line.includes(' configured, ')).at(-1)!;
     expect(next).toContain('200 running before this run, 0 started');
     const again = ((await control(api.rotation.emulator, 'GET', '/stats')).body as { keyvault: Record<string, number> }).keyvault;
