@@ -51,7 +51,9 @@ interface Reply {
 }
 
 export async function startDurableHttpServer(backend: DurableHttpBackend, options: { port: number }): Promise<DurableHttpServer> {
-  const server = createServer((request, response) => {
+  // No keep-alive timeout, as the Azure emulator's servers (see emulator/azure/https-server.ts): on a virtual clock a
+  // wall-clock idle timer races clients reusing pooled connections.
+  const server = createServer({ keepAliveTimeout: 0 }, (request, response) => {
     void handle(backend, request, response);
   });
   await new Promise<void>((resolve, reject) => {
