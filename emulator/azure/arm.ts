@@ -9,7 +9,6 @@ import { KEY_KINDS } from './contracts.js';
 import { matchArmRoute, type ArmRoute } from './arm-routes.js';
 import { armAccount, armConnectionStrings, armKeys, armReadOnlyKeys } from './arm-resources.js';
 import { actualLastUsage } from './key-usage.js';
-import { runningOperation, settleDue } from './operations.js';
 import { takeOperationFailure } from './operation-failures.js';
 import { denial } from './rbac.js';
 
@@ -144,8 +143,8 @@ function missingScope(state: EmulatorState, route: ArmRoute): Reply | undefined 
   return undefined;
 }
 
-function provisioningStateOf(state: EmulatorState, account: AccountState): 'Succeeded' | 'Updating' {
-  return runningOperation(state, account.id.toLowerCase())?.kind === 'updateAccount' ? 'Updating' : 'Succeeded';
+function provisioningStateOf(context: ServiceContext, account: AccountState): 'Succeeded' | 'Updating' {
+  return context.runningOperation(account.id.toLowerCase())?.kind === 'updateAccount' ? 'Updating' : 'Succeeded';
 }
 
 function listAccounts({ context, route, apiVersion, now }: Exchange): Reply {
@@ -153,7 +152,7 @@ function listAccounts({ context, route, apiVersion, now }: Exchange): Reply {
   if (missing) return missing;
   const accounts = accountsOf(context.state, route.subscriptionId, route.resourceGroup);
   const value = accounts.map((account) =>
-    armAccount(account, { apiVersion, now, provisioningState: provisioningStateOf(context.state, account) }),
+    armAccount(account, { apiVersion, now, provisioningState: provisioningStateOf(context, account) }),
   );
   return { status: 200, body: { value } };
 }
@@ -174,7 +173,7 @@ function accountReply(exchange: Exchange): Reply {
   }
   switch (route.operation) {
     case 'getAccount':
-      return { status: 200, body: armAccount(account, { apiVersion, now, provisioningState: provisioningStateOf(context.state, account) }) };
+      return { status: 200, body: armAccount(account, { apiVersion, now, provisioningState: provisioningStateOf(context, account) }) };
     case 'listKeys':
       return { status: 200, body: armKeys(account) };
     case 'listReadOnlyKeys':
@@ -254,7 +253,7 @@ function regenerateKey({ request, context, apiVersion, now }: Exchange, accountK
     }
     skipUsageCheck ||= body[field] as boolean;
   }
-  const running = runningOperation(context.state, accountKey);
+  const running = context.runningOperation(accountKey);
   if (running) return accountBusy(account, running);
   if (hasCapability(account, KEY_CHECK_CAPABILITY) && !skipUsageCheck) {
     const lastUse = usedWithinWindow(account, keyKind, now);
@@ -275,7 +274,7 @@ function regenerateKey({ request, context, apiVersion, now }: Exchange, accountK
   // The spec's examples (2026-03-15 and 2026-04-01-preview CosmosDBDatabaseAccountRegenerateKey.json):
   // 200 when done at once, else 202 with Location and Azure-AsyncOperation both at operationsStatus.
   if (account.regenerationSeconds === 0 && !operation.plannedFailure) {
-    context.mutate((state) => settleDue(state, now));
+    context.settle();
     return { status: 200 };
   }
   const headers = operationHeaders(request, account, operation, apiVersion);
@@ -311,7 +310,7 @@ function updateAccount({ request, context, apiVersion, now }: Exchange, accountK
       return armError(400, 'BadRequest', `The emulator cannot update properties.${field}; it updates properties.capabilities and properties.disableLocalAuth.`);
     }
   }
-  const running = runningOperation(context.state, accountKey);
+  const running = context.runningOperation(accountKey);
   if (running) return accountBusy(account, running);
   if (patch.disableLocalAuth === true && !account.disableLocalAuth && hasCapability(account, DISABLE_LOCAL_AUTH_CHECK_CAPABILITY)) {
     const inUse = KEY_KINDS.map((kind) => ({ kind, lastUse: usedWithinWindow(account, kind, now) })).filter((entry) => entry.lastUse);
@@ -384,7 +383,8 @@ export function pollStatus(operation: OperationState, now: Date): 'Enqueued' | '
 }
 
 function operationReply({ request, context, route, apiVersion }: Exchange): Reply {
-  const operation = Object.values(context.state.operations).find((candidate) => candidate.id === route.operationId);
+  const operations = context.state.operations;
+  const operation = route.operationId !== undefined && Object.hasOwn(operations, route.operationId) ? operations[route.operationId] : undefined;
   const account = operation ? context.state.accounts[operation.accountId.toLowerCase()] : undefined;
   if (!operation || operation.accountId.split('/')[2]?.toLowerCase() !== route.subscriptionId.toLowerCase()) {
     return armError(404, 'NotFound', `The operation '${route.operationId}' could not be found.`);
@@ -413,7 +413,7 @@ function operationReply({ request, context, route, apiVersion }: Exchange): Repl
     return armError(operation.failureStatus ?? 400, operation.error?.code ?? 'OperationFailed', operation.error?.message ?? 'The operation failed.');
   }
   if (operation.kind === 'updateAccount' && account) {
-    return { status: 200, body: armAccount(account, { apiVersion, now: context.clock.now(), provisioningState: provisioningStateOf(context.state, account) }) };
+    return { status: 200, body: armAccount(account, { apiVersion, now: context.clock.now(), provisioningState: provisioningStateOf(context, account) }) };
   }
   return { status: 204 };
 }

@@ -186,6 +186,10 @@ export interface ServiceContext {
   readonly state: EmulatorState;
   /** Applies a change and persists the state atomically (when a data dir is set). */
   mutate<T>(change: (state: EmulatorState) => T): T;
+  /** Completes the operations and makes visible the key uses that are due by now (a no-op most of the time). */
+  settle(): void;
+  /** The operation still running on an account (by lower-cased resource ID), if any: ARM allows one at a time. */
+  runningOperation(accountKey: string): OperationState | undefined;
   log(message: string): void;
 }
 

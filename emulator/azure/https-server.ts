@@ -34,9 +34,20 @@ export async function listen(
   handler: RequestHandler,
   options: { preferredPort: number; fallbackToFreePort: boolean; onError: (error: unknown) => void },
 ): Promise<Listener> {
-  const server = createServer({ key: tls.serverKeyPem, cert: tls.serverCertPem }, (req, res) => {
-    void serve(req, res, handler).catch(options.onError);
-  });
+  const server = createServer(
+    {
+      key: tls.serverKeyPem,
+      cert: tls.serverCertPem,
+      // Idle connections stay until the client closes them or the emulator stops (close() below), never on a
+      // wall-clock timer: under a virtual clock a busy process lets seconds pass in which a pooled connection
+      // looks idle, and Node closing it (after 5 s by default) races the client's next request on it, which then
+      // fails with ECONNRESET (nodejs/node#54293). See test/integration/emulator-connections.test.ts.
+      keepAliveTimeout: 0,
+    },
+    (req, res) => {
+      void serve(req, res, handler).catch(options.onError);
+    },
+  );
   try {
     await bind(server, options.preferredPort);
   } catch (error) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VirtualClock } from '../clock.js';
-import type { EmulatorRequest, EmulatorResponse, EmulatorState, KeyKind, ServiceContext } from './contracts.js';
+import type { EmulatorRequest, EmulatorResponse, EmulatorState, KeyKind, KeyState, ServiceContext } from './contracts.js';
 import {
   InputError,
   documentEndpointOf,
@@ -31,8 +31,9 @@ import { listen, type Listener, type TlsMaterial } from './https-server.js';
 import { EVENT_GRID_PATH, EventGridTopic, type DeliveredEvent, type TopicSubscriber } from './event-grid.js';
 import { handleKeyVault } from './key-vault.js';
 import { recordKeyUse } from './key-usage.js';
-import { needsSettling, settleDue } from './operations.js';
+import { settleDue } from './operations.js';
 import { RequestStats, cosmosOperationName, keyVaultOperationName, type EmulatorStats } from './request-stats.js';
+import { StateIndex } from './state-index.js';
 import { StateStore, createFreshState, readStateFile } from './state-store.js';
 import { Throttler, azureThrottling, mergeThrottling, type ThrottleDecision } from './throttling.js';
 
@@ -85,6 +86,15 @@ export interface AzureEmulator {
   clock: VirtualClock;
   /** A deep copy of the whole state, with due operations completed. */
   state(): EmulatorState;
+  /**
+   * A copy of every account's keys, by lower-cased resource ID, with due operations completed:
+   * cheaper than `state()` (no data, no secrets), for watching regenerations.
+   */
+  keys(): Record<string, Record<KeyKind, KeyState>>;
+  /** A copy of one account's keys (due operations completed); undefined for an unknown account. */
+  accountKeys(accountId: string): Record<KeyKind, KeyState> | undefined;
+  /** Changes whenever a key value changes or an account comes or goes: `keys()` is worth reading again. */
+  keysRevision(): number;
   /** Same as control `POST /accounts`; throws InputError (bad input) or ConflictError (exists). */
   createAccount(input: CreateAccountInput): Promise<CreatedAccount>;
   /** Records a data-plane use of a key at `at` (default now), as an authenticated request would. */
@@ -105,6 +115,8 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   const persisted = dataDir ? readStateFile(dataDir) : undefined;
   const clock = chooseClock(options, persisted, log);
   const store = new StateStore(persisted ?? createFreshState(clock), clock, dataDir);
+  const index = new StateIndex(store.state);
+  store.onChange((touched) => index.update(store.state, touched));
   const certificateDir = dataDir ?? mkdtempSync(join(tmpdir(), 'azure-emulator-'));
   const certificates = await loadOrCreateCertificates(certificateDir);
   const stats = new RequestStats();
@@ -117,17 +129,20 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   const topic = new EventGridTopic(() => clock.now(), log);
   let closed = false;
 
+  const settle = (): void => {
+    const nowMs = clock.nowMs();
+    if (index.needsSettling(nowMs)) store.mutate((state) => settleDue(state, new Date(nowMs), index.due(nowMs)));
+  };
+
   const context: ServiceContext = {
     clock,
     get state() {
       return store.state;
     },
     mutate: (change) => store.mutate(change),
+    settle,
+    runningOperation: (accountKey) => index.runningOperation(store.state, accountKey),
     log,
-  };
-
-  const settle = (): void => {
-    if (needsSettling(store.state, clock.now())) store.mutate((state) => settleDue(state, clock.now()));
   };
 
   async function dispatch(
@@ -244,7 +259,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     changeAccount: (name, body) => {
       const change = parseAccountChange(body);
       return store.mutate((state) => {
-        const account = accountNamed(state, name);
+        const account = state.accounts[accountKeyNamed(store.state, name)]!;
         if (change.disableLocalAuth !== undefined) account.disableLocalAuth = change.disableLocalAuth;
         if (change.capabilities !== undefined) account.capabilities = [...change.capabilities];
         log(`control: account ${account.id} changed: ${JSON.stringify(change)}`);
@@ -253,7 +268,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     },
     deleteAccount: (name) =>
       store.mutate((state) => {
-        const account = accountNamed(state, name);
+        const account = state.accounts[accountKeyNamed(store.state, name)]!;
         delete state.accounts[account.id.toLowerCase()];
         (state.deletedAccountScopes ??= []).push(`${account.subscriptionId}/${account.resourceGroup}`.toLowerCase());
         log(`control: account ${account.id} deleted`);
@@ -350,12 +365,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     }
     store.mutate((state) => {
       state.ports = { arm: arm.port, keyVault: keyVault.port, eventGrid: eventGrid.port };
-      settleDue(state, clock.now());
     });
+    settle();
     unsubscribeClock = clock.onChange(() => {
       if (closed) return;
       try {
-        if (needsSettling(store.state, clock.now())) settle();
+        if (index.needsSettling(clock.nowMs())) settle();
         else store.flush();
       } catch (error) {
         log(`clock: could not save the state: ${(error as Error).message}`);
@@ -384,6 +399,20 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     caCertPem: certificates.caCertPem,
     clock,
     state: controlDependencies.state,
+    keys: () => {
+      settle();
+      return Object.fromEntries(Object.entries(store.state.accounts).map(([key, account]) => [key, structuredClone(account.keys)]));
+    },
+    accountKeys: (accountId) => {
+      settle();
+      const accounts = store.state.accounts;
+      const key = accountId.toLowerCase();
+      return Object.hasOwn(accounts, key) ? structuredClone(accounts[key]!.keys) : undefined;
+    },
+    keysRevision: () => {
+      settle();
+      return index.keysRevision;
+    },
     createAccount: (input) => createAccount(input),
     recordKeyUse: (accountId, keyKind, at) => {
       recordUse({ accountId, keyKind, ...(at === undefined ? {} : { at: new Date(at).toISOString() }) });
@@ -434,12 +463,15 @@ function withRequestId(service: ServiceName, request: EmulatorRequest, response:
   return { ...response, headers };
 }
 
-/** The one account with this name (its data plane may stay up; ARM no longer finds a deleted one). */
-function accountNamed(state: EmulatorState, name: string): EmulatorState['accounts'][string] {
-  const matches = Object.values(state.accounts).filter((account) => account.name.toLowerCase() === name.toLowerCase());
+/**
+ * The key of the one account with this name (its data plane may stay up; ARM no longer finds a deleted one).
+ * Looked up in the live state: walking a change's draft would copy every account.
+ */
+function accountKeyNamed(state: EmulatorState, name: string): string {
+  const matches = Object.entries(state.accounts).filter(([, account]) => account.name.toLowerCase() === name.toLowerCase());
   if (matches.length === 0) throw new NotFoundError(`there is no account named ${name}`);
   if (matches.length > 1) throw new InputError(`${matches.length} accounts are named ${name}; the control API changes one by name only`);
-  return matches[0]!;
+  return matches[0]![0];
 }
 
 function parseAccountChange(body: unknown): { disableLocalAuth?: boolean; capabilities?: string[] } {

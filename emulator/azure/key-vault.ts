@@ -451,9 +451,11 @@ function purgeExpiredDeletions(context: ServiceContext): void {
   const nowMs = context.clock.nowMs();
   const due = (state: EmulatorState) =>
     Object.entries(state.keyVault.deleted).filter(([, entry]) => Date.parse(entry.scheduledPurgeDate) <= nowMs).map(([key]) => key);
-  if (due(context.state).length === 0) return;
+  // Found in the live state: walking the change's draft would copy every deleted secret.
+  const expired = due(context.state);
+  if (expired.length === 0) return;
   context.mutate((state) => {
-    for (const key of due(state)) delete state.keyVault.deleted[key];
+    for (const key of expired) delete state.keyVault.deleted[key];
   });
 }
 

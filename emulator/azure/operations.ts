@@ -13,28 +13,21 @@ export function newAccountKeyValue(): string {
   return randomBytes(64).toString('base64');
 }
 
-/** Cheap check so that most requests do not copy the state. */
-export function needsSettling(state: EmulatorState, now: Date): boolean {
-  const nowMs = now.getTime();
-  for (const operation of Object.values(state.operations)) {
-    if (operation.status === 'InProgress' && Date.parse(operation.completesAt) <= nowMs) return true;
-  }
-  for (const account of Object.values(state.accounts)) {
-    const visibleBeforeMs = nowMs - account.usageLagSeconds * 1000;
-    for (const key of Object.values(account.keys)) {
-      if (key.pendingUsageTimes?.some((use) => Date.parse(use) <= visibleBeforeMs)) return true;
-    }
-  }
-  return false;
-}
-
-/** Completes due operations and makes due key uses visible. Mutates: call inside `mutate`. */
-export function settleDue(state: EmulatorState, now: Date): void {
-  const due = Object.values(state.operations)
-    .filter((operation) => operation.status === 'InProgress' && Date.parse(operation.completesAt) <= now.getTime())
+/**
+ * Completes due operations and makes due key uses visible. Mutates: call inside
+ * `mutate`. `due` names what is due (see StateIndex), so that only those
+ * entries are touched.
+ */
+export function settleDue(state: EmulatorState, now: Date, due: { operationIds: string[]; accountKeys: string[] }): void {
+  const operations = due.operationIds
+    .map((id) => state.operations[id])
+    .filter((operation): operation is OperationState => operation?.status === 'InProgress' && Date.parse(operation.completesAt) <= now.getTime())
     .sort((a, b) => Date.parse(a.completesAt) - Date.parse(b.completesAt));
-  for (const operation of due) complete(state, operation);
-  for (const account of Object.values(state.accounts)) settleKeyUsage(account, now);
+  for (const operation of operations) complete(state, operation);
+  for (const key of due.accountKeys) {
+    const account = state.accounts[key];
+    if (account) settleKeyUsage(account, now);
+  }
 }
 
 function complete(state: EmulatorState, operation: OperationState): void {
@@ -71,11 +64,4 @@ function complete(state: EmulatorState, operation: OperationState): void {
 function applyPatch(account: AccountState, patch: NonNullable<OperationState['patch']>): void {
   if (patch.capabilities) account.capabilities = [...patch.capabilities];
   if (patch.disableLocalAuth !== undefined) account.disableLocalAuth = patch.disableLocalAuth;
-}
-
-/** The operation still running on an account, if any: ARM allows one at a time. */
-export function runningOperation(state: EmulatorState, accountKey: string): OperationState | undefined {
-  return Object.values(state.operations).find(
-    (operation) => operation.status === 'InProgress' && operation.accountId.toLowerCase() === accountKey,
-  );
 }

@@ -138,11 +138,20 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
     // Keys as issued: every value (for the leak check) and every regeneration (for the report).
     const generationTimes = new Map<string, string>();
-    const observeKeys = (state: EmulatorState): void => {
-      for (const account of Object.values(state.accounts)) {
-        const name = accountNameById.get(account.id.toLowerCase()) ?? account.name;
+    let keysSeen: number | undefined;
+    /** Reads the keys again only when one changed: reading every account's at each step would grow with the fleet. */
+    const observeKeysIfChanged = (): void => {
+      const revision = emulator.keysRevision();
+      if (revision === keysSeen) return;
+      keysSeen = revision;
+      observeKeys(emulator.keys());
+    };
+    /** `keysById`: each account's keys by its lower-cased resource ID. */
+    const observeKeys = (keysById: Record<string, EmulatorState['accounts'][string]['keys']>): void => {
+      for (const [id, keys] of Object.entries(keysById)) {
+        const name = accountNameById.get(id) ?? id;
         for (const keyKind of KEY_KINDS) {
-          const key = account.keys[keyKind];
+          const key = keys[keyKind];
           leaks.addKey(key.value, { account: name, keyKind });
           const slot = `${name}/${keyKind}`;
           const previous = generationTimes.get(slot);
@@ -161,7 +170,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         }
       }
     };
-    observeKeys(emulator.state());
+    observeKeysIfChanged();
 
     // ---- the app's settings, pointing it at the emulator ----
     // The SDKs' own retries sleep in real time while virtual time stands still: the story cannot tell
@@ -305,7 +314,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     };
 
     const observe = async (): Promise<void> => {
-      observeKeys(emulator.state());
+      observeKeysIfChanged();
       await observeInstances();
     };
 
@@ -488,7 +497,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
     // ---- the report ----
     const finalState = emulator.state();
-    observeKeys(finalState);
+    observeKeys(Object.fromEntries(Object.entries(finalState.accounts).map(([id, account]) => [id, account.keys])));
     const currentValues = new Set(Object.values(finalState.accounts).flatMap((account) => KEY_KINDS.map((kind) => account.keys[kind].value)));
     const durableCounters: DurableInstanceCounters[] = [];
     for (const status of await driver.listInstances({ showInput: false })) {
@@ -746,7 +755,7 @@ function latestKeyKind(state: EmulatorState, secretName: string): KeyKind | null
 }
 
 function keysOf(emulator: AzureEmulator, account: SeededAccount): EmulatorState['accounts'][string]['keys'] {
-  return emulator.state().accounts[account.id.toLowerCase()]!.keys;
+  return emulator.accountKeys(account.id)!;
 }
 
 function regenerationSecondsOf(scenario: Scenario, name: string): number {

@@ -72,7 +72,7 @@ export async function seedAccount(
     regenerationSeconds: account.regenerationSeconds,
     usageLagSeconds: account.usageLagSeconds,
   });
-  const keys = emulator.state().accounts[created.id.toLowerCase()]!.keys;
+  const keys = emulator.accountKeys(created.id)!;
 
   // The app's data, written by its owner before the story with the active key (using the
   // other key here would mark it as in use and change the story).

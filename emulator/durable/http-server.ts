@@ -63,7 +63,9 @@ interface Reply {
 
 export async function startDurableHttpServer(backend: DurableHttpBackend, options: { port: number }): Promise<DurableHttpServer> {
   let counts: Record<string, number> = {};
-  const server = createServer((request, response) => {
+  // No keep-alive timeout, as the Azure emulator's servers (see emulator/azure/https-server.ts): on a virtual clock a
+  // wall-clock idle timer races clients reusing pooled connections.
+  const server = createServer({ keepAliveTimeout: 0 }, (request, response) => {
     const operation = operationOf(request);
     if (operation) counts[operation] = (counts[operation] ?? 0) + 1;
     void handle(backend, request, response);
