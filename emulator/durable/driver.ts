@@ -33,7 +33,7 @@ import {
 } from './history.js';
 import { startDurableHttpServer, type DurableHttpServer } from './http-server.js';
 import { matchRoute } from './http-routes.js';
-import { InstanceStore, newCounters, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
+import { InstanceStore, newCounters, recordEpisodeCost, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
 import { decodeTypedData, invokeCapturedFunction, jsonValueTypedData, type FunctionLogHandler } from './invoke.js';
 import { describeFunction, describeRegisteredFunctions, type FunctionRegistration } from './registrations.js';
 import { NonDeterminismError, ReplayShim, UnsupportedActionError, type WireAction } from './replay-shim.js';
@@ -820,6 +820,7 @@ class Driver implements DurableDriver {
     }
     record.counters.historyEvents = record.history.length;
     record.counters.replayWallClockMs += performance.now() - episodeStart;
+    recordEpisodeCost(record.counters, { replayedEvents: replayHistory.length, wallClockMs: performance.now() - episodeStart });
     this.persist(record);
   }
 

@@ -39,6 +39,24 @@ export interface InstanceCounters {
   replayWallClockMs: number;
   /** Wall-clock time spent running activities. */
   activityWallClockMs: number;
+  /** The first and the latest few episodes: how much history each replayed and how long it took (how replay grows). */
+  episodeCosts?: { first: EpisodeCost[]; last: EpisodeCost[] };
+}
+
+export interface EpisodeCost {
+  /** History events handed to the orchestrator (past and new). */
+  replayedEvents: number;
+  wallClockMs: number;
+}
+
+/** Episodes kept at each end by InstanceCounters.episodeCosts. */
+export const EPISODE_COSTS_KEPT = 5;
+
+export function recordEpisodeCost(counters: InstanceCounters, cost: EpisodeCost): void {
+  const costs = (counters.episodeCosts ??= { first: [], last: [] });
+  if (costs.first.length < EPISODE_COSTS_KEPT) costs.first.push(cost);
+  costs.last.push(cost);
+  if (costs.last.length > EPISODE_COSTS_KEPT) costs.last.shift();
 }
 
 export interface InstanceRecord extends StatusSource {

@@ -52,6 +52,11 @@ describe('activities', () => {
     expect(driver.counters(id)).toMatchObject({ episodes: 3, activityCalls: { fixtureGreet: 2 }, timersCreated: 0 });
     expect(driver.counters(id)?.historyEvents).toBe(driver.history(id)?.length);
     expect(driver.counters(id)?.replayWallClockMs).toBeGreaterThan(0);
+    // Each episode replays the whole history so far: the third hands over more events than the first.
+    const costs = driver.counters(id)!.episodeCosts!;
+    expect(costs.first.map((cost) => cost.replayedEvents)).toEqual(costs.last.map((cost) => cost.replayedEvents));
+    expect(costs.first).toHaveLength(3);
+    expect(costs.first[2]!.replayedEvents).toBeGreaterThan(costs.first[0]!.replayedEvents);
   });
 
   it('when an activity throws and the orchestrator catches it, then the orchestrator sees the activity name and message', async () => {
