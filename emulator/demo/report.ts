@@ -139,6 +139,10 @@ export interface RotationProgress {
   rotatedAccounts: number;
   /** When the last configured account's rotation completed (virtual ms since the start); null while any is not rotated. */
   allRotatedOffsetMs: number | null;
+  /** Why the story ended: its runFor passed, every account was rotated (stopWhenAllRotated), or the runner's wall-clock guard. */
+  stoppedBy: 'runFor' | 'allRotated' | 'wallClock';
+  /** Virtual ms from the start to where the story ended. */
+  virtualMs: number;
 }
 
 export interface DurableInstanceCounters {

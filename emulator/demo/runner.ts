@@ -64,6 +64,11 @@ export interface RunScenarioOptions {
   onLine?: (line: string) => void;
   /** End the story as soon as every configured account's last run has rotated it (the bench's "time until all rotated"). */
   stopWhenAllRotated?: boolean;
+  /**
+   * Stop once this much wall-clock time has passed (the bench's guard for runs that would take hours);
+   * the report's progress then says how far virtual time got. Stopping this way makes the counts depend on the machine.
+   */
+  maxWallClockMs?: number;
 }
 
 interface InstanceView {
@@ -78,6 +83,11 @@ interface InstanceView {
   output: RotationOutput | null;
   failureMessage: string | null;
   finishedAt: string | null;
+}
+
+/** The runner's wall-clock guard (maxWallClockMs) passed before the story could start. */
+export class WallClockExceeded extends Error {
+  override readonly name = 'WallClockExceeded';
 }
 
 export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<DemoReport> {
@@ -147,6 +157,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       const seedAtMs = startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
       if (seedAtMs > clock.nowMs()) clock.set(new Date(seedAtMs));
       seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets));
+      if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs && seeded.size < byAge.length) {
+        throw new WallClockExceeded(`setting the scene took over ${Math.round(options.maxWallClockMs / 1000)} s of wall clock: ${seeded.size} of ${byAge.length} accounts seeded`);
+      }
     }
     await controlRequest(emulator, 'PUT', '/throttling', throttling.body);
     if (clock.nowMs() < startMs) clock.set(new Date(startMs));
@@ -489,6 +502,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const scheduleExpression = process.env.ROTATION_SCHEDULE ?? SETTINGS.rotationSchedule.default ?? '';
     const schedule = scenario.scheduledTimer ? parseSchedule(scheduleExpression) : null;
     let nextTimerMs = schedule ? schedule.nextAfter(startMs - 1) : Infinity;
+    let stoppedBy: DemoReport['progress']['stoppedBy'] = 'runFor';
     for (;;) {
       const nowMs = clock.nowMs();
       await endFaultsDue(nowMs);
@@ -506,6 +520,12 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       if (nowMs >= endMs) break;
       if ((options.stopWhenAllRotated ?? scenario.stopWhenAllRotated) && configuredAccounts.size > 0 && [...configuredAccounts].every((name) => rotatedAtMs.has(name))) {
         say({ account: null, source: 'runner', text: `every configured account is rotated: the story ends here (stopWhenAllRotated)` });
+        stoppedBy = 'allRotated';
+        break;
+      }
+      if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs) {
+        say({ account: null, source: 'runner', text: `stopped after ${Math.round(options.maxWallClockMs / 1000)} s of wall clock (maxWallClockMs)` });
+        stoppedBy = 'wallClock';
         break;
       }
       const nextAction = actionIndex < scenario.actions.length ? startMs + scenario.actions[actionIndex]!.atMs : Infinity;
@@ -633,6 +653,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       progress: {
         configuredAccounts: configuredAccounts.size,
         rotatedAccounts: [...configuredAccounts].filter((name) => rotatedAtMs.has(name)).length,
+        stoppedBy,
+        virtualMs: clock.nowMs() - startMs,
         allRotatedOffsetMs: configuredAccounts.size > 0 && [...configuredAccounts].every((name) => rotatedAtMs.has(name)) ? Math.max(...[...rotatedAtMs.values()]) - startMs : null,
       },
       longestLogLine,

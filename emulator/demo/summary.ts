@@ -21,7 +21,8 @@ export function formatSummary(report: DemoReport): string {
   const lines: string[] = [];
   const verdict = report.passed ? 'PASSED' : 'FAILED';
   lines.push('');
-  lines.push(`== ${report.scenario.name}: ${verdict} (virtual ${formatDuration(report.scenario.runForMs)} in ${(report.wallClockMs / 1000).toFixed(1)} s of wall clock)`);
+  const stopped = { runFor: '', allRotated: ', ended when every account was rotated', wallClock: ', STOPPED by the wall-clock guard' }[report.progress.stoppedBy];
+  lines.push(`== ${report.scenario.name}: ${verdict} (virtual ${formatDuration(report.progress.virtualMs)} in ${(report.wallClockMs / 1000).toFixed(1)} s of wall clock${stopped})`);
   lines.push('');
   lines.push('Accounts');
   const width = Math.max(...report.accounts.map((account) => account.name.length), 7);

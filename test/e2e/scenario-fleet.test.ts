@@ -103,7 +103,9 @@ describe('fleet scenarios', () => {
     const report = await runScenario(scenario, { source: 'fleet.json', stopWhenAllRotated: true });
 
     expect(report.expectationFailures).toEqual([]);
-    expect(report.progress).toMatchObject({ configuredAccounts: 9, rotatedAccounts: 9 });
+    expect(report.progress).toMatchObject({ configuredAccounts: 9, rotatedAccounts: 9, stoppedBy: 'allRotated' });
+    expect(report.progress.virtualMs).toBeGreaterThanOrEqual(report.progress.allRotatedOffsetMs!);
+    expect(report.progress.virtualMs).toBeLessThan(scenario.runForMs);
     // Stopped when the last one was done, not at the end of runFor.
     expect(report.progress.allRotatedOffsetMs).toBeGreaterThan(12 * 3_600_000);
     expect(report.timeline[report.timeline.length - 1]!.offsetMs).toBeLessThan(scenario.runForMs);

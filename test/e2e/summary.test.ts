@@ -30,7 +30,7 @@ function reportWith(account: Partial<AccountReport>, counts: { instances?: numbe
     cosmosDataPlane: { total: 1, byOperation: {}, byStatus: {} },
     armPacing: { bySubscription: {}, max: { reads: { perSecond: 1, perMinute: 1 }, writes: { perSecond: 0, perMinute: 0 } } },
     timerRuns: [],
-    progress: { configuredAccounts: 1, rotatedAccounts: 1, allRotatedOffsetMs: 3_600_000 },
+    progress: { configuredAccounts: 1, rotatedAccounts: 1, allRotatedOffsetMs: 3_600_000, stoppedBy: 'runFor', virtualMs: 172_800_000 },
     longestLogLine: { chars: 10, where: null },
     durable: { instances: counts.instances ?? 1, episodes: 1, historyEvents: 1, activityCalls: 1, timersCreated: 1, crashes: 0, byInstance: [] },
     events: { byType: { newKeyPublished: 1 }, total: 1, resends: 0, telemetryRecords: 1 },
@@ -113,7 +113,7 @@ describe('the summary', () => {
     const report = reportWith({});
     const template = report.accounts[0]!;
     report.accounts = Array.from({ length: 30 }, (_, index) => ({ ...template, name: `acct-${String(index + 1).padStart(2, '0')}`, outcome: index < 28 ? 'rotated' : 'running' }));
-    report.progress = { configuredAccounts: 30, rotatedAccounts: 28, allRotatedOffsetMs: null };
+    report.progress = { configuredAccounts: 30, rotatedAccounts: 28, allRotatedOffsetMs: null, stoppedBy: 'runFor', virtualMs: 172_800_000 };
 
     const text = formatSummary(report);
 
