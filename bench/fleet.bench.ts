@@ -137,6 +137,33 @@ async function fleetRows(run: FleetRun): Promise<void> {
   row(`${label}: longest log line`, `${report.longestLogLine.chars.toLocaleString('en')} characters (${report.longestLogLine.where ?? 'none'})${guarded(report)}`);
 }
 
+/** One timer run over a fleet of n accounts (no consumers): what it asks Key Vault, and its longest log line. */
+async function timerRun(accounts: number): Promise<void> {
+  const label = `one timer run over ${accounts} accounts (10 subscriptions)`;
+  const scenario = parseScenario(
+    {
+      version: 1,
+      name: `bench-timer-${accounts}`,
+      runFor: '1m',
+      settings: FLEET_SETTINGS,
+      fleet: [{ count: accounts, subscriptions: 10, namePrefix: 'acct', secretAge: '40d' }],
+      actions: [{ at: '0m', type: 'timer' }],
+    },
+    { source: label },
+  );
+  let report: DemoReport;
+  try {
+    report = await runScenario(scenario, { maxWallClockMs: FLEET_WALL_LIMIT_MS });
+  } catch (error) {
+    if (!(error instanceof WallClockExceeded)) throw error;
+    row(`${label}: Key Vault requests`, `not measurable on this build: ${error.message} [wall-clock guard]`);
+    return;
+  }
+  const run = report.timerRuns[0]!;
+  row(`${label}: Key Vault requests`, `${sum(run.keyVault)} (${operations(run.keyVault)}); key values read: ${run.keyValuesRead ? `yes (${run.keyValuesRead} getSecret)` : 'none'}; target <= ${Math.floor(accounts / 20) + 5}`);
+  row(`${label}: longest log line`, `${report.longestLogLine.chars.toLocaleString('en')} characters (${report.longestLogLine.where ?? 'none'})`);
+}
+
 function operations(counts: Record<string, number>): string {
   return Object.entries(counts).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
 }
@@ -239,6 +266,7 @@ describe('fleet (issue 12 targets)', () => {
 
   bench(...measureOnce('ARM requests per happy-path rotation', happyPathRotation));
   bench(...measureOnce('24 h regeneration: history, ARM calls, replay growth', longRegeneration));
+  bench(...measureOnce('one timer run over 200 accounts', () => timerRun(200)));
   bench(...measureOnce('1,000 accounts in 10 subscriptions at defaults (3-day target)', () => fleetRows({ accounts: 1000, subscriptions: 10, capDays: 3 })));
   bench(...measureOnce('5,000 accounts in 10 subscriptions at defaults (7-day target)', () => fleetRows({ accounts: 5000, subscriptions: 10, capDays: 7 })));
   bench(...measureOnce('npm run demo on the 200-account fleet scenario', demoFleet));
