@@ -5,8 +5,9 @@
  * timer run asked Key Vault) that a fleet run is judged by.
  */
 import { describe, expect, it } from 'vitest';
+import { problemsOf } from '../helpers/scenario-problems.js';
 import { checkExpectations, runScenario } from '../../emulator/demo/runner.js';
-import { DEFAULT_SUBSCRIPTION_ID, fleetSubscriptionId, parseScenario, type ScenarioError } from '../../emulator/demo/scenario.js';
+import { DEFAULT_SUBSCRIPTION_ID, fleetSubscriptionId, parseScenario } from '../../emulator/demo/scenario.js';
 
 const fleet = {
   version: 1,
@@ -23,16 +24,6 @@ const fleet = {
     },
   ],
 };
-
-function problemsOf(json: unknown): string[] {
-  try {
-    parseScenario(json, { source: 'fleet.json' });
-  } catch (error) {
-    expect((error as Error).name).toBe('ScenarioError');
-    return (error as ScenarioError).problems;
-  }
-  throw new Error('the scenario was accepted');
-}
 
 describe('fleet scenarios', () => {
   it('when a fleet of 12 accounts over 3 subscriptions is declared, then it becomes acct-01 ... acct-12 dealt round-robin, each with one consumer whose start is staggered', () => {
