@@ -32,13 +32,13 @@ import { EVENT_GRID_PATH, EventGridTopic, type DeliveredEvent, type TopicSubscri
 import { handleKeyVault } from './key-vault.js';
 import { recordKeyUse } from './key-usage.js';
 import { settleDue } from './operations.js';
-import { RequestStats, cosmosOperationName, keyVaultOperationName, type EmulatorStats } from './request-stats.js';
+import { RequestStats, cosmosOperationName, keyVaultOperationName, type EmulatorStats, type TrafficStats } from './request-stats.js';
 import { StateIndex } from './state-index.js';
 import { StateStore, createFreshState, readStateFile } from './state-store.js';
 import { Throttler, azureThrottling, mergeThrottling, type ThrottleDecision } from './throttling.js';
 
 export type { CreateAccountInput, CreatedAccount } from './accounts.js';
-export type { EmulatorStats } from './request-stats.js';
+export type { EmulatorStats, TrafficStats } from './request-stats.js';
 export type { CloudEventRecord, DeliveredEvent, TopicSubscriber } from './event-grid.js';
 export type * from './contracts.js';
 
@@ -101,6 +101,8 @@ export interface AzureEmulator {
   recordKeyUse(accountId: string, keyKind: KeyKind, at?: Date | string): void;
   /** Requests served since start (or the last reset), per service and operation. */
   stats(): EmulatorStats;
+  /** Answers by HTTP status and ARM's busiest virtual second and minute per subscription, since start (or the last reset). */
+  traffic(): TrafficStats;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -176,6 +178,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     }
     if (throttle?.allowed) response = { ...response, headers: { ...(response.headers ?? {}), ...throttle.headers } };
     log(`${service} ${request.method} ${request.url.pathname} -> ${response.status}`);
+    stats.answered(service, request, response.status, clock.nowMs());
     return withRequestId(service, request, response);
   }
 
@@ -418,6 +421,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       recordUse({ accountId, keyKind, ...(at === undefined ? {} : { at: new Date(at).toISOString() }) });
     },
     stats: () => stats.snapshot(),
+    traffic: () => stats.traffic(),
     resetStats: () => stats.reset(),
     close: async () => {
       if (closed) return;

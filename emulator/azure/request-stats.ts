@@ -5,24 +5,116 @@
  */
 import type { EmulatorRequest } from './contracts.js';
 import type { ServiceName } from './faults.js';
+import { armOperationType } from './throttling.js';
 
 export type EmulatorStats = Record<ServiceName, Record<string, number>>;
 
+/** Reads (GET, HEAD) or writes (everything else: PUT, PATCH, DELETE and POST actions such as listKeys or regenerateKey). */
+export type ArmRequestKind = 'reads' | 'writes';
+
+export interface ArmPeak {
+  /** The most requests that arrived within any one virtual second (a sliding window). */
+  perSecond: number;
+  /** The same within any one virtual minute. */
+  perMinute: number;
+}
+
+/**
+ * How hard the services were driven: answers by HTTP status, and for ARM the
+ * busiest virtual second and minute per subscription. Every request counts,
+ * the ones answered 429 included: they were sent.
+ */
+export interface TrafficStats {
+  /** Answers per service by HTTP status ("200", "429", ...). */
+  byStatus: Record<ServiceName, Record<string, number>>;
+  /** Per subscription ID (lower case): the peaks of reads and of writes. */
+  armPeaks: Record<string, Record<ArmRequestKind, ArmPeak>>;
+}
+
+const SECOND_MS = 1000;
+const MINUTE_MS = 60_000;
+
+/** Arrival times within the last minute, and the peaks seen so far. */
+class SlidingPeaks {
+  readonly #arrivals: number[] = [];
+  #head = 0;
+  #secondHead = 0;
+  perSecond = 0;
+  perMinute = 0;
+
+  add(atMs: number): void {
+    // Virtual time never goes back; should it (a clock reset), the windows start again.
+    const last = this.#arrivals[this.#arrivals.length - 1];
+    if (last !== undefined && atMs < last) {
+      this.#arrivals.length = 0;
+      this.#head = 0;
+      this.#secondHead = 0;
+    }
+    this.#arrivals.push(atMs);
+    while (this.#arrivals[this.#head]! <= atMs - MINUTE_MS) this.#head += 1;
+    this.#secondHead = Math.max(this.#secondHead, this.#head);
+    while (this.#arrivals[this.#secondHead]! <= atMs - SECOND_MS) this.#secondHead += 1;
+    const end = this.#arrivals.length;
+    this.perMinute = Math.max(this.perMinute, end - this.#head);
+    this.perSecond = Math.max(this.perSecond, end - this.#secondHead);
+    if (this.#head > 4096) {
+      this.#arrivals.splice(0, this.#head);
+      this.#secondHead -= this.#head;
+      this.#head = 0;
+    }
+  }
+}
+
 export class RequestStats {
   private counts: EmulatorStats = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+  private statuses: TrafficStats['byStatus'] = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+  private peaks = new Map<string, Record<ArmRequestKind, SlidingPeaks>>();
 
   count(service: ServiceName, operation: string): void {
     const byOperation = this.counts[service];
     byOperation[operation] = (byOperation[operation] ?? 0) + 1;
   }
 
+  /** One answer: its status, and for ARM its subscription's pace at the virtual time it arrived. */
+  answered(service: ServiceName, request: EmulatorRequest, status: number, atMs: number): void {
+    const byStatus = this.statuses[service];
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    if (service !== 'arm') return;
+    const subscriptionId = /^\/subscriptions\/([^/]+)/i.exec(request.url.pathname)?.[1]?.toLowerCase();
+    if (subscriptionId === undefined) return;
+    let peaks = this.peaks.get(subscriptionId);
+    if (!peaks) {
+      peaks = { reads: new SlidingPeaks(), writes: new SlidingPeaks() };
+      this.peaks.set(subscriptionId, peaks);
+    }
+    peaks[armRequestKind(request.method)].add(atMs);
+  }
+
   snapshot(): EmulatorStats {
     return structuredClone(this.counts);
   }
 
+  traffic(): TrafficStats {
+    const armPeaks: TrafficStats['armPeaks'] = {};
+    for (const [subscriptionId, peaks] of [...this.peaks].sort(([a], [b]) => a.localeCompare(b))) {
+      armPeaks[subscriptionId] = {
+        reads: { perSecond: peaks.reads.perSecond, perMinute: peaks.reads.perMinute },
+        writes: { perSecond: peaks.writes.perSecond, perMinute: peaks.writes.perMinute },
+      };
+    }
+    return { byStatus: structuredClone(this.statuses), armPeaks };
+  }
+
   reset(): void {
     this.counts = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+    this.statuses = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+    this.peaks = new Map();
   }
+}
+
+/** As the throttler sorts them (POST actions are writes), with deletes counted among the writes. */
+export function armRequestKind(method: string): ArmRequestKind {
+  return armOperationType(method) === 'reads' ? 'reads' : 'writes';
 }
 
 /** Key Vault operation names as the SecretClient methods call them. */

@@ -105,6 +105,44 @@ export interface ConsumerSummary {
 export interface ServiceCalls {
   total: number;
   byOperation: Record<string, number>;
+  /** Answers by HTTP status ("200", "429", ...): throttling shows as 429s. */
+  byStatus: Record<string, number>;
+}
+
+/** Requests that arrived within one window of virtual time (sliding: any second, any minute). */
+export interface ArmPeak {
+  perSecond: number;
+  perMinute: number;
+}
+
+/** How hard the app and the consumers drove ARM, per subscription: what a budget per subscription must hold. */
+export interface ArmPacing {
+  /** Per subscription ID (lower case). Writes are every request that is not a GET: PUT, PATCH, DELETE and POST actions (listKeys, regenerateKey). */
+  bySubscription: Record<string, { reads: ArmPeak; writes: ArmPeak }>;
+  /** The highest of each over all subscriptions. */
+  max: { reads: ArmPeak; writes: ArmPeak };
+}
+
+/** One run of the app's timer trigger and the requests it made itself (the orchestrations it started run afterwards). */
+export interface TimerRunEntry {
+  at: string;
+  offsetMs: number;
+  keyVault: Record<string, number>;
+  arm: Record<string, number>;
+  /** getSecret answers return a secret's value: any here means the schedule read key values. */
+  keyValuesRead: number;
+}
+
+/** How far the fleet got: the story is done for an account when its last run rotated it. */
+export interface RotationProgress {
+  configuredAccounts: number;
+  rotatedAccounts: number;
+  /** When the last configured account's rotation completed (virtual ms since the start); null while any is not rotated. */
+  allRotatedOffsetMs: number | null;
+  /** Why the story ended: its runFor passed, every account was rotated (stopWhenAllRotated), or the runner's wall-clock guard. */
+  stoppedBy: 'runFor' | 'allRotated' | 'wallClock';
+  /** Virtual ms from the start to where the story ended. */
+  virtualMs: number;
 }
 
 export interface DurableInstanceCounters {
@@ -178,6 +216,11 @@ export interface DemoReport {
   arm: ServiceCalls;
   keyVault: ServiceCalls & { byConsumers: number };
   cosmosDataPlane: ServiceCalls;
+  armPacing: ArmPacing;
+  timerRuns: TimerRunEntry[];
+  progress: RotationProgress;
+  /** The longest line the app and its libraries logged (its length in characters and where it came from). */
+  longestLogLine: { chars: number; where: string | null };
   durable: DurableSummary;
   /** The rotator's CloudEvents on the Event Grid topic, and its telemetry custom events. */
   events: EventSummary;

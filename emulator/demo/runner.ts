@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { VirtualClock } from '../clock.js';
-import { startAzureEmulator, type AzureEmulator, type DeliveredEvent, type EmulatorState, type KeyKind } from '../azure/index.js';
+import { startAzureEmulator, type AzureEmulator, type DeliveredEvent, type EmulatorState, type KeyKind, type TrafficStats } from '../azure/index.js';
 import { installInMemoryTelemetry } from '../telemetry.js';
 import { KEY_KINDS } from '../azure/contracts.js';
 import { createDurableDriver, type DriverLogEntry, type DurableDriver, type HttpInvocationResult } from '../durable/index.js';
@@ -40,10 +40,11 @@ import type {
   RegenerationEntry,
   RotationRunEntry,
   TimelineEntry,
+  TimerRunEntry,
   WaitEndingEntry,
   WaitEntry,
 } from './report.js';
-import { FAILURE_CAUSES, formatDuration, type ExpectedOutcome, type FailureBounds, type FaultInput, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
+import { FAILURE_CAUSES, formatDuration, type AccountExpectation, type ExpectedOutcome, type FailureBounds, type FaultInput, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
 import { addFault, controlRequest, emulatorCredential, secretClientFor, secretNamesFor, seedAccount, type SeededAccount } from './seed.js';
 import { plural } from './text.js';
 
@@ -61,6 +62,13 @@ export interface RunScenarioOptions {
   source?: string;
   /** Receives each timeline line as it happens (already formatted). */
   onLine?: (line: string) => void;
+  /** End the story as soon as every configured account's last run has rotated it (the bench's "time until all rotated"). */
+  stopWhenAllRotated?: boolean;
+  /**
+   * Stop once this much wall-clock time has passed (the bench's guard for runs that would take hours);
+   * the report's progress then says how far virtual time got. Stopping this way makes the counts depend on the machine.
+   */
+  maxWallClockMs?: number;
 }
 
 interface InstanceView {
@@ -75,6 +83,11 @@ interface InstanceView {
   output: RotationOutput | null;
   failureMessage: string | null;
   finishedAt: string | null;
+}
+
+/** The runner's wall-clock guard (maxWallClockMs) passed before the story could start. */
+export class WallClockExceeded extends Error {
+  override readonly name = 'WallClockExceeded';
 }
 
 export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<DemoReport> {
@@ -101,6 +114,14 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   /** Faults given `for` a span: when each ends, by its emulator rule id. */
   const faultsEnding: Array<{ atMs: number; id: string }> = [];
   let logLineNumber = 0;
+  const longestLogLine: DemoReport['longestLogLine'] = { chars: 0, where: null };
+  const measureLogLine = (text: string, where: string): void => {
+    if (text.length > longestLogLine.chars) Object.assign(longestLogLine, { chars: text.length, where });
+  };
+  /** Per configured account: when its latest run completed rotated (removed when a new run starts). */
+  const rotatedAtMs = new Map<string, number>();
+  const configuredAccounts = new Set(scenario.accounts.filter((account) => account.configured).map((account) => account.name));
+  const timerRuns: TimerRunEntry[] = [];
 
   const say = (entry: Omit<TimelineEntry, 'at' | 'offsetMs'>): void => {
     const nowMs = clock.nowMs();
@@ -121,17 +142,26 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const restoreConsole = captureConsole((method, text) => {
     logLineNumber += 1;
     leaks.addText('logLines', `console.${method} line ${logLineNumber}`, text);
+    measureLogLine(text, `console.${method}`);
   });
   try {
     // ---- the scene before the story: accounts, data, secrets of earlier rotations ----
     const secrets = secretClientFor(emulator);
     const seeded = new Map<string, SeededAccount>();
     const byAge = [...scenario.accounts].sort((a, b) => (b.initialActiveKeyKind ? b.secretAgeMs : 0) - (a.initialActiveKeyKind ? a.secretAgeMs : 0));
+    // The scene was built over months, not in one instant: a fleet's hundreds of secrets seeded at the same
+    // virtual time must not be throttled as if they were. Throttling is back on, as it was, when the story starts.
+    const throttling = await controlRequest(emulator, 'GET', '/throttling');
+    await controlRequest(emulator, 'PUT', '/throttling', { arm: { enabled: false }, keyVault: { enabled: false } });
     for (const account of byAge) {
       const seedAtMs = startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
       if (seedAtMs > clock.nowMs()) clock.set(new Date(seedAtMs));
       seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets));
+      if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs && seeded.size < byAge.length) {
+        throw new WallClockExceeded(`setting the scene took over ${Math.round(options.maxWallClockMs / 1000)} s of wall clock: ${seeded.size} of ${byAge.length} accounts seeded`);
+      }
     }
+    await controlRequest(emulator, 'PUT', '/throttling', throttling.body);
     if (clock.nowMs() < startMs) clock.set(new Date(startMs));
     emulator.resetStats();
     const accountNameById = new Map([...seeded.values()].map((account) => [account.id.toLowerCase(), account.name]));
@@ -182,6 +212,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const logEntry = (entry: DriverLogEntry): void => {
       logLineNumber += 1;
       leaks.addText('logLines', `log line ${logLineNumber} (${entry.category}${entry.functionName ? ` ${entry.functionName}` : ''})`, entry.message);
+      measureLogLine(entry.message, `${entry.category}${entry.functionName ? ` ${entry.functionName}` : ''}`);
       if (entry.category === 'function' && entry.functionName === timerFunctionName() && entry.level !== 'debug') {
         // The schedule's own summary of each run: what was due and what it started.
         say({ account: null, source: 'schedule', text: entry.message });
@@ -263,6 +294,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
           };
           runs.push(view);
           views.set(status.instanceId, view);
+          rotatedAtMs.delete(account);
           const how = input?.force ? 'forced rotation' : 'rotation';
           say({ account, source: 'rotation', text: `${how} started by ${input?.requestedBy ?? 'someone'}${input?.reason ? `: ${input.reason}` : ''}` });
         }
@@ -293,6 +325,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
             if (runtimeStatus === 'Completed') {
               view.output = status.output as RotationOutput;
               const output = view.output;
+              if (output.outcome === 'rotated') rotatedAtMs.set(account, Date.parse(view.finishedAt));
               say({
                 account,
                 source: 'rotation',
@@ -374,8 +407,12 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       const timerFunction = registered.timerFunction;
       if (!timerFunction) throw new Error('the app registers no timer trigger');
       say({ account: null, source: 'schedule', text: `the timer trigger ${timerFunction} runs (ROTATION_SCHEDULE${when})` });
+      const before = emulator.stats();
       await driver!.invokeTimer(timerFunction);
+      const after = emulator.stats();
       const nowMs = clock.nowMs();
+      const keyVault = countsSince(before.keyvault, after.keyvault);
+      timerRuns.push({ at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, keyVault, arm: countsSince(before.arm, after.arm), keyValuesRead: keyVault.getSecret ?? 0 });
       operatorActions.push({ at: new Date(nowMs).toISOString(), offsetMs: nowMs - startMs, type: 'timer', account: null, request: `timer ${timerFunction}`, status: null, expectedStatus: null, message: null });
     };
 
@@ -474,6 +511,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const scheduleExpression = process.env.ROTATION_SCHEDULE ?? SETTINGS.rotationSchedule.default ?? '';
     const schedule = scenario.scheduledTimer ? parseSchedule(scheduleExpression) : null;
     let nextTimerMs = schedule ? schedule.nextAfter(startMs - 1) : Infinity;
+    let stoppedBy: DemoReport['progress']['stoppedBy'] = 'runFor';
     for (;;) {
       const nowMs = clock.nowMs();
       await endFaultsDue(nowMs);
@@ -489,6 +527,16 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       await drive(nowMs);
       if (nowMs - lastLineMs >= HEARTBEAT_MS) say({ account: null, source: 'runner', text: heartbeat(views, fleet) });
       if (nowMs >= endMs) break;
+      if ((options.stopWhenAllRotated ?? scenario.stopWhenAllRotated) && configuredAccounts.size > 0 && [...configuredAccounts].every((name) => rotatedAtMs.has(name))) {
+        say({ account: null, source: 'runner', text: `every configured account is rotated: the story ends here (stopWhenAllRotated)` });
+        stoppedBy = 'allRotated';
+        break;
+      }
+      if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs) {
+        say({ account: null, source: 'runner', text: `stopped after ${Math.round(options.maxWallClockMs / 1000)} s of wall clock (maxWallClockMs)` });
+        stoppedBy = 'wallClock';
+        break;
+      }
       const nextAction = actionIndex < scenario.actions.length ? startMs + scenario.actions[actionIndex]!.atMs : Infinity;
       const next = Math.min(fleet.nextDueMs() ?? Infinity, nextAction, endMs, nextTimerMs, ...faultsEnding.map((fault) => fault.atMs));
       await drive(next);
@@ -581,6 +629,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       }
     }
     const stats = emulator.stats();
+    const traffic = emulator.traffic();
     const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((total, count) => total + count, 0);
     const consumers = {
       calls: consumerStats.reduce((total, item) => total + item.calls, 0),
@@ -605,9 +654,19 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       expectationFailures: [],
       accounts,
       consumers,
-      arm: { total: sum(stats.arm), byOperation: stats.arm },
-      keyVault: { total: sum(stats.keyvault), byOperation: stats.keyvault, byConsumers: consumers.keyVaultReads },
-      cosmosDataPlane: { total: sum(stats.cosmos), byOperation: stats.cosmos },
+      arm: { total: sum(stats.arm), byOperation: stats.arm, byStatus: traffic.byStatus.arm },
+      keyVault: { total: sum(stats.keyvault), byOperation: stats.keyvault, byStatus: traffic.byStatus.keyvault, byConsumers: consumers.keyVaultReads },
+      cosmosDataPlane: { total: sum(stats.cosmos), byOperation: stats.cosmos, byStatus: traffic.byStatus.cosmos },
+      armPacing: armPacingOf(traffic),
+      timerRuns,
+      progress: {
+        configuredAccounts: configuredAccounts.size,
+        rotatedAccounts: [...configuredAccounts].filter((name) => rotatedAtMs.has(name)).length,
+        stoppedBy,
+        virtualMs: clock.nowMs() - startMs,
+        allRotatedOffsetMs: configuredAccounts.size > 0 && [...configuredAccounts].every((name) => rotatedAtMs.has(name)) ? Math.max(...[...rotatedAtMs.values()]) - startMs : null,
+      },
+      longestLogLine,
       durable: {
         instances: durableCounters.length,
         episodes: durableCounters.reduce((total, item) => total + item.episodes, 0),
@@ -662,40 +721,24 @@ export function checkExpectations(scenario: Scenario, report: DemoReport): strin
     const stats = report.consumers.byConsumer.find((consumer) => consumer.name === name);
     if (stats) failures.push(...checkFailureBounds(name, bounds, stats.failures, stats.failuresByCause));
   }
+  if (expect.noKeyVaultReadFailures && report.consumers.keyVaultReadFailures > 0) {
+    failures.push(`expected no failed Key Vault reads by consumers, got ${report.consumers.keyVaultReadFailures}`);
+  }
+  if (expect.armThrottled) {
+    const throttled = report.arm.byStatus['429'] ?? 0;
+    const { atLeast, atMost } = expect.armThrottled;
+    if (atLeast !== null && throttled < atLeast) failures.push(`expected at least ${plural(atLeast, 'ARM 429 answer')}, got ${throttled}`);
+    if (atMost !== null && throttled > atMost) failures.push(`expected at most ${plural(atMost, 'ARM 429 answer')}, got ${throttled}`);
+  }
+  if (expect.everyAccount) {
+    const everyAccount = expect.everyAccount;
+    const unmet = report.accounts.flatMap((account) => accountFailures(account.name, everyAccount, account));
+    failures.push(...unmet.slice(0, MAX_EVERY_ACCOUNT_FAILURES));
+    if (unmet.length > MAX_EVERY_ACCOUNT_FAILURES) failures.push(`... and ${unmet.length - MAX_EVERY_ACCOUNT_FAILURES} more unmet expectations of every account`);
+  }
   for (const [name, expectation] of Object.entries(expect.accounts)) {
     const account = report.accounts.find((item) => item.name === name);
-    if (!account) continue;
-    if (expectation.outcome && account.outcome !== expectation.outcome) {
-      const message = account.runs[account.runs.length - 1]?.message;
-      failures.push(`${name}: expected outcome ${expectation.outcome}, got ${account.outcome}${message ? ` (${message})` : ''}`);
-    }
-    if (expectation.activeKeyKind && account.activeKeyKind !== expectation.activeKeyKind) {
-      failures.push(`${name}: expected Key Vault to hold the ${expectation.activeKeyKind} key at the end, it holds ${account.activeKeyKind ?? 'nothing'}`);
-    }
-    if (expectation.regenerated) {
-      const actual = account.regenerations.map((entry) => entry.keyKind);
-      if (actual.join() !== expectation.regenerated.join()) {
-        failures.push(`${name}: expected regenerations [${expectation.regenerated.join(', ')}], got [${actual.join(', ')}]`);
-      }
-    }
-    const phases = new Set(account.phases.map((entry) => entry.phase));
-    for (const phase of expectation.phasesInclude ?? []) if (!phases.has(phase)) failures.push(`${name}: expected the rotation to go through ${phase}, it did not`);
-    for (const phase of expectation.phasesExclude ?? []) if (phases.has(phase)) failures.push(`${name}: expected the rotation never to enter ${phase}, it did`);
-    if (expectation.runs) {
-      const actual = account.runs.map((run) => run.outcome);
-      if (actual.join() !== expectation.runs.join()) failures.push(`${name}: expected runs [${expectation.runs.join(', ')}], got [${actual.join(', ')}]`);
-    }
-    if (expectation.secretVersions !== undefined && account.secretVersions !== expectation.secretVersions) {
-      failures.push(`${name}: expected ${expectation.secretVersions} Key Vault version(s) of its secret, got ${account.secretVersions}`);
-    }
-    for (const [keyKind, offsetMs] of Object.entries(expectation.notRegeneratedBefore ?? {})) {
-      const early = account.regenerations.find((entry) => entry.keyKind === keyKind && entry.offsetMs < offsetMs!);
-      if (early) failures.push(`${name}: expected ${keyKind} not to be regenerated before +${formatDuration(offsetMs!)}, it was at +${formatDuration(early.offsetMs)}`);
-    }
-    if (expectation.waitEndings) {
-      const actual = account.waitEndings.map((entry) => `${entry.wait}:${entry.ended}`);
-      if (actual.join() !== expectation.waitEndings.join()) failures.push(`${name}: expected waits to end [${expectation.waitEndings.join(', ')}], got [${actual.join(', ')}]`);
-    }
+    if (account) failures.push(...accountFailures(name, expectation, account));
   }
   for (const action of report.operatorActions) {
     if (action.expectedStatus !== null && action.status !== action.expectedStatus) {
@@ -705,6 +748,45 @@ export function checkExpectations(scenario: Scenario, report: DemoReport): strin
   if (report.leaks.found.length > 0) {
     const places = [...new Set(report.leaks.found.map((leak) => leak.where))];
     failures.push(`key values leaked into ${plural(places.length, 'place')}: ${places.slice(0, 5).join('; ')}${places.length > 5 ? '; ...' : ''}`);
+  }
+  return failures;
+}
+
+/** A fleet's everyAccount expectation unmet by hundreds says so in a few lines. */
+const MAX_EVERY_ACCOUNT_FAILURES = 10;
+
+function accountFailures(name: string, expectation: AccountExpectation, account: AccountReport): string[] {
+  const failures: string[] = [];
+  if (expectation.outcome && account.outcome !== expectation.outcome) {
+    const message = account.runs[account.runs.length - 1]?.message;
+    failures.push(`${name}: expected outcome ${expectation.outcome}, got ${account.outcome}${message ? ` (${message})` : ''}`);
+  }
+  if (expectation.activeKeyKind && account.activeKeyKind !== expectation.activeKeyKind) {
+    failures.push(`${name}: expected Key Vault to hold the ${expectation.activeKeyKind} key at the end, it holds ${account.activeKeyKind ?? 'nothing'}`);
+  }
+  if (expectation.regenerated) {
+    const actual = account.regenerations.map((entry) => entry.keyKind);
+    if (actual.join() !== expectation.regenerated.join()) {
+      failures.push(`${name}: expected regenerations [${expectation.regenerated.join(', ')}], got [${actual.join(', ')}]`);
+    }
+  }
+  const phases = new Set(account.phases.map((entry) => entry.phase));
+  for (const phase of expectation.phasesInclude ?? []) if (!phases.has(phase)) failures.push(`${name}: expected the rotation to go through ${phase}, it did not`);
+  for (const phase of expectation.phasesExclude ?? []) if (phases.has(phase)) failures.push(`${name}: expected the rotation never to enter ${phase}, it did`);
+  if (expectation.runs) {
+    const actual = account.runs.map((run) => run.outcome);
+    if (actual.join() !== expectation.runs.join()) failures.push(`${name}: expected runs [${expectation.runs.join(', ')}], got [${actual.join(', ')}]`);
+  }
+  if (expectation.secretVersions !== undefined && account.secretVersions !== expectation.secretVersions) {
+    failures.push(`${name}: expected ${expectation.secretVersions} Key Vault version(s) of its secret, got ${account.secretVersions}`);
+  }
+  for (const [keyKind, offsetMs] of Object.entries(expectation.notRegeneratedBefore ?? {})) {
+    const early = account.regenerations.find((entry) => entry.keyKind === keyKind && entry.offsetMs < offsetMs!);
+    if (early) failures.push(`${name}: expected ${keyKind} not to be regenerated before +${formatDuration(offsetMs!)}, it was at +${formatDuration(early.offsetMs)}`);
+  }
+  if (expectation.waitEndings) {
+    const actual = account.waitEndings.map((entry) => `${entry.wait}:${entry.ended}`);
+    if (actual.join() !== expectation.waitEndings.join()) failures.push(`${name}: expected waits to end [${expectation.waitEndings.join(', ')}], got [${actual.join(', ')}]`);
   }
   return failures;
 }
@@ -823,6 +905,27 @@ function heartbeat(views: Map<string, InstanceView>, fleet: ConsumerFleet): stri
   const failures = stats.reduce((total, item) => total + item.failures, 0);
   const rotations = [...byState].map(([state, count]) => `${count} ${state}`).join(', ') || 'none yet';
   return `still going: rotations ${rotations}; consumers ${calls} calls, ${failures} failed`;
+}
+
+/** Requests per operation between two snapshots of the emulator's counters. */
+function countsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [operation, count] of Object.entries(after)) {
+    const made = count - (before[operation] ?? 0);
+    if (made > 0) counts[operation] = made;
+  }
+  return counts;
+}
+
+function armPacingOf(traffic: TrafficStats): DemoReport['armPacing'] {
+  const max = { reads: { perSecond: 0, perMinute: 0 }, writes: { perSecond: 0, perMinute: 0 } };
+  for (const peaks of Object.values(traffic.armPeaks)) {
+    for (const kind of ['reads', 'writes'] as const) {
+      max[kind].perSecond = Math.max(max[kind].perSecond, peaks[kind].perSecond);
+      max[kind].perMinute = Math.max(max[kind].perMinute, peaks[kind].perMinute);
+    }
+  }
+  return { bySubscription: traffic.armPeaks, max };
 }
 
 function listFor<T>(map: Map<string, T[]>, key: string): T[] {

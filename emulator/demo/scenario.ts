@@ -124,6 +124,12 @@ export interface FailureBounds {
 
 export interface ScenarioExpectations {
   noConsumerFailures: boolean;
+  /** true: a consumer's failed Key Vault read fails the run too (they are counted apart from data-plane calls). */
+  noKeyVaultReadFailures: boolean;
+  /** Bounds on ARM's 429 answers (to the app and to anyone else): a paced fleet gets none. */
+  armThrottled: { atLeast: number | null; atMost: number | null } | null;
+  /** What every account must show (a fleet's accounts have no expectations of their own). */
+  everyAccount: AccountExpectation | null;
   /** Bounds on all consumers' failures together, when some are part of the story. */
   consumerFailures: FailureBounds | null;
   /** Bounds per consumer (by name). */
@@ -141,6 +147,8 @@ export interface Scenario {
   settings: Record<string, string>;
   /** The runner fires the app's timer trigger at each occurrence of its ROTATION_SCHEDULE as virtual time passes. */
   scheduledTimer: boolean;
+  /** The story ends as soon as every configured account's last run has rotated it (runFor is then an upper bound). */
+  stopWhenAllRotated: boolean;
   accounts: ScenarioAccount[];
   consumers: ScenarioConsumer[];
   actions: ScenarioAction[];
@@ -325,10 +333,16 @@ function describe(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'scheduledTimer', 'accounts', 'consumers', 'actions', 'expect'] as const;
+const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'scheduledTimer', 'stopWhenAllRotated', 'accounts', 'fleet', 'consumers', 'actions', 'expect'] as const;
 const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
 const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refresh', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
+/** An account template generates its names and subscriptions; a consumer template its name and account (and staggers its start). */
+const FLEET_FIELDS = ['count', 'namePrefix', 'subscriptions', ...ACCOUNT_FIELDS.filter((field) => field !== 'name' && field !== 'subscriptionId'), 'consumers'] as const;
+const FLEET_CONSUMER_FIELDS = [...CONSUMER_FIELDS.filter((field) => field !== 'name' && field !== 'account'), 'staggerOver'] as const;
+/** Up to this many accounts in one fleet entry (the bench's largest fleet is 5,000). */
+export const MAX_FLEET_COUNT = 10_000;
+const MAX_FLEET_SUBSCRIPTIONS = 1000;
 const ACTION_TYPES = ['timer', 'start', 'force', 'consumersMoved', 'cancel', 'http', 'fault', 'crash', 'failRegeneration', 'changeAccount'] as const;
 const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = {
   timer: [],
@@ -342,7 +356,7 @@ const ACTION_FIELDS: Record<(typeof ACTION_TYPES)[number], readonly string[]> = 
   failRegeneration: ['account', 'keyKind', 'times', 'message'],
   changeAccount: ['account', 'disableLocalAuth', 'capabilities', 'deleted'],
 };
-const EXPECT_FIELDS = ['noConsumerFailures', 'consumerFailures', 'consumers', 'accounts'] as const;
+const EXPECT_FIELDS = ['noConsumerFailures', 'noKeyVaultReadFailures', 'consumerFailures', 'consumers', 'armThrottled', 'everyAccount', 'accounts'] as const;
 const ACCOUNT_EXPECT_FIELDS = ['outcome', 'activeKeyKind', 'regenerated', 'phasesInclude', 'phasesExclude', 'runs', 'secretVersions', 'notRegeneratedBefore', 'waitEndings'] as const;
 const ACTIVITY_NAME_LIST = Object.values(ACTIVITY_NAMES);
 const WAIT_ENDINGS = ['standbyIdle', 'consumers', 'refusals'].flatMap((wait) => ['idle', 'operator', 'forced', 'boundPassed'].map((ended) => `${wait}:${ended}`));
@@ -370,13 +384,15 @@ export function parseScenario(json: unknown, options: { source: string }): Scena
   if (runForMs > MAX_RUN_MS) read.problem('runFor', `must be at most 60d, got ${formatDuration(runForMs)}`);
 
   const settings = readSettings(read, top.settings);
-  const accounts = readAccounts(read, top);
+  const fleet = readFleet(read, top, runForMs);
+  const accounts = readAccounts(read, top, fleet);
   const accountNames = new Set(accounts.map((account) => account.name));
-  const consumers = readConsumers(read, top, accountNames, runForMs);
+  const consumers = readConsumers(read, top, accountNames, runForMs, fleetConsumers(fleet));
   const actions = readActions(read, top, accountNames, runForMs);
   const expect = readExpectations(read, top.expect, accountNames, new Set(consumers.map((consumer) => consumer.name)));
 
   const scheduledTimer = read.boolean(top, '', 'scheduledTimer') ?? false;
+  const stopWhenAllRotated = read.boolean(top, '', 'stopWhenAllRotated') ?? false;
   if (scheduledTimer) {
     try {
       parseSchedule(settings.ROTATION_SCHEDULE ?? SETTINGS.rotationSchedule.default ?? '');
@@ -386,7 +402,7 @@ export function parseScenario(json: unknown, options: { source: string }): Scena
     }
   }
   if (read.problems.length) throw new ScenarioError(options.source, read.problems);
-  return { version: 1, name, title, description, start, runForMs, settings, scheduledTimer, accounts, consumers, actions, expect };
+  return { version: 1, name, title, description, start, runForMs, settings, scheduledTimer, stopWhenAllRotated, accounts, consumers, actions, expect };
 }
 
 function readSettings(read: Reader, value: unknown): Record<string, string> {
@@ -425,12 +441,18 @@ function configProblems(settings: Record<string, string>): Array<{ setting: stri
   }
 }
 
-function readAccounts(read: Reader, top: Record<string, unknown>): ScenarioAccount[] {
+function readAccounts(read: Reader, top: Record<string, unknown>, fleet: FleetEntry[]): ScenarioAccount[] {
   const items = read.array(top, '', 'accounts');
-  if (top.accounts !== undefined && items.length === 0 && Array.isArray(top.accounts)) read.problem('accounts', 'must list at least one account');
-  if (top.accounts === undefined) read.problem('accounts', 'is required (at least one account)');
+  const hasFleet = top.fleet !== undefined;
+  if (top.accounts !== undefined && items.length === 0 && Array.isArray(top.accounts) && !hasFleet) read.problem('accounts', 'must list at least one account (or give a fleet)');
+  if (top.accounts === undefined && !hasFleet) read.problem('accounts', 'is required (at least one account, or a fleet)');
   const accounts: ScenarioAccount[] = [];
   const seen = new Set<string>();
+  const add = (account: ScenarioAccount, path: string): void => {
+    if (seen.has(account.name)) read.problem(path, `${JSON.stringify(account.name)} is used by another account`);
+    seen.add(account.name);
+    accounts.push(account);
+  };
   items.forEach((item, index) => {
     const path = `accounts[${index}]`;
     const record = read.object(item, path, ACCOUNT_FIELDS);
@@ -440,77 +462,191 @@ function readAccounts(read: Reader, top: Record<string, unknown>): ScenarioAccou
       pattern: ACCOUNT_NAME,
       hint: 'must be a Cosmos DB account name (3-44 lower-case letters, digits and dashes)',
     });
-    if (name !== undefined) {
-      if (seen.has(name)) read.problem(`${path}.name`, `${JSON.stringify(name)} is used by another account`);
-      seen.add(name);
-    }
     const subscriptionId = read.string(record, path, 'subscriptionId', { pattern: GUID, hint: 'must be a GUID' }) ?? DEFAULT_SUBSCRIPTION_ID;
-    const resourceGroup = read.string(record, path, 'resourceGroup', { pattern: /^[-\w.()]{1,90}$/, hint: 'must be a resource group name' }) ?? DEFAULT_RESOURCE_GROUP;
-    const capabilities = read.stringList(record, path, 'capabilities') ?? [];
-    const regenerationSeconds = read.integer(record, path, 'regenerationSeconds', { min: 0, max: 7 * 86_400 }) ?? 60;
-    const usageLagSeconds = read.integer(record, path, 'usageLagSeconds', { min: 0, max: 7 * 86_400 }) ?? 0;
-    const configured = read.boolean(record, path, 'configured') ?? true;
-    let target: Record<string, unknown> = {};
-    if (record.target !== undefined) {
-      const targetRecord = read.object(record.target, `${path}.target`, TARGET_FIELDS);
-      if (targetRecord) target = { ...targetRecord };
-    }
-    let initialActiveKeyKind: ScenarioAccount['initialActiveKeyKind'] = 'primary';
-    if (record.initialActiveKeyKind === null) initialActiveKeyKind = null;
-    else initialActiveKeyKind = read.oneOf(record, path, 'initialActiveKeyKind', ['primary', 'secondary'] as const) ?? 'primary';
-    const secretAgeMs = read.duration(record, path, 'secretAge') ?? 0;
-    const initialSecret = read.oneOf(record, path, 'initialSecret', ['tagged', 'untagged'] as const) ?? 'tagged';
-    if (initialActiveKeyKind === null && record.initialSecret !== undefined) read.problem(`${path}.initialSecret`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
-    if (initialActiveKeyKind === null && record.secretAge !== undefined) {
-      read.problem(`${path}.secretAge`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
-    }
-    if (name !== undefined) {
-      accounts.push({ name, subscriptionId, resourceGroup, capabilities, regenerationSeconds, usageLagSeconds, configured, target, initialActiveKeyKind, secretAgeMs, initialSecret });
-    }
+    const settings = readAccountSettings(read, record, path);
+    if (name !== undefined) add({ name, subscriptionId, ...settings }, `${path}.name`);
   });
+  for (const generated of fleetAccounts(fleet)) add(generated.account, generated.path);
   return accounts;
 }
 
-function readConsumers(read: Reader, top: Record<string, unknown>, accountNames: Set<string>, runForMs: number): ScenarioConsumer[] {
+/** Every account field but its name and subscription: shared by accounts[] and fleet[] templates. */
+function readAccountSettings(read: Reader, record: Record<string, unknown>, path: string): Omit<ScenarioAccount, 'name' | 'subscriptionId'> {
+  const resourceGroup = read.string(record, path, 'resourceGroup', { pattern: /^[-\w.()]{1,90}$/, hint: 'must be a resource group name' }) ?? DEFAULT_RESOURCE_GROUP;
+  const capabilities = read.stringList(record, path, 'capabilities') ?? [];
+  const regenerationSeconds = read.integer(record, path, 'regenerationSeconds', { min: 0, max: 7 * 86_400 }) ?? 60;
+  const usageLagSeconds = read.integer(record, path, 'usageLagSeconds', { min: 0, max: 7 * 86_400 }) ?? 0;
+  const configured = read.boolean(record, path, 'configured') ?? true;
+  let target: Record<string, unknown> = {};
+  if (record.target !== undefined) {
+    const targetRecord = read.object(record.target, `${path}.target`, TARGET_FIELDS);
+    if (targetRecord) target = { ...targetRecord };
+  }
+  let initialActiveKeyKind: ScenarioAccount['initialActiveKeyKind'] = 'primary';
+  if (record.initialActiveKeyKind === null) initialActiveKeyKind = null;
+  else initialActiveKeyKind = read.oneOf(record, path, 'initialActiveKeyKind', ['primary', 'secondary'] as const) ?? 'primary';
+  const secretAgeMs = read.duration(record, path, 'secretAge') ?? 0;
+  const initialSecret = read.oneOf(record, path, 'initialSecret', ['tagged', 'untagged'] as const) ?? 'tagged';
+  if (initialActiveKeyKind === null && record.initialSecret !== undefined) read.problem(`${path}.initialSecret`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
+  if (initialActiveKeyKind === null && record.secretAge !== undefined) {
+    read.problem(`${path}.secretAge`, 'has no meaning when initialActiveKeyKind is null (no secret is seeded)');
+  }
+  return { resourceGroup, capabilities, regenerationSeconds, usageLagSeconds, configured, target, initialActiveKeyKind, secretAgeMs, initialSecret };
+}
+
+/**
+ * The i-th subscription of a fleet (1-based): a fixed GUID, so the same file
+ * gives the same resource IDs on every run, and fleets with the same number
+ * of subscriptions share them.
+ */
+export function fleetSubscriptionId(index: number): string {
+  return `00000000-0000-4000-8000-f1ee7${String(index).padStart(7, '0')}`;
+}
+
+/** "acct" and 200 accounts: acct-001 ... acct-200 (the number padded to the count's width). */
+export function fleetAccountName(prefix: string, index: number, count: number): string {
+  return `${prefix}-${String(index).padStart(String(count).length, '0')}`;
+}
+
+interface FleetEntry {
+  path: string;
+  count: number;
+  namePrefix: string;
+  subscriptionIds: string[];
+  settings: Omit<ScenarioAccount, 'name' | 'subscriptionId'>;
+  consumers: (Omit<ScenarioConsumer, 'name' | 'account'> & { staggerOverMs: number }) | null;
+}
+
+/** fleet[]: each entry generates `count` accounts named namePrefix-NNN, dealt round-robin over its subscriptions. */
+function readFleet(read: Reader, top: Record<string, unknown>, runForMs: number): FleetEntry[] {
+  const entries: FleetEntry[] = [];
+  const items = read.array(top, '', 'fleet');
+  if (Array.isArray(top.fleet) && items.length === 0) read.problem('fleet', 'must list at least one entry (or leave it out)');
+  items.forEach((item, index) => {
+    const path = `fleet[${index}]`;
+    const record = read.object(item, path, FLEET_FIELDS);
+    if (!record) return;
+    if (record.count === undefined) read.problem(`${path}.count`, `is required (how many accounts, 1 to ${MAX_FLEET_COUNT})`);
+    const count = read.integer(record, path, 'count', { min: 1, max: MAX_FLEET_COUNT });
+    const namePrefix = read.string(record, path, 'namePrefix', {
+      required: true,
+      pattern: /^[a-z0-9][a-z0-9-]{0,30}$/,
+      hint: 'must be 1-31 lower-case letters, digits and dashes, starting with a letter or digit (names are PREFIX-001, PREFIX-002, ...)',
+    });
+    const subscriptionIds = readFleetSubscriptions(read, record, path);
+    const settings = readAccountSettings(read, record, path);
+    if (count !== undefined && subscriptionIds.length > count) read.problem(`${path}.subscriptions`, `gives ${subscriptionIds.length} subscriptions for ${count} accounts: some would hold none`);
+    let consumers: FleetEntry['consumers'] = null;
+    if (record.consumers !== undefined) {
+      const consumerPath = `${path}.consumers`;
+      const consumerRecord = read.object(record.consumers, consumerPath, FLEET_CONSUMER_FIELDS);
+      if (consumerRecord) {
+        const staggerOverMs = read.duration(consumerRecord, consumerPath, 'staggerOver') ?? 0;
+        consumers = { ...readConsumerSettings(read, consumerRecord, consumerPath, runForMs), staggerOverMs };
+      }
+    }
+    if (count !== undefined && namePrefix !== undefined) entries.push({ path, count, namePrefix, subscriptionIds, settings, consumers });
+  });
+  return entries;
+}
+
+function readFleetSubscriptions(read: Reader, record: Record<string, unknown>, path: string): string[] {
+  const value = record.subscriptions;
+  if (value === undefined) return [DEFAULT_SUBSCRIPTION_ID];
+  if (typeof value === 'number') {
+    const count = read.integer(record, path, 'subscriptions', { min: 1, max: MAX_FLEET_SUBSCRIPTIONS });
+    return count === undefined ? [DEFAULT_SUBSCRIPTION_ID] : Array.from({ length: count }, (_, index) => fleetSubscriptionId(index + 1));
+  }
+  if (!Array.isArray(value)) {
+    read.problem(`${path}.subscriptions`, `must be a number of subscriptions (1 to ${MAX_FLEET_SUBSCRIPTIONS}) or an array of subscription GUIDs, got ${describe(value)}`);
+    return [DEFAULT_SUBSCRIPTION_ID];
+  }
+  const ids = read.stringList(record, path, 'subscriptions') ?? [];
+  ids.forEach((id, index) => {
+    if (!GUID.test(id)) read.problem(`${path}.subscriptions[${index}]`, `must be a GUID, got ${JSON.stringify(id)}`);
+  });
+  if (value.length === 0) read.problem(`${path}.subscriptions`, 'must list at least one subscription');
+  if (new Set(ids.map((id) => id.toLowerCase())).size !== ids.length) read.problem(`${path}.subscriptions`, 'lists a subscription twice');
+  return ids.length ? ids : [DEFAULT_SUBSCRIPTION_ID];
+}
+
+/** The accounts the fleet generates, each with the field path its name problems are reported under. */
+function fleetAccounts(fleet: FleetEntry[]): Array<{ account: ScenarioAccount; path: string }> {
+  return fleet.flatMap((entry) =>
+    Array.from({ length: entry.count }, (_, index) => ({
+      account: { name: fleetAccountName(entry.namePrefix, index + 1, entry.count), subscriptionId: entry.subscriptionIds[index % entry.subscriptionIds.length]!, ...entry.settings },
+      path: `${entry.path}.namePrefix`,
+    })),
+  );
+}
+
+/** The consumers the fleet generates: one per account (with its template's instance count), named ACCOUNT-app. */
+function fleetConsumers(fleet: FleetEntry[]): ScenarioConsumer[] {
+  return fleet.flatMap((entry) => {
+    const template = entry.consumers;
+    if (!template) return [];
+    const { staggerOverMs, ...consumer } = template;
+    return Array.from({ length: entry.count }, (_, index) => {
+      const account = fleetAccountName(entry.namePrefix, index + 1, entry.count);
+      const startAtMs = consumer.startAtMs + Math.floor((staggerOverMs * index) / entry.count);
+      return { ...consumer, name: `${account}-app`, account, startAtMs };
+    });
+  });
+}
+
+function readConsumers(read: Reader, top: Record<string, unknown>, accountNames: Set<string>, runForMs: number, generated: ScenarioConsumer[]): ScenarioConsumer[] {
   const consumers: ScenarioConsumer[] = [];
   const seen = new Set<string>();
+  const add = (consumer: ScenarioConsumer, path: string): void => {
+    if (seen.has(consumer.name)) read.problem(path, `${JSON.stringify(consumer.name)} is used by another consumer`);
+    seen.add(consumer.name);
+    consumers.push(consumer);
+  };
   read.array(top, '', 'consumers').forEach((item, index) => {
     const path = `consumers[${index}]`;
     const record = read.object(item, path, CONSUMER_FIELDS);
     if (!record) return;
     const name = read.string(record, path, 'name', { required: true, pattern: /^[\w.-]+$/, hint: 'must be letters, digits, dots, dashes or underscores' });
-    if (name !== undefined) {
-      if (seen.has(name)) read.problem(`${path}.name`, `${JSON.stringify(name)} is used by another consumer`);
-      seen.add(name);
-    }
     const account = read.string(record, path, 'account', { required: true });
     if (account !== undefined && !accountNames.has(account)) {
-      read.problem(`${path}.account`, `${JSON.stringify(account)} is not one of the scenario's accounts (${[...accountNames].join(', ') || 'none'})`);
+      read.problem(`${path}.account`, `${JSON.stringify(account)} is not one of the scenario's accounts (${someNames(accountNames)})`);
     }
-    const kind = read.oneOf(record, path, 'kind', CONSUMER_KINDS) ?? 'keyInHand';
-    const count = read.integer(record, path, 'count', { min: 1, max: 50 }) ?? 1;
-    const access = read.oneOf(record, path, 'access', ['readWrite', 'readOnly'] as const) ?? 'readWrite';
-    const refreshEveryMs = read.duration(record, path, 'refreshEvery', { positive: true }) ?? UNIT_MS.h!;
-    const refresh = read.oneOf(record, path, 'refresh', CONSUMER_REFRESH_MODES) ?? 'timer';
-    if (refresh === 'onEvent' && pinnedKeyKindOf(record)) read.problem(`${path}.refresh`, 'a consumer pinned to a copied key does not read Key Vault on events');
-    const callEveryMs = read.duration(record, path, 'callEvery', { positive: true }) ?? 5 * UNIT_MS.m!;
-    if (callEveryMs < UNIT_MS.s!) read.problem(`${path}.callEvery`, 'must be at least 1s');
-    const pinnedKeyKind = read.oneOf(record, path, 'pinnedKeyKind', KEY_KINDS) ?? null;
-    const pinnedUntilMs = read.duration(record, path, 'pinnedUntil') ?? null;
-    if (pinnedUntilMs !== null && pinnedKeyKind === null) read.problem(`${path}.pinnedUntil`, 'needs pinnedKeyKind');
-    if (pinnedKeyKind && kind === 'rotatingClient') read.problem(`${path}.pinnedKeyKind`, 'a rotatingClient consumer reads its key from Key Vault (use kind "keyInHand" for a copied key)');
-    if (pinnedKeyKind && access === 'readWrite' && pinnedKeyKind.endsWith('Readonly')) {
-      read.problem(`${path}.pinnedKeyKind`, `a readWrite consumer cannot be pinned to the read-only key ${pinnedKeyKind} (set access to readOnly)`);
-    }
-    const startAtMs = read.duration(record, path, 'startAt') ?? 0;
-    const stopAtMs = read.duration(record, path, 'stopAt') ?? null;
-    if (stopAtMs !== null && stopAtMs <= startAtMs) read.problem(`${path}.stopAt`, 'must be after startAt');
-    if (startAtMs > runForMs) read.problem(`${path}.startAt`, 'is after the end of the run (runFor)');
-    if (name !== undefined && account !== undefined) {
-      consumers.push({ name, account, kind, count, access, refresh, refreshEveryMs, callEveryMs, pinnedKeyKind, pinnedUntilMs, startAtMs, stopAtMs });
-    }
+    const settings = readConsumerSettings(read, record, path, runForMs);
+    if (name !== undefined && account !== undefined) add({ name, account, ...settings }, `${path}.name`);
   });
+  for (const consumer of generated) add(consumer, 'fleet');
   return consumers;
+}
+
+/** Every consumer field but its name and account: shared by consumers[] and the fleet's consumer template. */
+function readConsumerSettings(read: Reader, record: Record<string, unknown>, path: string, runForMs: number): Omit<ScenarioConsumer, 'name' | 'account'> {
+  const kind = read.oneOf(record, path, 'kind', CONSUMER_KINDS) ?? 'keyInHand';
+  const count = read.integer(record, path, 'count', { min: 1, max: 50 }) ?? 1;
+  const access = read.oneOf(record, path, 'access', ['readWrite', 'readOnly'] as const) ?? 'readWrite';
+  const refreshEveryMs = read.duration(record, path, 'refreshEvery', { positive: true }) ?? UNIT_MS.h!;
+  const refresh = read.oneOf(record, path, 'refresh', CONSUMER_REFRESH_MODES) ?? 'timer';
+  if (refresh === 'onEvent' && pinnedKeyKindOf(record)) read.problem(`${path}.refresh`, 'a consumer pinned to a copied key does not read Key Vault on events');
+  const callEveryMs = read.duration(record, path, 'callEvery', { positive: true }) ?? 5 * UNIT_MS.m!;
+  if (callEveryMs < UNIT_MS.s!) read.problem(`${path}.callEvery`, 'must be at least 1s');
+  const pinnedKeyKind = read.oneOf(record, path, 'pinnedKeyKind', KEY_KINDS) ?? null;
+  const pinnedUntilMs = read.duration(record, path, 'pinnedUntil') ?? null;
+  if (pinnedUntilMs !== null && pinnedKeyKind === null) read.problem(`${path}.pinnedUntil`, 'needs pinnedKeyKind');
+  if (pinnedKeyKind && kind === 'rotatingClient') read.problem(`${path}.pinnedKeyKind`, 'a rotatingClient consumer reads its key from Key Vault (use kind "keyInHand" for a copied key)');
+  if (pinnedKeyKind && access === 'readWrite' && pinnedKeyKind.endsWith('Readonly')) {
+    read.problem(`${path}.pinnedKeyKind`, `a readWrite consumer cannot be pinned to the read-only key ${pinnedKeyKind} (set access to readOnly)`);
+  }
+  const startAtMs = read.duration(record, path, 'startAt') ?? 0;
+  const stopAtMs = read.duration(record, path, 'stopAt') ?? null;
+  if (stopAtMs !== null && stopAtMs <= startAtMs) read.problem(`${path}.stopAt`, 'must be after startAt');
+  if (startAtMs > runForMs) read.problem(`${path}.startAt`, 'is after the end of the run (runFor)');
+  return { kind, count, access, refresh, refreshEveryMs, callEveryMs, pinnedKeyKind, pinnedUntilMs, startAtMs, stopAtMs };
+}
+
+/** A fleet has thousands of names: an error lists the first few. */
+function someNames(names: Set<string>): string {
+  if (names.size === 0) return 'none';
+  const first = [...names].slice(0, 10);
+  return names.size > first.length ? `${first.join(', ')}, ... ${names.size - first.length} more` : first.join(', ');
 }
 
 function readActions(read: Reader, top: Record<string, unknown>, accountNames: Set<string>, runForMs: number): ScenarioAction[] {
@@ -532,7 +668,7 @@ function readActions(read: Reader, top: Record<string, unknown>, accountNames: S
     const account = (): string | undefined => {
       const value = read.string(record, path, 'account', { required: true });
       if (value !== undefined && !accountNames.has(value)) {
-        read.problem(`${path}.account`, `${JSON.stringify(value)} is not one of the scenario's accounts (${[...accountNames].join(', ')})`);
+        read.problem(`${path}.account`, `${JSON.stringify(value)} is not one of the scenario's accounts (${someNames(accountNames)})`);
       }
       return value;
     };
@@ -651,14 +787,32 @@ function readFault(read: Reader, record: Record<string, unknown>, path: string, 
 }
 
 function readExpectations(read: Reader, value: unknown, accountNames: Set<string>, consumerNames: Set<string>): ScenarioExpectations {
-  const expectations: ScenarioExpectations = { noConsumerFailures: false, consumerFailures: null, consumers: {}, accounts: {} };
+  const expectations: ScenarioExpectations = {
+    noConsumerFailures: false,
+    noKeyVaultReadFailures: false,
+    armThrottled: null,
+    everyAccount: null,
+    consumerFailures: null,
+    consumers: {},
+    accounts: {},
+  };
   if (value === undefined) return expectations;
   const record = read.object(value, 'expect', EXPECT_FIELDS);
   if (!record) return expectations;
   expectations.noConsumerFailures = read.boolean(record, 'expect', 'noConsumerFailures') ?? false;
+  expectations.noKeyVaultReadFailures = read.boolean(record, 'expect', 'noKeyVaultReadFailures') ?? false;
   if (record.consumerFailures !== undefined) {
     expectations.consumerFailures = readFailureBounds(read, record.consumerFailures, 'expect.consumerFailures');
     if (expectations.noConsumerFailures) read.problem('expect.consumerFailures', 'contradicts noConsumerFailures: true (use one or the other)');
+  }
+  if (record.armThrottled !== undefined) {
+    const bounds = read.object(record.armThrottled, 'expect.armThrottled', ['atLeast', 'atMost']);
+    if (bounds) {
+      const atLeast = read.integer(bounds, 'expect.armThrottled', 'atLeast', { min: 0, max: 1_000_000 }) ?? null;
+      const atMost = read.integer(bounds, 'expect.armThrottled', 'atMost', { min: 0, max: 1_000_000 }) ?? null;
+      if (atLeast !== null && atMost !== null && atLeast > atMost) read.problem('expect.armThrottled', 'atLeast is greater than atMost');
+      expectations.armThrottled = { atLeast, atMost };
+    }
   }
   if (record.consumers !== undefined) {
     const byConsumer = read.object(record.consumers, 'expect.consumers', [...consumerNames]);
@@ -668,43 +822,48 @@ function readExpectations(read: Reader, value: unknown, accountNames: Set<string
       if (bounds) expectations.consumers[name] = bounds;
     }
   }
+  if (record.everyAccount !== undefined) expectations.everyAccount = readAccountExpectation(read, record.everyAccount, 'expect.everyAccount');
   if (record.accounts !== undefined) {
     const byAccount = read.object(record.accounts, 'expect.accounts', [...accountNames]);
     for (const [name, item] of Object.entries(byAccount ?? {})) {
       if (!accountNames.has(name)) continue;
-      const path = `expect.accounts.${name}`;
-      const accountRecord = read.object(item, path, ACCOUNT_EXPECT_FIELDS);
-      if (!accountRecord) continue;
-      const expectation: AccountExpectation = {};
-      const outcome = read.oneOf(accountRecord, path, 'outcome', EXPECTED_OUTCOMES);
-      if (outcome) expectation.outcome = outcome;
-      const activeKeyKind = read.oneOf(accountRecord, path, 'activeKeyKind', KEY_KINDS);
-      if (activeKeyKind) expectation.activeKeyKind = activeKeyKind;
-      const regenerated = read.stringList(accountRecord, path, 'regenerated', KEY_KINDS);
-      if (regenerated) expectation.regenerated = regenerated;
-      const phasesInclude = read.stringList(accountRecord, path, 'phasesInclude');
-      if (phasesInclude) expectation.phasesInclude = phasesInclude;
-      const phasesExclude = read.stringList(accountRecord, path, 'phasesExclude');
-      if (phasesExclude) expectation.phasesExclude = phasesExclude;
-      const runs = read.stringList(accountRecord, path, 'runs', EXPECTED_OUTCOMES);
-      if (runs) expectation.runs = runs;
-      const secretVersions = read.integer(accountRecord, path, 'secretVersions', { min: 0, max: 10_000 });
-      if (secretVersions !== undefined) expectation.secretVersions = secretVersions;
-      const waitEndings = read.stringList(accountRecord, path, 'waitEndings', WAIT_ENDINGS);
-      if (waitEndings) expectation.waitEndings = waitEndings;
-      if (accountRecord.notRegeneratedBefore !== undefined) {
-        const notBefore = read.object(accountRecord.notRegeneratedBefore, `${path}.notRegeneratedBefore`, KEY_KINDS);
-        const offsets: Partial<Record<KeyKind, number>> = {};
-        for (const keyKind of KEY_KINDS) {
-          const offsetMs = notBefore ? read.duration(notBefore, `${path}.notRegeneratedBefore`, keyKind) : undefined;
-          if (offsetMs !== undefined) offsets[keyKind] = offsetMs;
-        }
-        expectation.notRegeneratedBefore = offsets;
-      }
-      expectations.accounts[name] = expectation;
+      const expectation = readAccountExpectation(read, item, `expect.accounts.${name}`);
+      if (expectation) expectations.accounts[name] = expectation;
     }
   }
   return expectations;
+}
+
+function readAccountExpectation(read: Reader, item: unknown, path: string): AccountExpectation | null {
+  const accountRecord = read.object(item, path, ACCOUNT_EXPECT_FIELDS);
+  if (!accountRecord) return null;
+  const expectation: AccountExpectation = {};
+  const outcome = read.oneOf(accountRecord, path, 'outcome', EXPECTED_OUTCOMES);
+  if (outcome) expectation.outcome = outcome;
+  const activeKeyKind = read.oneOf(accountRecord, path, 'activeKeyKind', KEY_KINDS);
+  if (activeKeyKind) expectation.activeKeyKind = activeKeyKind;
+  const regenerated = read.stringList(accountRecord, path, 'regenerated', KEY_KINDS);
+  if (regenerated) expectation.regenerated = regenerated;
+  const phasesInclude = read.stringList(accountRecord, path, 'phasesInclude');
+  if (phasesInclude) expectation.phasesInclude = phasesInclude;
+  const phasesExclude = read.stringList(accountRecord, path, 'phasesExclude');
+  if (phasesExclude) expectation.phasesExclude = phasesExclude;
+  const runs = read.stringList(accountRecord, path, 'runs', EXPECTED_OUTCOMES);
+  if (runs) expectation.runs = runs;
+  const secretVersions = read.integer(accountRecord, path, 'secretVersions', { min: 0, max: 10_000 });
+  if (secretVersions !== undefined) expectation.secretVersions = secretVersions;
+  const waitEndings = read.stringList(accountRecord, path, 'waitEndings', WAIT_ENDINGS);
+  if (waitEndings) expectation.waitEndings = waitEndings;
+  if (accountRecord.notRegeneratedBefore !== undefined) {
+    const notBefore = read.object(accountRecord.notRegeneratedBefore, `${path}.notRegeneratedBefore`, KEY_KINDS);
+    const offsets: Partial<Record<KeyKind, number>> = {};
+    for (const keyKind of KEY_KINDS) {
+      const offsetMs = notBefore ? read.duration(notBefore, `${path}.notRegeneratedBefore`, keyKind) : undefined;
+      if (offsetMs !== undefined) offsets[keyKind] = offsetMs;
+    }
+    expectation.notRegeneratedBefore = offsets;
+  }
+  return expectation;
 }
 
 function readFailureBounds(read: Reader, value: unknown, path: string): FailureBounds | null {

@@ -10,6 +10,10 @@ import { plural, wrapText } from './text.js';
 const WAIT_NAMES = { standbyIdle: 'standby wait', consumers: 'consumer wait', refusals: 'safe-check refusals' } as const;
 const ENDED_HOW = { idle: 'ended idle', operator: 'ended by an operator', forced: 'skipped (forced)', boundPassed: 'passed its bound' } as const;
 
+/** A fleet gets counts by outcome and its first few accounts of each, not a block per account. */
+const MAX_ACCOUNT_BLOCKS = 20;
+const FLEET_NAMES_SHOWN = 5;
+
 /** Long reasons wrap at this width instead of being cut (they name what to fix). */
 const WRAP_WIDTH = 120;
 
@@ -17,12 +21,14 @@ export function formatSummary(report: DemoReport): string {
   const lines: string[] = [];
   const verdict = report.passed ? 'PASSED' : 'FAILED';
   lines.push('');
-  lines.push(`== ${report.scenario.name}: ${verdict} (virtual ${formatDuration(report.scenario.runForMs)} in ${(report.wallClockMs / 1000).toFixed(1)} s of wall clock)`);
+  const stopped = { runFor: '', allRotated: ', ended when every account was rotated', wallClock: ', STOPPED by the wall-clock guard' }[report.progress.stoppedBy];
+  lines.push(`== ${report.scenario.name}: ${verdict} (virtual ${formatDuration(report.progress.virtualMs)} in ${(report.wallClockMs / 1000).toFixed(1)} s of wall clock${stopped})`);
   lines.push('');
   lines.push('Accounts');
   const width = Math.max(...report.accounts.map((account) => account.name.length), 7);
-  const named = accountNamer(report.accounts);
-  for (const account of report.accounts) {
+  const named = accountNamer(report.accounts.length > MAX_ACCOUNT_BLOCKS ? [] : report.accounts);
+  if (report.accounts.length > MAX_ACCOUNT_BLOCKS) lines.push(...fleetLines(report));
+  for (const account of report.accounts.length > MAX_ACCOUNT_BLOCKS ? [] : report.accounts) {
     const under = `  ${''.padEnd(width)}  `;
     const detail = (text: string): void => {
       lines.push(`${under}${wrapText(named(text), WRAP_WIDTH - under.length, '  ').replaceAll('\n', `\n${under}`)}`);
@@ -74,7 +80,23 @@ export function formatSummary(report: DemoReport): string {
     lines.push(`             ${consumer.name}: ${consumer.failures} of ${plural(consumer.calls, 'call')} failed (${byCause})`);
   }
   lines.push(`ARM          ${plural(report.arm.total, 'request')}: ${operations(report.arm.byOperation)}`);
+  lines.push(`             by status: ${statuses(report.arm.byStatus)}`);
+  const { reads, writes } = report.armPacing.max;
+  const subscriptions = Object.keys(report.armPacing.bySubscription).length;
+  lines.push(
+    `             peak per subscription (${plural(subscriptions, 'subscription')}): reads ${reads.perSecond} in a second, ${reads.perMinute} in a minute; ` +
+      `writes ${writes.perSecond} in a second, ${writes.perMinute} in a minute`,
+  );
   lines.push(`Key Vault    ${plural(report.keyVault.total, 'request')} (${report.keyVault.byConsumers} by consumers): ${operations(report.keyVault.byOperation)}`);
+  lines.push(`             by status: ${statuses(report.keyVault.byStatus)}`);
+  if (report.timerRuns.length) {
+    const most = report.timerRuns.reduce((top, run) => (total(run.keyVault) > total(top.keyVault) ? run : top));
+    const valuesRead = report.timerRuns.reduce((count, run) => count + run.keyValuesRead, 0);
+    lines.push(
+      `Schedule     ${plural(report.timerRuns.length, 'timer run')}; the busiest made ${plural(total(most.keyVault), 'Key Vault request')} (${operations(most.keyVault)}) ` +
+        `and ${plural(total(most.arm), 'ARM request')}; ${valuesRead ? `${plural(valuesRead, 'secret value')} read` : 'no secret value read'}; longest log line ${report.longestLogLine.chars} characters`,
+    );
+  }
   lines.push(`Cosmos DB    ${plural(report.cosmosDataPlane.total, 'data-plane request')} (consumers and validation probes)`);
   const byType = Object.entries(report.events.byType)
     .map(([type, count]) => `${count} ${type}`)
@@ -105,6 +127,36 @@ export function formatSummary(report: DemoReport): string {
     for (const failure of report.expectationFailures) lines.push(`  - ${failure}`);
   }
   return lines.join('\n');
+}
+
+function statuses(byStatus: Record<string, number>): string {
+  return (
+    Object.entries(byStatus)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([status, count]) => `${status} ${count}`)
+      .join(', ') || 'none'
+  ) + (byStatus['429'] ? '' : ' (no 429)');
+}
+
+function total(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+}
+
+/** Counts by outcome, the first few names of each, and when the last account was rotated. */
+function fleetLines(report: DemoReport): string[] {
+  const byOutcome = new Map<string, string[]>();
+  for (const account of report.accounts) byOutcome.set(account.outcome, [...(byOutcome.get(account.outcome) ?? []), account.name]);
+  const lines = [...byOutcome].map(([outcome, names]) => {
+    const shown = names.slice(0, FLEET_NAMES_SHOWN).join(', ');
+    return `  ${String(names.length).padStart(5)} ${outcome.padEnd(14)} ${shown}${names.length > FLEET_NAMES_SHOWN ? `, ... ${names.length - FLEET_NAMES_SHOWN} more` : ''}`;
+  });
+  const { progress } = report;
+  lines.push(
+    progress.allRotatedOffsetMs === null
+      ? `  ${progress.rotatedAccounts} of ${progress.configuredAccounts} configured accounts rotated by the end`
+      : `  all ${progress.configuredAccounts} configured accounts rotated by +${formatDuration(progress.allRotatedOffsetMs)}`,
+  );
+  return lines;
 }
 
 function operations(byOperation: Record<string, number>): string {

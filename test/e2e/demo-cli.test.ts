@@ -59,6 +59,17 @@ describe('npm run demo', () => {
     expect(result.stderr).toContain('accounts[0].regenerationSecs: unknown field');
     expect(result.stdout).toBe('');
   });
+
+  it('when a fleet in the scenario file has a mistake, then nothing runs, the fleet field is named and it exits 2', () => {
+    const scenarioFile = join(workDir, 'fleet-typo.json');
+    writeFileSync(scenarioFile, JSON.stringify({ version: 1, name: 'fleet-typo', runFor: '1d', fleet: [{ count: 200, namePrefix: 'acct', subscriptions: 5, consumers: { refreshEvry: '12h' } }] }));
+
+    const result = demo('--scenario', scenarioFile);
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('fleet[0].consumers.refreshEvry: unknown field');
+    expect(result.stdout).toBe('');
+  });
 });
 
 describe('the leak check', () => {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { problemsOf } from '../helpers/scenario-problems.js';
 import { runScenario } from '../../emulator/demo/runner.js';
-import { formatDuration, parseDuration, parseScenario, ScenarioError } from '../../emulator/demo/scenario.js';
+import { formatDuration, parseDuration, parseScenario } from '../../emulator/demo/scenario.js';
 
 const minimal = { version: 1, name: 'minimal', runFor: '1d', accounts: [{ name: 'orders' }] };
-
-function problemsOf(json: unknown): string[] {
-  try {
-    parseScenario(json, { source: 'scenario.json' });
-  } catch (error) {
-    expect((error as Error).name).toBe('ScenarioError');
-    return (error as ScenarioError).problems;
-  }
-  throw new Error('the scenario was accepted');
-}
 
 describe('scenario files', () => {
   it('when only the required fields are given, then the defaults describe one account, primary active, no consumers', () => {

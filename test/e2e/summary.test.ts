@@ -25,9 +25,13 @@ function reportWith(account: Partial<AccountReport>, counts: { instances?: numbe
       },
     ],
     consumers: { calls: 1, succeeded: 1, failures: 0, failuresByCause: {}, keyVaultReads: 1, keyVaultReadFailures: 0, byConsumer: [] },
-    arm: { total: 1, byOperation: { getAccount: 1 } },
-    keyVault: { total: 1, byOperation: { getSecret: 1 }, byConsumers: 1 },
-    cosmosDataPlane: { total: 1, byOperation: {} },
+    arm: { total: 1, byOperation: { getAccount: 1 }, byStatus: { 200: 1 } },
+    keyVault: { total: 1, byOperation: { getSecret: 1 }, byStatus: { 200: 1 }, byConsumers: 1 },
+    cosmosDataPlane: { total: 1, byOperation: {}, byStatus: {} },
+    armPacing: { bySubscription: {}, max: { reads: { perSecond: 1, perMinute: 1 }, writes: { perSecond: 0, perMinute: 0 } } },
+    timerRuns: [],
+    progress: { configuredAccounts: 1, rotatedAccounts: 1, allRotatedOffsetMs: 3_600_000, stoppedBy: 'runFor', virtualMs: 172_800_000 },
+    longestLogLine: { chars: 10, where: null },
     durable: { instances: counts.instances ?? 1, episodes: 1, historyEvents: 1, activityCalls: 1, timersCreated: 1, crashes: 0, byInstance: [] },
     events: { byType: { newKeyPublished: 1 }, total: 1, resends: 0, telemetryRecords: 1 },
     leaks: {
@@ -83,5 +87,39 @@ describe('the summary', () => {
 
     expect(text).toContain('1 orchestration,');
     expect(text).toContain('in 1 history, 1 custom status, 1 output, 1 log line, 1 HTTP response, 1 task hub file');
+  });
+
+  it('when ARM throttled and the schedule ran, then the summary gives answers by status, the peak second and minute per subscription, and what the timer read', () => {
+    const report = reportWith({});
+    report.arm.byStatus = { 200: 40, 202: 2, 429: 3 };
+    report.armPacing = {
+      bySubscription: { a: { reads: { perSecond: 30, perMinute: 90 }, writes: { perSecond: 4, perMinute: 12 } } },
+      max: { reads: { perSecond: 30, perMinute: 90 }, writes: { perSecond: 4, perMinute: 12 } },
+    };
+    report.timerRuns = [
+      { at: '2025-03-03T03:00:00.000Z', offsetMs: 0, keyVault: { getSecret: 6 }, arm: {}, keyValuesRead: 6 },
+      { at: '2025-03-04T03:00:00.000Z', offsetMs: 86_400_000, keyVault: { listSecrets: 1 }, arm: {}, keyValuesRead: 0 },
+    ];
+
+    const text = formatSummary(report);
+
+    expect(text).toContain('by status: 200 40, 202 2, 429 3\n');
+    expect(text).toContain('by status: 200 1 (no 429)');
+    expect(text).toContain('peak per subscription (1 subscription): reads 30 in a second, 90 in a minute; writes 4 in a second, 12 in a minute');
+    expect(text).toContain('2 timer runs; the busiest made 6 Key Vault requests (getSecret 6) and 0 ARM requests; 6 secret values read; longest log line 10 characters');
+  });
+
+  it('when a fleet has more accounts than fit in blocks, then accounts are counted by outcome with the first few names, and the time the last one was rotated', () => {
+    const report = reportWith({});
+    const template = report.accounts[0]!;
+    report.accounts = Array.from({ length: 30 }, (_, index) => ({ ...template, name: `acct-${String(index + 1).padStart(2, '0')}`, outcome: index < 28 ? 'rotated' : 'running' }));
+    report.progress = { configuredAccounts: 30, rotatedAccounts: 28, allRotatedOffsetMs: null, stoppedBy: 'runFor', virtualMs: 172_800_000 };
+
+    const text = formatSummary(report);
+
+    expect(text).toMatch(/ {3}28 rotated +acct-01, acct-02, acct-03, acct-04, acct-05, \.\.\. 23 more\n/);
+    expect(text).toMatch(/ {4}2 running +acct-29, acct-30\n/);
+    expect(text).toContain('28 of 30 configured accounts rotated by the end');
+    expect(text).not.toContain('Key Vault holds');
   });
 });

@@ -52,6 +52,12 @@ describe('activities', () => {
     expect(driver.counters(id)).toMatchObject({ episodes: 3, activityCalls: { fixtureGreet: 2 }, timersCreated: 0 });
     expect(driver.counters(id)?.historyEvents).toBe(driver.history(id)?.length);
     expect(driver.counters(id)?.replayWallClockMs).toBeGreaterThan(0);
+    // Each episode replays the whole history so far: the third hands over more events than the first.
+    const replay = driver.counters(id)!.episodeReplay;
+    const costs = { first: replay.firstFew, last: replay.lastFew };
+    expect(costs.first.map((cost) => cost.events)).toEqual(costs.last.map((cost) => cost.events));
+    expect(costs.first).toHaveLength(3);
+    expect(costs.first[2]!.events).toBeGreaterThan(costs.first[0]!.events);
   });
 
   it('when an activity throws and the orchestrator catches it, then the orchestrator sees the activity name and message', async () => {
