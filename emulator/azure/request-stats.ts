@@ -9,7 +9,7 @@ import type { ServiceName } from './faults.js';
 export type EmulatorStats = Record<ServiceName, Record<string, number>>;
 
 export class RequestStats {
-  private counts: EmulatorStats = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+  private counts: EmulatorStats = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} };
 
   count(service: ServiceName, operation: string): void {
     const byOperation = this.counts[service];
@@ -21,7 +21,7 @@ export class RequestStats {
   }
 
   reset(): void {
-    this.counts = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+    this.counts = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} };
   }
 }
 
