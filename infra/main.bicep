@@ -457,6 +457,8 @@ module operationStatusAccess 'app/operation-status-access.bicep' = [
 var rotationAppSettings = {
   KEY_VAULT_URL: keyVaultAccess.outputs.vaultUri
   ROTATION_TARGETS: string(rotationTargets)
+  // The other place a list can be (src/config.ts): empty, the list is in ROTATION_TARGETS.
+  ROTATION_TARGETS_BLOB_URL: ''
   ROTATION_SCHEDULE: rotationSchedule
   ROTATION_INTERVAL_IN_DAYS: string(rotationIntervalInDays)
   IDLE_WINDOW_IN_HOURS: string(idleWindowInHours)

@@ -4,7 +4,7 @@
  * the bounds, and log one summary line. An account that cannot be read or
  * started is reported and retried next run; it never stops the others.
  */
-import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { rotationSettingsOf, type Config, type RotationTarget, type TargetList } from '../config.js';
 import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import { rotatedPairs } from '../domain/settings.js';
 import { redactSecrets } from '../errors.js';
@@ -20,7 +20,7 @@ export interface SecretPropertiesReader {
   getLatestSecretProperties(secretName: string): Promise<{ createdOn?: Date | string | null } | null>;
 }
 
-export type ScheduleConfig = Pick<Config, 'targets' | 'maxStartsPerRun' | 'maxStartsPerSubscription' | 'failedRotationRetryInHours'> & Partial<HistoryRetention>;
+export type ScheduleConfig = TargetList & Pick<Config, 'maxStartsPerRun' | 'maxStartsPerSubscription' | 'failedRotationRetryInHours'> & Partial<HistoryRetention>;
 
 export interface RunScheduleOptions {
   config: ScheduleConfig;

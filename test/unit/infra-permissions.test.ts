@@ -17,7 +17,7 @@ import {
   publishesConnectionStrings,
   rotatorRoleActions,
 } from '../../src/azure/permissions.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, settingTargets } from '../../src/config.js';
 import { bicepSources } from '../../scripts/bicep-cli.js';
 import { ROLE_ACTIONS_PATH, renderRoleActions } from '../../scripts/infra-build.js';
 import { bicepAvailable, evaluate, moduleOf, placeholderParameters, resourcesOf, resourceTypeOf, template, type ArmResource, type ArmTemplate } from '../helpers/arm.js';
@@ -156,7 +156,7 @@ describe.runIf(bicepAvailable)('least privilege in the compiled templates', () =
         parameters: { ...MAIN_PARAMETERS, cosmosAccountResourceIds: '', rotationTargetOverrides: rotationTargets, publishConnectionString },
       });
 
-      expect(deployed).toBe(publishesConnectionStrings(config.targets));
+      expect(deployed).toBe(publishesConnectionStrings(settingTargets(config)));
     });
   });
 

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS, SETTING_NAMES, loadConfig } from '../../src/config.js';
+import { SETTINGS, SETTING_NAMES, loadConfig, settingTargets } from '../../src/config.js';
 import { bicepSources } from '../../scripts/bicep-cli.js';
 import { TEST_DEPLOYMENT, bicepAvailable, evaluate, moduleOf, moduleParameters, placeholderParameters, resourcesOf, template, type ArmTemplate } from '../helpers/arm.js';
 import { REPO_ROOT, readRepoFile, readmeSection } from '../helpers/repo-files.js';
@@ -148,7 +148,7 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
       expect(config.azureClientId).toBe(IDENTITY_CLIENT_ID);
       expect(config.armEndpoint).toBe('https://management.azure.com');
       expect(config.keyVaultUrl).toBe('https://kv-abc.vault.azure.net');
-      expect(config.targets.map((target) => target.accountId)).toEqual([ACCOUNT_ID]);
+      expect(settingTargets(config).map((target) => target.accountId)).toEqual([ACCOUNT_ID]);
       expect(config.emulatorCaCert).toBeNull();
     });
   });
