@@ -237,6 +237,26 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
       expect(properties.subnets[0]!.properties.delegations?.map((delegation) => delegation.properties.serviceName)).toEqual(['Microsoft.App/environments']);
     });
 
+    it('when the targets live in a blob (ROTATION_TARGETS_SOURCE=blob), then the container exists, the app reads it with Storage Blob Data Reader on it alone, gets its URL instead of ROTATION_TARGETS, and accepts its settings', () => {
+      const blob = { rotationTargetsSource: 'blob' };
+      const settings = deployedAppSettings(blob);
+      const storageParameters = moduleParameters(moduleNamed('storage'), mainScope(blob));
+      const storage = template('app/storage.bicep');
+      const inStorage = (value: unknown, parameters: Record<string, unknown>) => evaluate(value, { template: storage, parameters: placeholderParameters(storage, parameters) });
+      const container = resourcesOf(storage).find((resource) => resource.type === 'Microsoft.Storage/storageAccounts/blobServices/containers' && String(resource.name).includes('rotationTargetsContainerName'))!;
+      const reader = resourcesOf(storage).find((resource) => resource.type === 'Microsoft.Authorization/roleAssignments' && String(resource.scope).includes('containers'))!;
+
+      expect(settings).toMatchObject({ ROTATION_TARGETS: '', ROTATION_TARGETS_BLOB_URL: 'https://stabc.blob.core.windows.net/rotation-targets/targets.json' });
+      expect(loadConfig(settings).targetsSource).toEqual({ kind: 'blob', blobUrl: 'https://stabc.blob.core.windows.net/rotation-targets/targets.json' });
+      expect(storageParameters.rotationTargetsContainerName).toBe('rotation-targets');
+      expect([inStorage(container.condition, { rotationTargetsContainerName: 'rotation-targets' }), inStorage(reader.condition, { rotationTargetsContainerName: 'rotation-targets' })]).toEqual([true, true]);
+      expect(String(inStorage(reader.scope, { rotationTargetsContainerName: 'rotation-targets' }))).toMatch(/\/blobServices\/default\/containers\/rotation-targets$/);
+      // By default: the list stays in the app setting, and neither the container nor the grant exists.
+      expect(deployedAppSettings()).toMatchObject({ ROTATION_TARGETS_BLOB_URL: '' });
+      expect(moduleParameters(moduleNamed('storage'), mainScope()).rotationTargetsContainerName).toBe('');
+      expect([inStorage(container.condition, { rotationTargetsContainerName: '' }), inStorage(reader.condition, { rotationTargetsContainerName: '' })]).toEqual([false, false]);
+    });
+
     it('when the Durable Task Scheduler is chosen, then the host is pointed at it with its identity, and the app still accepts its settings', () => {
       const dts = { durableBackend: 'DurableTaskScheduler' };
       const settings = deployedAppSettings(dts);
