@@ -185,6 +185,13 @@ param privateNetworking bool = false
 @description('Address space of that virtual network (CIDR, /16 to /23): the app gets its first /24, the private endpoints the second.')
 param virtualNetworkAddressPrefix string = '10.60.0.0/16'
 
+@description('Where the app reads the list of accounts to rotate: appSetting (ROTATION_TARGETS, up to about 900 accounts) or blob (a container rotation-targets in the app\'s storage, blob targets.json, which you upload; ROTATION_TARGETS_BLOB_URL). The accounts\' role assignments come from cosmosAccountResourceIds and rotationTargetOverrides either way. See the README (Configuration: Targets in a blob).')
+@allowed([
+  'appSetting'
+  'blob'
+])
+param rotationTargetsSource string = 'appSetting'
+
 @description('Where the Durable task hub lives: AzureStorage (queues and tables in the app\'s storage account) or DurableTaskScheduler (a Durable Task Scheduler and task hub, identity-based). See the README (Durable Task Scheduler).')
 @allowed([
   'AzureStorage'
@@ -224,6 +231,10 @@ var tags = {
 }
 var serviceName = 'api'
 var deploymentContainerName = 'deployment-package'
+// The list of accounts as a blob in the app's storage (ROTATION_TARGETS_BLOB_URL), or in the ROTATION_TARGETS app setting.
+var targetsInBlob = rotationTargetsSource == 'blob'
+var rotationTargetsContainerName = 'rotation-targets'
+var rotationTargetsBlobName = 'targets.json'
 
 // Target accounts: the comma-separated list, plus every account that has overrides.
 // An account with overrides appears once, as its override object.
@@ -276,6 +287,7 @@ module storage 'app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     principalId: identity.outputs.principalId
     publicNetworkAccess: publicNetworkAccess
+    rotationTargetsContainerName: targetsInBlob ? rotationTargetsContainerName : ''
   }
 }
 
@@ -468,7 +480,9 @@ module operationStatusAccess 'app/operation-status-access.bicep' = [
 // test/unit/infra-settings.test.ts keeps this list, config.ts and local.settings.sample.json in step.
 var rotationAppSettings = {
   KEY_VAULT_URL: keyVaultAccess.outputs.vaultUri
-  ROTATION_TARGETS: string(rotationTargets)
+  // One of the two: an app setting holds about 900 resource IDs (Linux refuses an environment string over 128 KB).
+  ROTATION_TARGETS: targetsInBlob ? '' : string(rotationTargets)
+  ROTATION_TARGETS_BLOB_URL: targetsInBlob ? '${storage.outputs.blobEndpoint}${rotationTargetsContainerName}/${rotationTargetsBlobName}' : ''
   ROTATION_SCHEDULE: rotationSchedule
   ROTATION_INTERVAL_IN_DAYS: string(rotationIntervalInDays)
   IDLE_WINDOW_IN_HOURS: string(idleWindowInHours)
@@ -548,3 +562,4 @@ output ENABLE_SAFE_KEY_ROTATION bool = enableSafeKeyRotation
 output OPERATOR_API_AUTH string = empty(operatorApiClientId) ? 'function-key' : 'entra-id'
 output DURABLE_BACKEND string = durableBackend
 output ROTATION_EVENTS_TOPIC_ENDPOINT string = rotationEvents.outputs.endpoint
+output ROTATION_TARGETS_BLOB_URL string = targetsInBlob ? '${storage.outputs.blobEndpoint}${rotationTargetsContainerName}/${rotationTargetsBlobName}' : ''

@@ -40,9 +40,26 @@ type RotationDefaults = Pick<
   | 'rotationWindows'
 >;
 
+/** The settings a target's own fields fall back to, wherever the list comes from. */
+export type TargetDefaults = RotationDefaults &
+  Pick<Config, 'publishConnectionString' | 'secretNameTemplate' | 'readOnlySecretNameTemplate' | 'connectionStringSecretNameTemplate'>;
+
+/**
+ * Where the accounts to rotate are listed: ROTATION_TARGETS itself (validated with the
+ * other settings), or a JSON blob named by ROTATION_TARGETS_BLOB_URL, read and validated
+ * at each use (src/target-source.ts). Read the list through the runtime's target source,
+ * never from here, so that both kinds reach every reader the same way.
+ */
+/** The accounts to rotate, as every reader receives them (from the runtime's target source). */
+export interface TargetList {
+  targets: RotationTarget[];
+}
+
+export type TargetsSetting = { kind: 'setting'; targets: RotationTarget[] } | { kind: 'blob'; blobUrl: string };
+
 export interface Config extends RotationDefaults {
   keyVaultUrl: string;
-  targets: RotationTarget[];
+  targetsSource: TargetsSetting;
   rotationSchedule: string;
   publishConnectionString: boolean;
   secretNameTemplate: string;
@@ -123,6 +140,19 @@ function httpsUrl(raw: string): string {
   if (url.protocol !== 'https:') throw new InvalidSetting([`expected an https URL (Azure SDKs send tokens over https only), got "${raw}"`]);
   if (url.search || url.hash) throw new InvalidSetting([`expected a URL without query or fragment, got "${raw}"`]);
   return url.href.replace(/\/+$/, '');
+}
+
+/** A blob's URL without a SAS token: `https://{account}.blob.../{container}/{blob}`, or path-style `https://{host}/{account}/{container}/{blob}` (the local emulator). */
+function blobUrl(raw: string): string {
+  // A SAS token is a credential: never echo it, and never keep one in an app setting.
+  if (raw.includes('?')) throw new InvalidSetting(['expected the blob\'s URL without a SAS token or other query: the app reads the blob with its managed identity']);
+  const url = httpsUrl(raw);
+  const segments = new URL(url).pathname.split('/').filter(Boolean);
+  const pathStyle = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]|localhost)$/i.test(new URL(url).hostname);
+  if (segments.length < (pathStyle ? 3 : 2)) {
+    throw new InvalidSetting([`expected the URL of a blob, https://{account}.blob.core.windows.net/{container}/{blob}, got "${raw}"`]);
+  }
+  return url;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -280,14 +310,21 @@ const OVERRIDE_FIELDS = {
 } as const;
 
 function targets(raw: string): TargetSpec[] {
+  const { specs, problems } = targetSpecsOf(raw);
+  if (problems.length) throw new InvalidSetting(problems);
+  return specs;
+}
+
+/** Parses a target list (ROTATION_TARGETS or the targets blob): every entry's problems, never a partial list. */
+function targetSpecsOf(raw: string): { specs: TargetSpec[]; problems: string[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new InvalidSetting(['expected a JSON array of Cosmos DB account resource IDs or objects {"resourceId", ...}, but it is not valid JSON']);
+    return { specs: [], problems: ['expected a JSON array of Cosmos DB account resource IDs or objects {"resourceId", ...}, but it is not valid JSON'] };
   }
   if (!Array.isArray(parsed) || parsed.length === 0) {
-    throw new InvalidSetting(['expected a non-empty JSON array of Cosmos DB account resource IDs or objects {"resourceId", ...}']);
+    return { specs: [], problems: ['expected a non-empty JSON array of Cosmos DB account resource IDs or objects {"resourceId", ...}'] };
   }
   const problems: string[] = [];
   const specs: TargetSpec[] = [];
@@ -358,8 +395,7 @@ function targets(raw: string): TargetSpec[] {
     if (first !== undefined) problems.push(`the account ${spec.resourceId} is listed twice (items ${first} and ${index})`);
     else seen.set(key, index);
   });
-  if (problems.length) throw new InvalidSetting(problems);
-  return specs;
+  return { specs: problems.length ? [] : specs, problems };
 }
 
 /**
@@ -376,10 +412,15 @@ export const SETTINGS = {
   }),
   targets: setting({
     env: 'ROTATION_TARGETS',
-    doc: 'JSON array: Cosmos DB account resource IDs, or objects {"resourceId", "name"?, "secretName"?, "readOnlySecretName"?, "connectionStringSecretName"?, "rotationIntervalInDays"?, "rotateReadOnlyKeys"?, "publishConnectionString"?, "rotationWindows"?}',
-    required: true,
+    doc: 'JSON array: Cosmos DB account resource IDs, or objects {"resourceId", "name"?, "secretName"?, "readOnlySecretName"?, "connectionStringSecretName"?, "rotationIntervalInDays"?, "rotateReadOnlyKeys"?, "publishConnectionString"?, "rotationWindows"?}. Required unless ROTATION_TARGETS_BLOB_URL is set',
     example: '["/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-app/providers/Microsoft.DocumentDB/databaseAccounts/my-account"]',
     parse: targets,
+  }),
+  targetsBlobUrl: setting({
+    env: 'ROTATION_TARGETS_BLOB_URL',
+    doc: 'Instead of ROTATION_TARGETS, for fleets too large for one app setting: the URL of a blob holding the same JSON array, e.g. https://mystorage.blob.core.windows.net/rotation-targets/targets.json, read with the app\'s identity (role Storage Blob Data Reader) and validated at each use; a run that finds it invalid or unreadable starts nothing',
+    example: '',
+    parse: blobUrl,
   }),
   rotationSchedule: setting({
     env: 'ROTATION_SCHEDULE',
@@ -667,17 +708,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
   }
 
+  const targetsProblem = targetsSettingProblem(env, values.targets !== undefined || problems.some((p) => p.setting === SETTINGS.targets.env));
+  if (targetsProblem) problems.push(targetsProblem);
   // Clashes between targets (shared secret names...) are checked whenever the settings they depend on are valid.
   const canResolve = (['targets', 'secretNameTemplate', 'readOnlySecretNameTemplate', 'connectionStringSecretNameTemplate', 'rotateReadOnlyKeys', 'publishConnectionString', 'rotationIntervalInDays'] as const).every(
     (key) => values[key] !== undefined,
   );
-  const targetList = canResolve ? resolveTargets(values as Complete, problems) : [];
+  const targetList = canResolve ? resolveTargets(values.targets!, targetDefaultsOf(values as Complete), SETTINGS.targets.env, problems) : [];
 
   if (problems.length) throw new ConfigError(problems);
   const complete = values as Complete;
   return {
     keyVaultUrl: complete.keyVaultUrl,
-    targets: targetList,
+    targetsSource: values.targetsBlobUrl ? { kind: 'blob', blobUrl: values.targetsBlobUrl } : { kind: 'setting', targets: targetList },
     rotationSchedule: complete.rotationSchedule,
     rotationIntervalInDays: complete.rotationIntervalInDays,
     idleWindowInHours: complete.idleWindowInHours,
@@ -714,10 +757,73 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** Exactly one of ROTATION_TARGETS and ROTATION_TARGETS_BLOB_URL: two lists would leave it unclear which accounts may be rotated. */
+function targetsSettingProblem(env: NodeJS.ProcessEnv, targetsGiven: boolean): ConfigProblem | undefined {
+  const blobGiven = Boolean(env[SETTINGS.targetsBlobUrl.env]?.trim());
+  if (targetsGiven && blobGiven) {
+    return {
+      setting: SETTINGS.targets.env,
+      message: `is set together with ${SETTINGS.targetsBlobUrl.env}: list the accounts in one place only (empty ${SETTINGS.targets.env} to use the blob, or empty ${SETTINGS.targetsBlobUrl.env} to use the setting)`,
+    };
+  }
+  if (!targetsGiven && !blobGiven) {
+    return { setting: SETTINGS.targets.env, message: `is required (or ${SETTINGS.targetsBlobUrl.env}, for a list too large for one app setting): ${SETTINGS.targets.doc}` };
+  }
+  return undefined;
+}
+
+/** Settings no target overrides: every target takes them as they are. */
+const GLOBAL_ONLY_KEYS = [
+  'idleWindowInHours',
+  'usageMarginInMinutes',
+  'validationProbeCount',
+  'validationSpreadInMinutes',
+  'standbyWaitMaxInHours',
+  'consumerWaitMaxInHours',
+  'consumerCheckIntervalInMinutes',
+  'secretExpiryInDays',
+] as const satisfies ReadonlyArray<keyof TargetDefaults>;
+
+function globalOnlySettings(values: TargetDefaults): Pick<TargetDefaults, (typeof GLOBAL_ONLY_KEYS)[number]> {
+  return Object.fromEntries(GLOBAL_ONLY_KEYS.map((key) => [key, values[key]])) as Pick<TargetDefaults, (typeof GLOBAL_ONLY_KEYS)[number]>;
+}
+
+function targetDefaultsOf(values: Complete): TargetDefaults {
+  return {
+    ...globalOnlySettings(values),
+    rotationIntervalInDays: values.rotationIntervalInDays,
+    rotateReadOnlyKeys: values.rotateReadOnlyKeys,
+    rotationWindows: values.rotationWindows ?? [],
+    publishConnectionString: values.publishConnectionString,
+    secretNameTemplate: values.secretNameTemplate,
+    readOnlySecretNameTemplate: values.readOnlySecretNameTemplate,
+    connectionStringSecretNameTemplate: values.connectionStringSecretNameTemplate,
+  };
+}
+
+/** At most this many problems of one target list are named; a file of thousands stays one readable error. */
+const MAX_TARGET_PROBLEMS = 20;
+
+/**
+ * Parses and validates a whole target list against the global settings, as
+ * ROTATION_TARGETS is: the targets, or every problem (each naming its item) and
+ * no targets at all, so that nothing is ever rotated from a half-valid list.
+ * `setting` is who the problems are reported against.
+ */
+export function parseTargetList(raw: string, defaults: TargetDefaults, setting: string): { targets: RotationTarget[]; problems: ConfigProblem[] } {
+  const { specs, problems: specProblems } = targetSpecsOf(raw);
+  const problems: ConfigProblem[] = specProblems.map((message) => ({ setting, message }));
+  const targets = specProblems.length ? [] : resolveTargets(specs, defaults, setting, problems, setting);
+  if (problems.length > MAX_TARGET_PROBLEMS) {
+    const more = problems.length - MAX_TARGET_PROBLEMS;
+    problems.splice(MAX_TARGET_PROBLEMS, more, { setting, message: `and ${more} more problem(s) like these` });
+  }
+  return { targets: problems.length ? [] : targets, problems };
+}
+
 /** Applies the global settings to each target; adds a problem for every clash. */
-function resolveTargets(values: Complete, problems: ConfigProblem[]): RotationTarget[] {
-  const setting = SETTINGS.targets.env;
-  const resolved = values.targets.map((spec): RotationTarget => {
+function resolveTargets(specs: TargetSpec[], values: TargetDefaults, setting: string, problems: ConfigProblem[], expirySetting: string = SETTINGS.secretExpiryInDays.env): RotationTarget[] {
+  const resolved = specs.map((spec): RotationTarget => {
     const name = spec.name ?? spec.accountName;
     const publishConnectionString = spec.publishConnectionString ?? (spec.connectionStringSecretName !== undefined || values.publishConnectionString);
     return {
@@ -733,14 +839,7 @@ function resolveTargets(values: Complete, problems: ConfigProblem[]): RotationTa
         : null,
       rotateReadOnlyKeys: spec.rotateReadOnlyKeys ?? values.rotateReadOnlyKeys,
       rotationIntervalInDays: spec.rotationIntervalInDays ?? values.rotationIntervalInDays,
-      idleWindowInHours: values.idleWindowInHours,
-      usageMarginInMinutes: values.usageMarginInMinutes,
-      validationProbeCount: values.validationProbeCount,
-      validationSpreadInMinutes: values.validationSpreadInMinutes,
-      standbyWaitMaxInHours: values.standbyWaitMaxInHours,
-      consumerWaitMaxInHours: values.consumerWaitMaxInHours,
-      consumerCheckIntervalInMinutes: values.consumerCheckIntervalInMinutes,
-      secretExpiryInDays: values.secretExpiryInDays,
+      ...globalOnlySettings(values),
       rotationWindows: spec.rotationWindows ?? values.rotationWindows ?? [],
     };
   });
@@ -776,8 +875,8 @@ function resolveTargets(values: Complete, problems: ConfigProblem[]): RotationTa
     }
     if (values.secretExpiryInDays !== undefined && values.secretExpiryInDays <= target.rotationIntervalInDays) {
       problems.push({
-        setting: SETTINGS.secretExpiryInDays.env,
-        message: `${values.secretExpiryInDays} days must exceed the rotation interval of ${target.accountId} (${target.rotationIntervalInDays} days), or the secret expires before the next rotation`,
+        setting: expirySetting,
+        message: `${expirySetting === SETTINGS.secretExpiryInDays.env ? '' : `SECRET_EXPIRY_IN_DAYS: `}${values.secretExpiryInDays} days must exceed the rotation interval of ${target.accountId} (${target.rotationIntervalInDays} days), or the secret expires before the next rotation`,
       });
     }
   }
@@ -788,7 +887,7 @@ function resolveTargets(values: Complete, problems: ConfigProblem[]): RotationTa
  * The configured target for a resource ID (case-insensitive), an account
  * name or a target's `name`; undefined when the account is not configured.
  */
-export function findTarget(config: Pick<Config, 'targets'>, accountOrName: string): RotationTarget | undefined {
+export function findTarget(config: TargetList, accountOrName: string): RotationTarget | undefined {
   const wanted = accountOrName.trim().toLowerCase();
   if (wanted.startsWith('/')) return config.targets.find((target) => target.accountId.toLowerCase() === wanted);
   return (
@@ -801,4 +900,10 @@ export function findTarget(config: Pick<Config, 'targets'>, accountOrName: strin
 export function rotationSettingsOf(target: RotationTarget): AccountRotationSettings {
   const { name: _name, ...settings } = target;
   return settings;
+}
+
+/** The targets of ROTATION_TARGETS; throws when the list is in a blob (read it through the runtime's target source instead). */
+export function settingTargets(config: Pick<Config, 'targetsSource'>): RotationTarget[] {
+  if (config.targetsSource.kind !== 'setting') throw new Error('the targets are in ROTATION_TARGETS_BLOB_URL: read them through the target source');
+  return config.targetsSource.targets;
 }

@@ -127,7 +127,7 @@ export function isBlockedError(error: unknown): error is BlockedError {
   return isRotatorError(error) && error.kind === 'blocked';
 }
 
-export type AzureService = 'arm' | 'keyVault' | 'cosmos' | 'eventGrid';
+export type AzureService = 'arm' | 'keyVault' | 'cosmos' | 'eventGrid' | 'storage';
 
 export interface ClassifyContext {
   /** What was being done, in words an operator understands: "list the keys", "publish secret x". */

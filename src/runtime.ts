@@ -6,10 +6,13 @@
  */
 import { createAdapters, type Adapters, type CreateAdaptersOptions } from './azure/index.js';
 import { loadConfig, type Config } from './config.js';
+import { createTargetSource, type TargetSource } from './target-source.js';
 
 export interface Runtime {
   config: Config;
   adapters: Adapters;
+  /** The accounts to rotate: every reader gets the list from here (ROTATION_TARGETS or the targets blob). */
+  targets: TargetSource;
   /** The current time for activities (results, expiry, usage judgements). */
   now(): Date;
 }
@@ -26,7 +29,8 @@ export function getRuntime(): Runtime {
   if (!runtime) {
     const config = loadConfig(options.env ?? process.env);
     const now = options.now ?? (() => new Date());
-    runtime = { config, adapters: createAdapters(config, { ...options, now }), now };
+    const adapters = createAdapters(config, { ...options, now });
+    runtime = { config, adapters, targets: createTargetSource(config, adapters.targetBlob), now };
   }
   return runtime;
 }

@@ -142,6 +142,7 @@ async function main(): Promise<void> {
       controlUrl: emulator.controlUrl,
       caCertPath: emulator.caCertPath,
       eventGridEndpoint: emulator.eventGridEndpoint,
+      storageEndpoint: emulator.storageEndpoint,
     })}\n`,
   );
 }

@@ -132,7 +132,7 @@ export interface DeletedSecretState extends SecretState {
 
 export interface FaultRule {
   id: string;
-  service: 'arm' | 'cosmos' | 'keyvault' | 'eventgrid';
+  service: 'arm' | 'cosmos' | 'keyvault' | 'eventgrid' | 'storage';
   method?: string;
   /** A regular expression matched against the request path (without the query). */
   pathPattern?: string;
@@ -162,7 +162,7 @@ export interface EmulatorState {
   /** Absent (or an empty deny list): every ARM operation is authorized. */
   rbac?: RbacState;
   /** Ports of the ARM/control and Key Vault servers, reused after a restart when free. */
-  ports?: { arm: number; keyVault: number; eventGrid?: number };
+  ports?: { arm: number; keyVault: number; eventGrid?: number; storage?: number };
 }
 
 export interface EmulatorRequest {

@@ -8,7 +8,7 @@ import type { EmulatorRequest, EmulatorResponse, EmulatorState, FaultRule } from
 import { InputError } from './accounts.js';
 
 export type ServiceName = FaultRule['service'];
-export const SERVICE_NAMES: readonly ServiceName[] = ['arm', 'cosmos', 'keyvault', 'eventgrid'];
+export const SERVICE_NAMES: readonly ServiceName[] = ['arm', 'cosmos', 'keyvault', 'eventgrid', 'storage'];
 
 const MAX_DELAY_MS = 120_000;
 const MAX_TIMES = 10_000;
@@ -109,6 +109,11 @@ export function faultResponse(service: ServiceName, rule: FaultRule & { status: 
     headers['retry-after'] = String(rule.retryAfterSeconds);
     // @azure/cosmos reads its back-off from this header rather than Retry-After.
     if (service === 'cosmos') headers['x-ms-retry-after-ms'] = String(rule.retryAfterSeconds * 1000);
+  }
+  // Storage answers XML, its code also in x-ms-error-code (blob.ts).
+  if (service === 'storage') {
+    const xml = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+    return { status: rule.status, headers: { ...headers, 'x-ms-error-code': code, 'content-type': 'application/xml' }, body: xml };
   }
   // Cosmos DB puts code and message at the top level; ARM, Key Vault and Event Grid nest them under "error".
   const body = service === 'cosmos' ? { code, message } : { error: { code, message } };

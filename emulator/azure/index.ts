@@ -22,6 +22,7 @@ import {
   type CreatedAccount,
 } from './accounts.js';
 import { handleArm } from './arm.js';
+import { BlobService, blobOperationName } from './blob.js';
 import { matchArmRoute } from './arm-routes.js';
 import { loadOrCreateCertificates } from './certificates.js';
 import { CONTROL_PREFIX, ConflictError, NotFoundError, handleControl, parseKeyUseInput, type ControlDependencies } from './control.js';
@@ -53,6 +54,8 @@ export interface AzureEmulatorOptions {
   keyVaultPort?: number;
   /** Event Grid topic port; 0 or absent: as for `port`. */
   eventGridPort?: number;
+  /** Blob storage port; 0 or absent: as for `port`. */
+  storagePort?: number;
   /** Where state.json and the CA live; absent: in memory, CA in a temporary directory. */
   dataDir?: string;
   host?: '127.0.0.1';
@@ -74,6 +77,13 @@ export interface AzureEmulator {
   controlUrl: string;
   /** The Event Grid topic's endpoint, e.g. https://127.0.0.1:R/api/events (CloudEvents schema). */
   eventGridEndpoint: string;
+  /** Blob storage's origin, path-style: `${storageEndpoint}/{account}/{container}/{blob}`. */
+  storageEndpoint: string;
+  /** The blobs: put one (as Put Blob, creating its container), or refuse reads as to an identity without a data role. */
+  blobs: {
+    put(account: string, container: string, blob: string, content: string | Buffer, contentType?: string): { etag: string };
+    denyReads(deny: boolean): void;
+  };
   /** The topic's subscribers and what it accepted (in memory: not part of the saved state). */
   eventGrid: {
     subscribe(subscriber: TopicSubscriber): () => void;
@@ -129,6 +139,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
   );
   const listeners = new Map<string, Listener>();
   const topic = new EventGridTopic(() => clock.now(), log);
+  const blobService = new BlobService({ clock, log, ...(dataDir ? { dataDir } : {}) });
   let closed = false;
 
   const settle = (): void => {
@@ -324,6 +335,9 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     const arm = await listen(
       tls,
       (request, remoteAddress) => {
+        if (request.url.pathname.startsWith(`${CONTROL_PREFIX}/blobs/`) && isLoopback(remoteAddress)) {
+          return Promise.resolve(withRequestId('storage', request, blobService.handleControl(request, request.url.pathname.slice(`${CONTROL_PREFIX}/blobs/`.length))));
+        }
         if (request.url.pathname === CONTROL_PREFIX || request.url.pathname.startsWith(`${CONTROL_PREFIX}/`)) {
           return handleControl(request, remoteAddress, controlDependencies).then((response) => withRequestId('arm', request, response));
         }
@@ -348,6 +362,12 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       onError: onServerError,
     });
     listeners.set('eventgrid', eventGrid);
+    const storage = await listen(tls, (request) => dispatch('storage', blobOperationName(request), request, blobService.handle), {
+      preferredPort: options.storagePort || preferredPorts?.storage || 0,
+      fallbackToFreePort: !options.storagePort,
+      onError: onServerError,
+    });
+    listeners.set('storage', storage);
     for (const [accountKey, account] of Object.entries(store.state.accounts)) {
       const listener = await startDataPlane(accountKey, account.dataPlanePort);
       if (listener.port !== account.dataPlanePort) {
@@ -367,7 +387,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
       }
     }
     store.mutate((state) => {
-      state.ports = { arm: arm.port, keyVault: keyVault.port, eventGrid: eventGrid.port };
+      state.ports = { arm: arm.port, keyVault: keyVault.port, eventGrid: eventGrid.port, storage: storage.port };
     });
     settle();
     unsubscribeClock = clock.onChange(() => {
@@ -387,12 +407,19 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
 
 
   const armEndpoint = listeners.get('arm')!.origin;
-  log(`emulator: ARM ${armEndpoint}, Key Vault ${listeners.get('keyvault')!.origin}, Event Grid ${listeners.get('eventgrid')!.origin}${EVENT_GRID_PATH}, clock ${clock.mode} at ${clock.now().toISOString()}`);
+  log(`emulator: ARM ${armEndpoint}, Key Vault ${listeners.get('keyvault')!.origin}, Event Grid ${listeners.get('eventgrid')!.origin}${EVENT_GRID_PATH}, blob storage ${listeners.get('storage')!.origin}, clock ${clock.mode} at ${clock.now().toISOString()}`);
   return {
     armEndpoint,
     keyVaultUrl: listeners.get('keyvault')!.origin,
     controlUrl: `${armEndpoint}${CONTROL_PREFIX}`,
     eventGridEndpoint: `${listeners.get('eventgrid')!.origin}${EVENT_GRID_PATH}`,
+    storageEndpoint: listeners.get('storage')!.origin,
+    blobs: {
+      put: (account, container, blob, content, contentType) => blobService.put(account, container, blob, content, contentType),
+      denyReads: (deny) => {
+        blobService.denyReads = deny;
+      },
+    },
     eventGrid: {
       subscribe: (subscriber) => topic.subscribe(subscriber),
       events: () => topic.events(),
@@ -453,6 +480,10 @@ function chooseClock(options: AzureEmulatorOptions, persisted: EmulatorState | u
   if (!persistedClock) return new VirtualClock(mode);
   if (persistedClock.mode === mode) return persistedClock;
   return new VirtualClock(mode, persistedClock.now());
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
 function withRequestId(service: ServiceName, request: EmulatorRequest, response: EmulatorResponse): EmulatorResponse {

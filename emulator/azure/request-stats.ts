@@ -66,8 +66,8 @@ class SlidingPeaks {
 }
 
 export class RequestStats {
-  private counts: EmulatorStats = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
-  private statuses: TrafficStats['byStatus'] = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+  private counts: EmulatorStats = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} };
+  private statuses: TrafficStats['byStatus'] = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} };
   private peaks = new Map<string, Record<ArmRequestKind, SlidingPeaks>>();
 
   count(service: ServiceName, operation: string): void {
@@ -106,8 +106,8 @@ export class RequestStats {
   }
 
   reset(): void {
-    this.counts = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
-    this.statuses = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} };
+    this.counts = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} };
+    this.statuses = { arm: {}, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} };
     this.peaks = new Map();
   }
 }

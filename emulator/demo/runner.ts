@@ -890,8 +890,8 @@ function messageOf(body: unknown): string | null {
   return null;
 }
 
-function serviceName(service: 'arm' | 'cosmos' | 'keyvault' | 'eventgrid'): string {
-  return service === 'arm' ? 'ARM' : service === 'keyvault' ? 'Key Vault' : service === 'eventgrid' ? 'Event Grid' : 'Cosmos DB data-plane';
+function serviceName(service: 'arm' | 'cosmos' | 'keyvault' | 'eventgrid' | 'storage'): string {
+  return service === 'arm' ? 'ARM' : service === 'keyvault' ? 'Key Vault' : service === 'eventgrid' ? 'Event Grid' : service === 'storage' ? 'Blob storage' : 'Cosmos DB data-plane';
 }
 
 function heartbeat(views: Map<string, InstanceView>, fleet: ConsumerFleet): string {

@@ -47,7 +47,8 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
   }
   const publishedAt = latest?.createdOn ?? null;
   const now = runtime.now();
-  const target = runtime.config.targets.find((candidate) => candidate.accountId.toLowerCase() === input.accountId.toLowerCase()) ?? runtime.config;
+  // The rule reads only settings that are global (no target overrides them), so no target list is needed here.
+  const target = runtime.config;
   const publishedRotationId = tags[SECRET_TAGS.rotationId] ?? null;
   const regenerationMarker = markerOf(tags);
   const keys = withAssumedUsage(facts.keys, { ...facts, publishedKeyKind, publishedAt, publishedRotationId }, target, now);

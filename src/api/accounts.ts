@@ -3,13 +3,13 @@
  * ever be rotated: an account is named by its configured name, its account
  * name, or its full resource ID (URL-encoded when it is part of the path).
  */
-import { findTarget, parseAccountId, type Config, type RotationTarget } from '../config.js';
+import { findTarget, parseAccountId, type RotationTarget, type TargetList } from '../config.js';
 import { ApiError } from './errors.js';
 
 const ACCOUNT_ID_SHAPE = '/subscriptions/{subscription-guid}/resourceGroups/{group}/providers/Microsoft.DocumentDB/databaseAccounts/{account}';
 export const MAX_ACCOUNT_REFERENCE_LENGTH = 400;
 
-export function resolveAccount(config: Pick<Config, 'targets'>, reference: string): RotationTarget {
+export function resolveAccount(config: TargetList, reference: string): RotationTarget {
   const trimmed = reference.trim();
   if (trimmed === '') throw new ApiError(400, 'invalidAccount', 'Name the account: its configured name or its resource ID.');
   if (trimmed.length > MAX_ACCOUNT_REFERENCE_LENGTH) {
@@ -26,7 +26,7 @@ export function resolveAccount(config: Pick<Config, 'targets'>, reference: strin
   throw new ApiError(
     404,
     'accountNotConfigured',
-    `The account "${trimmed}" is not configured; only the accounts in ROTATION_TARGETS can be rotated (GET /api/rotations lists them).`,
+    `The account "${trimmed}" is not configured; only the accounts in the target list (ROTATION_TARGETS or ROTATION_TARGETS_BLOB_URL) can be rotated (GET /api/rotations lists them).`,
   );
 }
 

@@ -22,7 +22,9 @@ export function httpOperation(name: OperationName, operation: Operation, resolve
       // Who is calling, and may they: before the operation reads anything (src/api/auth.ts).
       const caller = callerOf(request, deps.config.operatorApiAuth);
       requireRole(caller, OPERATION_ACCESS[name]);
-      return await operation(request, df.getClient(context), deps, caller);
+      // The dashboard's page reads nothing itself: it must load, and show what the API says, even when the target list cannot be read.
+      const ready = deps.withCurrentTargets && name !== 'getDashboard' ? await deps.withCurrentTargets() : deps;
+      return await operation(request, df.getClient(context), ready, caller);
     } catch (error) {
       return errorResponse(toApiError(name, error, context));
     }

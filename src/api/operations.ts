@@ -7,7 +7,7 @@
  */
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
-import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { rotationSettingsOf, type Config, type RotationTarget, type TargetList } from '../config.js';
 import type { InspectAccountInput, InspectAccountResult } from '../activities/contracts.js';
 import { SECRET_TAGS, isTaggedForAnotherAccount } from '../activities/secret-format.js';
 import { isKeyKind, type KeyKind } from '../domain/keys.js';
@@ -30,7 +30,13 @@ import { accountRef, interruptionOf, rotationState, rotationView, type AccountRe
 export const RETRY_AFTER_SECONDS = 30;
 
 export interface ApiDependencies {
-  config: Pick<Config, 'targets' | 'operatorApiAuth'> & Partial<HistoryRetention & Pick<Config, 'localAuthUnusedInDays'>>;
+  config: TargetList & Pick<Config, 'operatorApiAuth'> & Partial<HistoryRetention & Pick<Config, 'localAuthUnusedInDays'>>;
+  /**
+   * These dependencies with the target list read now from its source (the targets blob):
+   * called after the caller's role is checked, before the operation runs. Absent when
+   * `config.targets` is already the list.
+   */
+  withCurrentTargets?(): Promise<ApiDependencies>;
   /** Every secret of the vault with its current version's properties (never a value), keyed by lower-case name: one paged list. */
   listSecretProperties(): Promise<Map<string, ListedSecret>>;
   /** The inspectAccount activity's work, run in-process for the dry run: reads only. */

@@ -10,6 +10,7 @@ import { CosmosDataAdapter } from './cosmos-data.js';
 import { CosmosManagementAdapter } from './cosmos-management.js';
 import { EventGridAdapter } from './event-grid.js';
 import { KeyVaultAdapter } from './key-vault.js';
+import { TargetBlobAdapter } from './target-blob.js';
 import { createHttpsAgent } from './tls.js';
 
 export interface Adapters {
@@ -19,6 +20,8 @@ export interface Adapters {
   keyVault: KeyVaultAdapter;
   /** Rotation events, or null when ROTATION_EVENTS_TOPIC_ENDPOINT is empty. */
   eventGrid: EventGridAdapter | null;
+  /** The targets blob, or null when the targets are in ROTATION_TARGETS. */
+  targetBlob: TargetBlobAdapter | null;
 }
 
 export interface CreateAdaptersOptions {
@@ -69,6 +72,15 @@ export function createAdapters(config: Config, options: CreateAdaptersOptions = 
           ...(options.retry ? { retry: options.retry } : {}),
         })
       : null,
+    targetBlob:
+      config.targetsSource.kind === 'blob'
+        ? new TargetBlobAdapter({
+            blobUrl: config.targetsSource.blobUrl,
+            credential,
+            caCertPem: config.emulatorCaCert,
+            ...(options.retry ? { retry: options.retry } : {}),
+          })
+        : null,
   };
 }
 

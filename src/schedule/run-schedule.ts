@@ -6,7 +6,7 @@
  * started or skipped account. An account that cannot be read or started is
  * reported and retried next run; it never stops the others.
  */
-import { rotationSettingsOf, type Config, type RotationTarget } from '../config.js';
+import { rotationSettingsOf, type Config, type RotationTarget, type TargetList } from '../config.js';
 import { describeRotationWindows, regenerationWindow } from '../domain/rotation-window.js';
 import { redactSecrets } from '../errors.js';
 import { recordKeyAges, type KeyAge } from '../telemetry.js';
@@ -17,7 +17,7 @@ import { decideRun, type AccountFacts, type SkippedAccount } from './decide-run.
 import { completedLookbackInMs, listRotationInstances, secretAgesOf, type SecretLister } from './fleet-facts.js';
 import { scheduleEntry, summaryLine } from './schedule-log.js';
 
-export type ScheduleConfig = Pick<Config, 'targets' | 'maxRotationsInFlight' | 'maxRotationsInFlightPerSubscription' | 'failedRotationRetryInHours'> & Partial<HistoryRetention>;
+export type ScheduleConfig = TargetList & Pick<Config, 'maxRotationsInFlight' | 'maxRotationsInFlightPerSubscription' | 'failedRotationRetryInHours'> & Partial<HistoryRetention>;
 
 /** Where the run's log goes: one line of text, or a line with structured fields (customDimensions in Application Insights). */
 export type ScheduleLog = (line: string, fields?: Record<string, string>) => void;

@@ -5,6 +5,7 @@
  */
 import type { InvocationContext, Timer } from '@azure/functions';
 import * as df from 'durable-functions';
+import type { RotationTarget } from '../config.js';
 import { getRuntime, type Runtime } from '../runtime.js';
 import { recordScheduleEntry } from '../telemetry.js';
 import { runSchedule, type RunSummary } from './run-schedule.js';
@@ -19,8 +20,16 @@ export function scheduledRotationHandler(resolveRuntime: () => Runtime = getRunt
       throw error;
     }
     if (timer.isPastDue) context.warn('Rotation schedule: this run is late (the app was stopped or busy at the scheduled time).');
+    let targets: RotationTarget[];
+    try {
+      targets = await runtime.targets.list();
+    } catch (error) {
+      // Never a partial or an older list: nothing starts until the list reads whole again; running rotations go on.
+      context.error(`Rotation schedule: not run, the target list (${runtime.targets.description}) could not be used, so nothing was started: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
     return runSchedule({
-      config: runtime.config,
+      config: { ...runtime.config, targets },
       client: df.getClient(context),
       secrets: runtime.adapters.keyVault,
       now: () => runtime.now(),

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ArmOperation } from '../../emulator/azure/arm-routes.js';
 import type { CosmosManagementAdapter } from '../../src/azure/cosmos-management.js';
 import { OPERATION_STATUS_ROLE_ACTIONS, publishesConnectionStrings, rotatorRoleActions } from '../../src/azure/permissions.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, settingTargets } from '../../src/config.js';
 import { RotationHarness } from '../workflow/rotation-harness.js';
 import { SAFE_CHECK, startRotatorFixture, type RotatorFixture } from './adapter-fixtures.js';
 
@@ -123,7 +123,7 @@ describe('a whole rotation against the deployed roles', () => {
     expect(result.output.outcome).toBe('rotated');
     const served = harness.emulator.stats().arm;
     expect((served.listConnectionStrings ?? 0) > 0).toBe(publish === 'true');
-    const deployed = deployedRotatorRoles({ publishConnectionString: publishesConnectionStrings(loadConfig(harness.env).targets) });
+    const deployed = deployedRotatorRoles({ publishConnectionString: publishesConnectionStrings(settingTargets(loadConfig(harness.env))) });
     expect(performedActions(served)).toEqual(sorted(deployed));
   });
 });

@@ -101,7 +101,8 @@ describe('the emulator CLI', () => {
     run.child.kill('SIGTERM');
     const exit = await run.exited;
 
-    expect(Object.keys(ready)).toEqual(['event', 'armEndpoint', 'keyVaultUrl', 'controlUrl', 'caCertPath', 'eventGridEndpoint']);
+    expect(Object.keys(ready)).toEqual(['event', 'armEndpoint', 'keyVaultUrl', 'controlUrl', 'caCertPath', 'eventGridEndpoint', 'storageEndpoint']);
+    expect(ready.storageEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.eventGridEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/api\/events$/);
     expect(ready.event).toBe('ready');
     expect(ready.armEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);

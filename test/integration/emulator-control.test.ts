@@ -285,7 +285,7 @@ describe('faults', () => {
   });
 
   it.each([
-    [{ service: 'storage', status: 503, times: 1 }, 'service'],
+    [{ service: 'queue', status: 503, times: 1 }, 'service'],
     [{ service: 'arm', status: 200, times: 1 }, 'status'],
     [{ service: 'arm', status: 503, times: 0 }, 'times'],
     [{ service: 'arm', times: 1 }, 'status, a delayMs'],
@@ -312,8 +312,8 @@ describe('stats', () => {
     const counted = await control(emulator, 'GET', '/stats');
     const reset = await control(emulator, 'DELETE', '/stats');
 
-    expect(counted.body).toEqual({ arm: { getAccount: 2, listKeys: 1 }, cosmos: {}, keyvault: {}, eventgrid: {} });
-    expect(reset.body).toEqual({ arm: {}, cosmos: {}, keyvault: {}, eventgrid: {} });
+    expect(counted.body).toEqual({ arm: { getAccount: 2, listKeys: 1 }, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} });
+    expect(reset.body).toEqual({ arm: {}, cosmos: {}, keyvault: {}, eventgrid: {}, storage: {} });
   });
 
   it('when an unknown control path is called, then 404 says so', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findTarget, loadConfig, operatorApiAuthOf, parseAccountId, rotationSettingsOf, SETTING_NAMES, SETTINGS } from '../../src/config.js';
+import { findTarget, loadConfig, settingTargets, operatorApiAuthOf, parseAccountId, rotationSettingsOf, SETTING_NAMES, SETTINGS } from '../../src/config.js';
 import type { ConfigError } from '../../src/errors.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
@@ -73,7 +73,7 @@ describe('config: defaults', () => {
 
   it('when a target is a plain resource ID, then its rotation settings are resolved from the global settings', () => {
     const config = loadConfig(env({ ROTATION_INTERVAL_IN_DAYS: '14', IDLE_WINDOW_IN_HOURS: '24' }));
-    expect(rotationSettingsOf(config.targets[0]!)).toEqual({
+    expect(rotationSettingsOf(settingTargets(config)[0]!)).toEqual({
       accountId: ACCOUNT_A,
       accountName: 'orders-db',
       subscriptionId: SUB,
@@ -215,7 +215,7 @@ describe('config: ROTATION_TARGETS', () => {
   it('when the provider and segment names differ in letter case, then the resource ID is still accepted', () => {
     const id = `/SUBSCRIPTIONS/${SUB}/resourcegroups/RG-App/providers/microsoft.documentdb/DATABASEACCOUNTS/orders-db`;
     expect(parseAccountId(id)).toEqual({ subscriptionId: SUB, resourceGroup: 'RG-App', accountName: 'orders-db' });
-    expect(loadConfig(env({ ROTATION_TARGETS: JSON.stringify([id]) })).targets[0]!.accountId).toBe(id);
+    expect(settingTargets(loadConfig(env({ ROTATION_TARGETS: JSON.stringify([id]) })))[0]!.accountId).toBe(id);
   });
 
   it('when an account is listed twice (even in another letter case), then that is an error', () => {
@@ -243,7 +243,7 @@ describe('config: ROTATION_TARGETS', () => {
         ]),
       }),
     );
-    const [a, b] = config.targets;
+    const [a, b] = settingTargets(config);
     expect(a).toMatchObject({
       name: 'orders',
       accountName: 'orders-db',
@@ -258,12 +258,12 @@ describe('config: ROTATION_TARGETS', () => {
 
   it('when PUBLISH_CONNECTION_STRING is on, then every target gets a connection-string secret unless its override turns it off', () => {
     const config = loadConfig(env({ PUBLISH_CONNECTION_STRING: 'true', ROTATION_TARGETS: JSON.stringify([ACCOUNT_A, { resourceId: ACCOUNT_B, publishConnectionString: false }]) }));
-    expect(config.targets.map((target) => target.connectionStringSecretName)).toEqual(['orders-db-connection-string', null]);
+    expect(settingTargets(config).map((target) => target.connectionStringSecretName)).toEqual(['orders-db-connection-string', null]);
   });
 
   it('when an override names a connection-string secret, then it is published even with the global switch off; contradicting the switch is an error', () => {
     const config = loadConfig(env({ ROTATION_TARGETS: JSON.stringify([{ resourceId: ACCOUNT_A, connectionStringSecretName: 'orders-cs' }]) }));
-    expect(config.targets[0]!.connectionStringSecretName).toBe('orders-cs');
+    expect(settingTargets(config)[0]!.connectionStringSecretName).toBe('orders-cs');
     expectProblem(
       env({ ROTATION_TARGETS: JSON.stringify([{ resourceId: ACCOUNT_A, connectionStringSecretName: 'orders-cs', publishConnectionString: false }]) }),
       'ROTATION_TARGETS',
@@ -297,8 +297,36 @@ describe('config: ROTATION_TARGETS', () => {
   });
 });
 
+describe('config: ROTATION_TARGETS_BLOB_URL', () => {
+  const BLOB = 'https://stfleet.blob.core.windows.net/rotation-targets/targets.json';
+
+  it('when the targets are in a blob, then ROTATION_TARGETS may be empty and the config names the blob as the list to read', () => {
+    const config = loadConfig(env({ ROTATION_TARGETS: '', ROTATION_TARGETS_BLOB_URL: BLOB }));
+    expect(config.targetsSource).toEqual({ kind: 'blob', blobUrl: BLOB });
+  });
+
+  it('when both ROTATION_TARGETS and ROTATION_TARGETS_BLOB_URL are set, then the app refuses to start: the accounts are listed in one place only', () => {
+    expectProblem(env({ ROTATION_TARGETS_BLOB_URL: BLOB }), 'ROTATION_TARGETS', /is set together with ROTATION_TARGETS_BLOB_URL: list the accounts in one place only/);
+    expectProblem(env({ ROTATION_TARGETS: '[42]', ROTATION_TARGETS_BLOB_URL: BLOB }), 'ROTATION_TARGETS', /together with ROTATION_TARGETS_BLOB_URL/);
+  });
+
+  it('when neither is set, then the error names both', () => {
+    expectProblem(env({ ROTATION_TARGETS: undefined }), 'ROTATION_TARGETS', /is required \(or ROTATION_TARGETS_BLOB_URL, for a list too large for one app setting\)/);
+  });
+
+  it('when the blob URL carries a SAS token, or names no blob, then it is refused, and the token is never repeated', () => {
+    const sas = `${BLOB}?sv=2024-01-01&sig=c2VjcmV0c2lnbmF0dXJl`;
+    const problems = problemsOf(env({ ROTATION_TARGETS: '', ROTATION_TARGETS_BLOB_URL: sas }));
+    expect(problems).toEqual([{ setting: 'ROTATION_TARGETS_BLOB_URL', message: expect.stringMatching(/without a SAS token .* with its managed identity/) }]);
+    expect(JSON.stringify(problems)).not.toContain('c2VjcmV0c2lnbmF0dXJl');
+    expectProblem(env({ ROTATION_TARGETS: '', ROTATION_TARGETS_BLOB_URL: 'https://stfleet.blob.core.windows.net/rotation-targets' }), 'ROTATION_TARGETS_BLOB_URL', /expected the URL of a blob/);
+    expectProblem(env({ ROTATION_TARGETS: '', ROTATION_TARGETS_BLOB_URL: 'http://stfleet.blob.core.windows.net/c/b.json' }), 'ROTATION_TARGETS_BLOB_URL', /https URL/);
+    expect(loadConfig(env({ ROTATION_TARGETS: '', ROTATION_TARGETS_BLOB_URL: 'https://127.0.0.1:10000/strotator/rotation-targets/targets.json' })).targetsSource.kind).toBe('blob');
+  });
+});
+
 describe('config: findTarget', () => {
-  const config = loadConfig(env({ ROTATION_TARGETS: JSON.stringify([{ resourceId: ACCOUNT_A, name: 'orders' }, ACCOUNT_B]) }));
+  const config = { targets: settingTargets(loadConfig(env({ ROTATION_TARGETS: JSON.stringify([{ resourceId: ACCOUNT_A, name: 'orders' }, ACCOUNT_B]) }))) };
 
   it('when asked by resource ID in any letter case, by account name or by name, then the configured target is found', () => {
     expect(findTarget(config, ACCOUNT_A.toLowerCase())?.accountId).toBe(ACCOUNT_A);
@@ -318,6 +346,7 @@ describe('config: the settings table', () => {
     expect(SETTING_NAMES).toEqual([
       'KEY_VAULT_URL',
       'ROTATION_TARGETS',
+      'ROTATION_TARGETS_BLOB_URL',
       'ROTATION_SCHEDULE',
       'ROTATION_INTERVAL_IN_DAYS',
       'IDLE_WINDOW_IN_HOURS',

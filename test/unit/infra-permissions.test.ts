@@ -17,7 +17,7 @@ import {
   publishesConnectionStrings,
   rotatorRoleActions,
 } from '../../src/azure/permissions.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, settingTargets } from '../../src/config.js';
 import { bicepSources } from '../../scripts/bicep-cli.js';
 import { ROLE_ACTIONS_PATH, renderRoleActions } from '../../scripts/infra-build.js';
 import { bicepAvailable, evaluate, moduleOf, placeholderParameters, resourcesOf, resourceTypeOf, template, type ArmResource, type ArmTemplate } from '../helpers/arm.js';
@@ -27,6 +27,7 @@ const ALLOWED_BUILT_IN_ROLES: Record<string, string> = {
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b': 'Storage Blob Data Owner',
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
+  '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1': 'Storage Blob Data Reader',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
   'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
   '0ad04412-c4d5-4796-b79c-f76d14c8d402': 'Durable Task Data Contributor',
@@ -156,13 +157,13 @@ describe.runIf(bicepAvailable)('least privilege in the compiled templates', () =
         parameters: { ...MAIN_PARAMETERS, cosmosAccountResourceIds: '', rotationTargetOverrides: rotationTargets, publishConnectionString },
       });
 
-      expect(deployed).toBe(publishesConnectionStrings(config.targets));
+      expect(deployed).toBe(publishesConnectionStrings(settingTargets(config)));
     });
   });
 
   describe('role assignments', () => {
-    it('when the templates are compiled, then there are role assignments to check (storage x3, telemetry, vault, Cosmos DB account, operation status, Durable Task Scheduler, rotation events topic)', () => {
-      expect(roleAssignments).toHaveLength(9);
+    it('when the templates are compiled, then there are role assignments to check (storage x3, the targets container, telemetry, vault, Cosmos DB account, operation status, Durable Task Scheduler, rotation events topic)', () => {
+      expect(roleAssignments).toHaveLength(10);
     });
 
     it('when an assignment is deployed twice, then its name is the same deterministic guid(scope, principal, role), and no template reads the clock or randomness', () => {
@@ -172,7 +173,8 @@ describe.runIf(bicepAvailable)('least privilege in the compiled templates', () =
 
     it('when a resource-level assignment is deployed, then it is scoped to one resource of the rotator, never a resource group or subscription, and names a service principal', () => {
       for (const { path, armTemplate, resource } of roleAssignments.filter((entry) => entry.path !== OPERATION_STATUS_ACCESS)) {
-        expect(resourceTypeOf(String(evaluated(armTemplate, resource.scope))), path).toMatch(/^Microsoft\.\w+\/\w+$/);
+        // One resource, or one child of a resource (the targets container of the app's storage account).
+        expect(resourceTypeOf(String(evaluated(armTemplate, resource.scope))), path).toMatch(/^Microsoft\.\w+(\/\w+)+$/);
         expect(resource.properties!.principalType, path).toBe('ServicePrincipal');
       }
     });
@@ -237,6 +239,7 @@ describe.runIf(bicepAvailable)('least privilege in the compiled templates', () =
         'Key Vault Secrets Officer on Microsoft.KeyVault/vaults',
         'Monitoring Metrics Publisher on Microsoft.Insights/components',
         'Storage Blob Data Owner on Microsoft.Storage/storageAccounts',
+        'Storage Blob Data Reader on Microsoft.Storage/storageAccounts/blobServices/containers',
         'Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
         'Storage Table Data Contributor on Microsoft.Storage/storageAccounts',
         'custom operation-status role on subscription',

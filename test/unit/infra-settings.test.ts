@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS, SETTING_NAMES, loadConfig } from '../../src/config.js';
+import { SETTINGS, SETTING_NAMES, loadConfig, settingTargets } from '../../src/config.js';
 import { bicepSources } from '../../scripts/bicep-cli.js';
 import { TEST_DEPLOYMENT, bicepAvailable, evaluate, moduleOf, moduleParameters, placeholderParameters, resourcesOf, template, type ArmTemplate } from '../helpers/arm.js';
 import { REPO_ROOT, readRepoFile, readmeSection } from '../helpers/repo-files.js';
@@ -148,7 +148,7 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
       expect(config.azureClientId).toBe(IDENTITY_CLIENT_ID);
       expect(config.armEndpoint).toBe('https://management.azure.com');
       expect(config.keyVaultUrl).toBe('https://kv-abc.vault.azure.net');
-      expect(config.targets.map((target) => target.accountId)).toEqual([ACCOUNT_ID]);
+      expect(settingTargets(config).map((target) => target.accountId)).toEqual([ACCOUNT_ID]);
       expect(config.emulatorCaCert).toBeNull();
     });
   });
@@ -235,6 +235,26 @@ describe.runIf(bicepAvailable)('the compiled templates', () => {
         ['private-endpoints', '10.60.1.0/24'],
       ]);
       expect(properties.subnets[0]!.properties.delegations?.map((delegation) => delegation.properties.serviceName)).toEqual(['Microsoft.App/environments']);
+    });
+
+    it('when the targets live in a blob (ROTATION_TARGETS_SOURCE=blob), then the container exists, the app reads it with Storage Blob Data Reader on it alone, gets its URL instead of ROTATION_TARGETS, and accepts its settings', () => {
+      const blob = { rotationTargetsSource: 'blob' };
+      const settings = deployedAppSettings(blob);
+      const storageParameters = moduleParameters(moduleNamed('storage'), mainScope(blob));
+      const storage = template('app/storage.bicep');
+      const inStorage = (value: unknown, parameters: Record<string, unknown>) => evaluate(value, { template: storage, parameters: placeholderParameters(storage, parameters) });
+      const container = resourcesOf(storage).find((resource) => resource.type === 'Microsoft.Storage/storageAccounts/blobServices/containers' && String(resource.name).includes('rotationTargetsContainerName'))!;
+      const reader = resourcesOf(storage).find((resource) => resource.type === 'Microsoft.Authorization/roleAssignments' && String(resource.scope).includes('containers'))!;
+
+      expect(settings).toMatchObject({ ROTATION_TARGETS: '', ROTATION_TARGETS_BLOB_URL: 'https://stabc.blob.core.windows.net/rotation-targets/targets.json' });
+      expect(loadConfig(settings).targetsSource).toEqual({ kind: 'blob', blobUrl: 'https://stabc.blob.core.windows.net/rotation-targets/targets.json' });
+      expect(storageParameters.rotationTargetsContainerName).toBe('rotation-targets');
+      expect([inStorage(container.condition, { rotationTargetsContainerName: 'rotation-targets' }), inStorage(reader.condition, { rotationTargetsContainerName: 'rotation-targets' })]).toEqual([true, true]);
+      expect(String(inStorage(reader.scope, { rotationTargetsContainerName: 'rotation-targets' }))).toMatch(/\/blobServices\/default\/containers\/rotation-targets$/);
+      // By default: the list stays in the app setting, and neither the container nor the grant exists.
+      expect(deployedAppSettings()).toMatchObject({ ROTATION_TARGETS_BLOB_URL: '' });
+      expect(moduleParameters(moduleNamed('storage'), mainScope()).rotationTargetsContainerName).toBe('');
+      expect([inStorage(container.condition, { rotationTargetsContainerName: '' }), inStorage(reader.condition, { rotationTargetsContainerName: '' })]).toEqual([false, false]);
     });
 
     it('when the Durable Task Scheduler is chosen, then the host is pointed at it with its identity, and the app still accepts its settings', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeRotationWindows, parseRotationWindows, regenerationWindow } from '../../src/domain/rotation-window.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, settingTargets } from '../../src/config.js';
 
 const weekdays = parseRotationWindows('Mon-Fri 08:00-17:00');
 // 2026-05-01 is a Friday.
@@ -45,7 +45,7 @@ describe('rotation windows', () => {
     const targets = JSON.stringify([{ resourceId: JSON.parse(base.ROTATION_TARGETS)[0], rotationWindows: 'Mon 25:00-26:00' }]);
     expect(() => loadConfig({ ...base, ROTATION_TARGETS: targets })).toThrow(/ROTATION_TARGETS.*item 0: "rotationWindows"/);
     const config = loadConfig({ ...base, ROTATION_WINDOWS: 'Mon-Fri 08:00-17:00', ROTATION_TARGETS: JSON.stringify([{ resourceId: JSON.parse(base.ROTATION_TARGETS)[0], rotationWindows: 'Sat 10:00-12:00' }]) });
-    expect(describeRotationWindows(config.targets[0]!.rotationWindows)).toBe('Sat 10:00-12:00 UTC');
+    expect(describeRotationWindows(settingTargets(config)[0]!.rotationWindows)).toBe('Sat 10:00-12:00 UTC');
     expect(describeRotationWindows(config.rotationWindows)).toBe('Mon-Fri 08:00-17:00 UTC');
   });
 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { VirtualClock } from '../../emulator/clock.js';
 import { startAzureEmulator, type AzureEmulator, type CreateAccountInput, type KeyKind } from '../../emulator/azure/index.js';
 import { createDurableDriver, type DriverLogEntry, type DurableDriver } from '../../emulator/durable/index.js';
-import { findTarget, loadConfig, rotationSettingsOf } from '../../src/config.js';
+import { findTarget, loadConfig, rotationSettingsOf, settingTargets } from '../../src/config.js';
 import { rotationInstanceId } from '../../src/domain/rotation-plan.js';
 import { getRuntime, resetRuntime } from '../../src/runtime.js';
 import { readAccountFacts } from '../../src/activities/index.js';
@@ -116,7 +116,7 @@ export class RotationHarness {
   }
 
   async startRotation(name: string, options: Omit<RotationInput, 'settings'> = {}): Promise<string> {
-    const target = findTarget(loadConfig(this.env), this.accountId(name));
+    const target = findTarget({ targets: settingTargets(loadConfig(this.env)) }, this.accountId(name));
     if (!target) throw new Error(`account ${name} is not configured`);
     return this.driver.startNew(ROTATION_ORCHESTRATOR, {
       instanceId: this.instanceId(name),
@@ -126,7 +126,7 @@ export class RotationHarness {
 
   /** What GET /rotations/{name}/plan answers for the read-write pair (the same inspection and dry run). */
   async plan(name: string): Promise<DryRun> {
-    const target = findTarget(loadConfig(this.env), this.accountId(name));
+    const target = findTarget({ targets: settingTargets(loadConfig(this.env)) }, this.accountId(name));
     if (!target) throw new Error(`account ${name} is not configured`);
     const secretName = target.secretName;
     const facts = await readAccountFacts(getRuntime(), { accountId: target.accountId, pair: 'readWrite', secretName });
