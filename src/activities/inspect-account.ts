@@ -47,11 +47,10 @@ export async function readAccountFacts(runtime: Runtime, input: InspectAccountIn
   }
   const publishedAt = latest?.createdOn ?? null;
   const now = runtime.now();
-  // The rule reads only settings that are global (no target overrides them), so no target list is needed here.
-  const target = runtime.config;
   const publishedRotationId = tags[SECRET_TAGS.rotationId] ?? null;
   const regenerationMarker = markerOf(tags);
-  const keys = withAssumedUsage(facts.keys, { ...facts, publishedKeyKind, publishedAt, publishedRotationId }, target, now);
+  // The rule reads only settings no target overrides (consumer wait, idle window, margin): the global ones.
+  const keys = withAssumedUsage(facts.keys, { ...facts, publishedKeyKind, publishedAt, publishedRotationId }, runtime.config, now);
   if (keys !== facts.keys) {
     context?.log(`inspectAccount: ${input.accountId} reports no key usage times (its api-version); the key the secret replaced counts as in use until consumers-moved or the consumer wait bound`);
   }
