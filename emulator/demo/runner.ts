@@ -275,7 +275,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
         const custom = (status.customStatus ?? null) as RotationStatus | null;
         const accountId = custom?.accountId ?? (input?.settings as { accountId?: string } | undefined)?.accountId;
         const account = (accountId && accountNameById.get(accountId.toLowerCase())) ?? input?.settings?.accountName ?? status.instanceId;
-        const createdAt = new Date(status.createdTime).toISOString();
+        // A long wait continues as new (same instance, new createdTime): its input keeps when the run started.
+        const continuedFrom = (input as { continued?: { run?: { startedAt?: string } } } | null)?.continued?.run?.startedAt;
+        const createdAt = continuedFrom ?? new Date(status.createdTime).toISOString();
         let view = views.get(status.instanceId);
         if (!view || view.createdAt !== createdAt) {
           const runs = listFor(runsByAccount, account);
