@@ -125,11 +125,11 @@ class ContinuedAsNew extends Error {
 
 /**
  * Tasks (activities, timers) one generation yields before a long wait
- * continues as new: each costs about four history events, and every episode
- * replays the whole history, so a generation stays near 100 events whatever
- * the wait's length (durable-functions' continueAsNew; the instance ID stays):
- * about 50 events, so the last episode of a week's wait replays no more than
- * the first episodes of a rotation do.
+ * continues as new (durable-functions' continueAsNew; the instance ID stays).
+ * Each task costs about four history events and every episode replays the
+ * whole history: past this many, a wait hands over at its next step, so the
+ * last episode of a week's wait replays no more than the first episodes of a
+ * rotation do, whatever the wait's length.
  */
 export const TASKS_PER_GENERATION = 12;
 
