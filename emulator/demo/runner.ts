@@ -156,7 +156,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     for (const account of byAge) {
       const seedAtMs = startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
       if (seedAtMs > clock.nowMs()) clock.set(new Date(seedAtMs));
-      seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets));
+      seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets, { readOnlySecret: readsReadOnlySecret(scenario, account) }));
       if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs && seeded.size < byAge.length) {
         throw new WallClockExceeded(`setting the scene took over ${Math.round(options.maxWallClockMs / 1000)} s of wall clock: ${seeded.size} of ${byAge.length} accounts seeded`);
       }
@@ -1029,3 +1029,9 @@ function targetOf(account: ScenarioAccount): string | Record<string, unknown> {
   return Object.keys(account.target).length === 0 ? resourceId : { resourceId, ...account.target };
 }
 
+/** Whether anything in the story reads the account's read-only secret: a read-only consumer, or the app rotating read-only keys. */
+function readsReadOnlySecret(scenario: Scenario, account: ScenarioAccount): boolean {
+  if (scenario.consumers.some((consumer) => consumer.account === account.name && consumer.access === 'readOnly')) return true;
+  const perAccount = account.target.rotateReadOnlyKeys;
+  return perAccount === undefined ? /^true$/i.test(String(scenario.settings.ROTATE_READONLY_KEYS ?? '')) : perAccount === true;
+}
