@@ -6,7 +6,10 @@
  * Microsoft Learn "HTTP API reference" for Durable Functions), so what a start
  * costs does not grow with the other accounts' records in the task hub.
  */
+import { InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listInstancesByPrefix } from '../../src/history/instance-query.js';
 import { rotationInstanceId } from '../../src/domain/rotation-plan.js';
 import { HISTORY_RECORD_ORCHESTRATOR } from '../../src/workflow/history-record.js';
 import { ApiHarness } from './http-harness.js';
@@ -61,5 +64,26 @@ describe('the rotation history in a task hub holding many records', () => {
     const others = await api.driver.listInstances({ instanceIdPrefix: 'cosmos-rotation--' });
     expect(others.filter((status) => status.instanceId.includes('--orders-eu--history--'))).toHaveLength(3);
     expect(others.filter((status) => /--other-\d{3}--history--/.test(status.instanceId))).toHaveLength(OTHER_RECORDS);
+  });
+
+  it('when the client binding names no local RPC endpoint, then the records are asked of the webhook its management links point at, with the same answer', async () => {
+    api = await ApiHarness.start({ accounts: [{ name: 'orders' }] });
+    await seedRecords(['orders', 'orders-eu'], 3);
+    const { rpcBaseUrl: _rpc, ...withoutRpc } = api.driver.clientInputData();
+    const binding = df.input.durableClient();
+    const context = new InvocationContext({ functionName: 'test', invocationId: 'test', options: { extraInputs: [binding] } });
+    context.extraInputs.set(binding, withoutRpc);
+    // As in Azure, where WEBSITE_HOSTNAME names the app: durable-functions keeps the binding's webhook origin (else it writes localhost:7071).
+    const hostname = process.env.WEBSITE_HOSTNAME;
+    process.env.WEBSITE_HOSTNAME = new URL(api.driver.baseUrl).host;
+    const client = df.getClient(context);
+    if (hostname === undefined) delete process.env.WEBSITE_HOSTNAME;
+    else process.env.WEBSITE_HOSTNAME = hostname;
+    api.driver.durableRequestCounts({ reset: true });
+
+    const found = await listInstancesByPrefix(client, `${api.rotation.instanceId('orders')}--history--`, [df.OrchestrationRuntimeStatus.Completed]);
+
+    expect(found.map((status) => status.instanceId).sort()).toEqual([1, 2, 3].map((day) => `${api.rotation.instanceId('orders')}--history--2026010${day}T000000Z`));
+    expect(api.driver.durableRequestCounts()).toEqual({ listInstances: 1 });
   });
 });
