@@ -44,7 +44,7 @@ export interface ApiDependencies {
   now(): Date;
 }
 
-export type ApiClient = Pick<DurableClient, 'getStatus' | 'getStatusBy' | 'startNew' | 'raiseEvent' | 'terminate' | 'purgeInstanceHistory'>;
+export type ApiClient = Pick<DurableClient, 'getStatus' | 'getStatusBy' | 'startNew' | 'raiseEvent' | 'terminate' | 'purgeInstanceHistory' | 'createHttpManagementPayload'>;
 
 /** `caller` is who asked (src/api/auth.ts): every change records caller.name in the rotation. */
 export type Operation = (request: HttpRequest, client: ApiClient, deps: ApiDependencies, caller: Caller) => Promise<HttpResponseInit>;

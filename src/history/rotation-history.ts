@@ -15,11 +15,12 @@ import type { KeyPairName } from '../domain/keys.js';
 import { getRotationInstance, instanceIdOf, isActive, rotationOutputOf, rotationStatusOf, toIso } from '../api/rotation-instance.js';
 import { failureMessage, inputOf, rotationState, type RotationState } from '../api/rotation-view.js';
 import { HISTORY_RECORD_ORCHESTRATOR } from '../workflow/history-record.js';
+import { listInstancesByPrefix, type PrefixQueryClient } from './instance-query.js';
 import { ROTATION_ORCHESTRATOR, type PhaseRecord, type RotationInput, type RotationPhase, type WaitRecord } from '../workflow/rotation-types.js';
 
 const DAY_MS = 24 * 3_600_000;
 
-export type HistoryClient = Pick<DurableClient, 'getStatus' | 'getStatusBy' | 'startNew' | 'purgeInstanceHistory'>;
+export type HistoryClient = Pick<DurableClient, 'getStatus' | 'getStatusBy' | 'startNew' | 'purgeInstanceHistory'> & PrefixQueryClient;
 
 export interface HistoryRetention {
   historyRetentionInDays: number;
@@ -165,12 +166,21 @@ export async function startRotationInstance(
   return client.startNew(ROTATION_ORCHESTRATOR, { instanceId: instanceIdOf(target), input });
 }
 
-/** The account's archived records, newest first. */
+/**
+ * The account's archived records, newest first. Asked of the host by the
+ * account's record prefix (instanceIdPrefix), so what it costs grows with this
+ * account's records (at most HISTORY_MAX_PER_ACCOUNT + 1: one or two pages of
+ * 100), never with the rest of the task hub: listing the whole hub and picking
+ * the account's records cost one request per 100 instances of every account
+ * before each start. Deterministic record IDs with a sequence carried in the
+ * rotation's input would avoid the query too, but lose records when an
+ * instance is purged or restarted and miss those archived before; trimming in
+ * the timer's daily pass would let an account pass its maximum all day.
+ */
 async function historyRecords(client: HistoryClient, target: { accountId: string }): Promise<Array<{ instanceId: string; entry: RotationHistoryEntry }>> {
   const prefix = historyPrefixOf(target);
-  // durable-functions' getStatusBy has no instance ID prefix filter: the records are picked from the list.
-  const all = await client.getStatusBy({ runtimeStatus: [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running] });
-  return all
+  const found = await listInstancesByPrefix(client, prefix, [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running]);
+  return found
     .filter((status) => status.instanceId.startsWith(prefix))
     .map((status) => ({ instanceId: status.instanceId, entry: (status.output ?? status.input) as RotationHistoryEntry }))
     .filter((record) => record.entry && typeof record.entry === 'object')
