@@ -33,7 +33,7 @@ import {
 } from './history.js';
 import { startDurableHttpServer, type DurableHttpServer } from './http-server.js';
 import { matchRoute } from './http-routes.js';
-import { InstanceStore, REPLAY_SAMPLE, newCounters, type EpisodeReplay, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
+import { InstanceStore, REPLAY_SAMPLE, newCounters, type EpisodeReplay, type InstanceCounters, type InstanceRecord, type PendingActivity, type PendingTimer } from './instance-store.js';
 import { decodeTypedData, invokeCapturedFunction, jsonValueTypedData, type FunctionLogHandler } from './invoke.js';
 import { describeFunction, describeRegisteredFunctions, type FunctionRegistration } from './registrations.js';
 import { NonDeterminismError, ReplayShim, UnsupportedActionError, type WireAction } from './replay-shim.js';
@@ -711,7 +711,7 @@ class Driver implements DurableDriver {
     let next: number | undefined;
     for (const record of this.records.values()) {
       for (const timer of record.pendingTimers) {
-        const fireAtMs = new Date(timer.fireAt).getTime();
+        const fireAtMs = timerMs(timer);
         if (next === undefined || fireAtMs < next) next = fireAtMs;
       }
     }
@@ -723,10 +723,8 @@ class Driver implements DurableDriver {
     const now = new Date(nowMs).toISOString();
     let fired = 0;
     for (const record of this.sortedRecords()) {
-      const due = record.pendingTimers
-        .filter((timer) => new Date(timer.fireAt).getTime() <= nowMs)
-        .sort((a, b) => new Date(a.fireAt).getTime() - new Date(b.fireAt).getTime() || a.timerId - b.timerId);
-      if (due.length === 0) continue;
+      if (!record.pendingTimers.some((timer) => timerMs(timer) <= nowMs)) continue;
+      const due = record.pendingTimers.filter((timer) => timerMs(timer) <= nowMs).sort((a, b) => timerMs(a) - timerMs(b) || a.timerId - b.timerId);
       for (const timer of due) {
         record.inbox.push(timerFired(timer.timerId, timer.fireAt, now));
         record.counters.timersFired += 1;
@@ -1241,6 +1239,17 @@ class Driver implements DurableDriver {
     for (const dispose of this.disposers.splice(0)) dispose();
     await this.server?.close();
   }
+}
+
+/** A timer's fireAt in ms, parsed once: every step looks at every pending timer. */
+const timerMsCache = new WeakMap<PendingTimer, number>();
+function timerMs(timer: PendingTimer): number {
+  let ms = timerMsCache.get(timer);
+  if (ms === undefined) {
+    ms = new Date(timer.fireAt).getTime();
+    timerMsCache.set(timer, ms);
+  }
+  return ms;
 }
 
 function activityKey(record: InstanceRecord, activity: PendingActivity): string {
