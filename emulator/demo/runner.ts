@@ -45,7 +45,7 @@ import type {
   WaitEntry,
 } from './report.js';
 import { FAILURE_CAUSES, formatDuration, type AccountExpectation, type ExpectedOutcome, type FailureBounds, type FaultInput, type Scenario, type ScenarioAction, type ScenarioAccount } from './scenario.js';
-import { addFault, controlRequest, emulatorCredential, secretClientFor, secretNamesFor, seedAccounts, type SeededAccount } from './seed.js';
+import { addFault, controlRequest, emulatorCredential, secretClientFor, secretNamesFor, seedAccount, type SeededAccount } from './seed.js';
 import { plural } from './text.js';
 
 const projectDir = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -155,17 +155,10 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     // virtual time must not be throttled as if they were. Throttling is back on, as it was, when the story starts.
     const throttling = await controlRequest(emulator, 'GET', '/throttling');
     await controlRequest(emulator, 'PUT', '/throttling', { arm: { enabled: false }, keyVault: { enabled: false } });
-    const seedAtMsOf = (account: ScenarioAccount): number => startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
-    for (let first = 0; first < byAge.length; ) {
-      // Accounts of the same moment are seeded together (their data concurrently), in order.
-      const seedAtMs = seedAtMsOf(byAge[first]!);
-      let end = first + 1;
-      while (end < byAge.length && seedAtMsOf(byAge[end]!) === seedAtMs) end += 1;
-      const group = byAge.slice(first, end);
-      first = end;
+    for (const account of byAge) {
+      const seedAtMs = startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
       if (seedAtMs > clock.nowMs()) clock.set(new Date(seedAtMs));
-      const created = await seedAccounts(emulator, group.map((account) => ({ account, names: secretNamesFor(account, scenario.settings) })), secrets);
-      for (const account of created) seeded.set(account.name, account);
+      seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets));
       if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs && seeded.size < byAge.length) {
         throw new WallClockExceeded(`setting the scene took over ${Math.round(options.maxWallClockMs / 1000)} s of wall clock: ${seeded.size} of ${byAge.length} accounts seeded`);
       }

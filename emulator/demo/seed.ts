@@ -8,7 +8,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { CosmosClient } from '@azure/cosmos';
 import { SecretClient } from '@azure/keyvault-secrets';
-import type { AzureEmulator, CreatedAccount } from '../azure/index.js';
+import type { AzureEmulator } from '../azure/index.js';
 import type { FaultInput, ScenarioAccount } from './scenario.js';
 import { KEY_CONTENT_TYPE, SECRET_TAGS } from '../../src/activities/secret-format.js';
 import { CONSUMER_CONTAINER_ID, CONSUMER_DATABASE_ID, CONSUMER_PARTITION_KEY_PATH, SEED_ITEM_ID } from './consumers.js';
@@ -64,49 +64,16 @@ export async function seedAccount(
   names: SecretNames,
   secrets: SecretClient,
 ): Promise<SeededAccount> {
-  const [seeded] = await seedAccounts(emulator, [{ account, names }], secrets);
-  return seeded!;
-}
-
-/**
- * Seeds accounts of the same moment as seedAccount does each, in the same order where
- * order shows (accounts created and secrets set one after the other), with each
- * account's data written concurrently: every account has its own data plane, and one
- * at a time a fleet's setup was mostly waiting on round trips.
- */
-export async function seedAccounts(
-  emulator: AzureEmulator,
-  accounts: ReadonlyArray<{ account: ScenarioAccount; names: SecretNames }>,
-  secrets: SecretClient,
-  options: { concurrency?: number } = {},
-): Promise<SeededAccount[]> {
-  const created: CreatedAccount[] = [];
-  for (const { account } of accounts) {
-    created.push(
-      await emulator.createAccount({
-        subscriptionId: account.subscriptionId,
-        resourceGroup: account.resourceGroup,
-        name: account.name,
-        capabilities: account.capabilities,
-        regenerationSeconds: account.regenerationSeconds,
-        usageLagSeconds: account.usageLagSeconds,
-      }),
-    );
-  }
-  let next = 0;
-  const writeData = async (): Promise<void> => {
-    while (next < accounts.length) {
-      const index = next++;
-      await seedData(emulator, accounts[index]!.account, created[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, accounts.length) }, writeData));
-  for (const [index, { account, names }] of accounts.entries()) await seedSecrets(emulator, account, names, created[index]!, secrets);
-  return accounts.map(({ account, names }, index) => ({ name: account.name, id: created[index]!.id, documentEndpoint: created[index]!.documentEndpoint, ...names }));
-}
-
-async function seedData(emulator: AzureEmulator, account: ScenarioAccount, created: CreatedAccount): Promise<void> {
+  const created = await emulator.createAccount({
+    subscriptionId: account.subscriptionId,
+    resourceGroup: account.resourceGroup,
+    name: account.name,
+    capabilities: account.capabilities,
+    regenerationSeconds: account.regenerationSeconds,
+    usageLagSeconds: account.usageLagSeconds,
+  });
   const keys = emulator.accountKeys(created.id)!;
+
   // The app's data, written by its owner before the story with the active key (using the
   // other key here would mark it as in use and change the story).
   const agent = new Agent({ ca: emulator.caCertPem });
@@ -127,29 +94,29 @@ async function seedData(emulator: AzureEmulator, account: ScenarioAccount, creat
     cosmos.dispose();
     agent.destroy();
   }
-}
 
-async function seedSecrets(emulator: AzureEmulator, account: ScenarioAccount, names: SecretNames, created: CreatedAccount, secrets: SecretClient): Promise<void> {
-  if (!account.initialActiveKeyKind) return;
-  const keys = emulator.accountKeys(created.id)!;
-  const readWrite = account.initialActiveKeyKind;
-  const readOnly = readWrite === 'primary' ? 'primaryReadonly' : 'secondaryReadonly';
-  // Tags and content type as the app publishes them (src/activities/secret-format.ts), without a
-  // rotation ID: the earlier rotation that published it would also have regenerated the other key
-  // afterwards, which the keys just created cannot show, so the app would take it for a rotation
-  // that stopped part-way and resume it.
-  for (const [secretName, keyKind] of [
-    [names.secretName, readWrite],
-    [names.readOnlySecretName, readOnly],
-  ] as const) {
-    await secrets.setSecret(
-      secretName,
-      keys[keyKind].value,
-      account.initialSecret === 'untagged' ? {} : { contentType: KEY_CONTENT_TYPE, tags: { [SECRET_TAGS.cosmosAccount]: created.id, [SECRET_TAGS.keyKind]: keyKind } },
-    );
+  if (account.initialActiveKeyKind) {
+    const readWrite = account.initialActiveKeyKind;
+    const readOnly = readWrite === 'primary' ? 'primaryReadonly' : 'secondaryReadonly';
+    // Tags and content type as the app publishes them (src/activities/secret-format.ts), without a
+    // rotation ID: the earlier rotation that published it would also have regenerated the other key
+    // afterwards, which the keys just created cannot show, so the app would take it for a rotation
+    // that stopped part-way and resume it.
+    for (const [secretName, keyKind] of [
+      [names.secretName, readWrite],
+      [names.readOnlySecretName, readOnly],
+    ] as const) {
+      await secrets.setSecret(
+        secretName,
+        keys[keyKind].value,
+        account.initialSecret === 'untagged' ? {} : { contentType: KEY_CONTENT_TYPE, tags: { [SECRET_TAGS.cosmosAccount]: created.id, [SECRET_TAGS.keyKind]: keyKind } },
+      );
+    }
   }
+  return { name: account.name, id: created.id, documentEndpoint: created.documentEndpoint, ...names };
 }
 
+/** `POST /_emulator/faults`: the emulator's own validation applies. */
 export async function addFault(emulator: Pick<AzureEmulator, 'controlUrl' | 'caCertPem'>, fault: FaultInput): Promise<{ id: string }> {
   const response = await controlRequest(emulator, 'POST', '/faults', fault);
   if (response.status !== 201) throw new Error(`the emulator refused the fault ${JSON.stringify(fault)}: ${JSON.stringify(response.body)}`);
