@@ -136,6 +136,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const telemetry = installInMemoryTelemetry();
   const topicEvents: DeliveredEvent[] = [];
   let driver: DurableDriver | undefined;
+  /** The driver's change mark at the last look at the instances (observeInstances). */
+  let observedMark = 0;
   let fleet: ConsumerFleet | undefined;
   const restoreEnvironment = captureEnvironment();
   // Whatever the app or a library prints to the console is a log line too: it is kept for the leak check.
@@ -263,13 +265,16 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       // A new host process: settings are read again and SDK clients rebuilt.
       resetRuntime(appRuntime());
       driver = await startDriver();
+      observedMark = 0;
       const resumed = (await driver.listInstances()).filter((status) => !['Completed', 'Failed', 'Terminated', 'Canceled'].includes(String(status.runtimeStatus)));
       say({ account: null, source: 'host', text: `the host restarted and resumed ${plural(resumed.length, 'orchestration')} from the task hub` });
     };
 
     // ---- what the orchestrations do, seen from outside (custom status, runtime status) ----
+    // Only the instances that changed since the last look: every look at every instance grows with the fleet.
     const observeInstances = async (): Promise<void> => {
-      const statuses = await driver!.listInstances({ showInput: true });
+      const { mark, statuses } = await driver!.changedInstances(observedMark, { showInput: true });
+      observedMark = mark;
       for (const status of statuses) {
         const input = status.input as { settings?: { accountName?: string }; force?: boolean; reason?: string; requestedBy?: string } | null;
         const custom = (status.customStatus ?? null) as RotationStatus | null;

@@ -33,7 +33,7 @@ import {
 } from './history.js';
 import { startDurableHttpServer, type DurableHttpServer } from './http-server.js';
 import { matchRoute } from './http-routes.js';
-import { InstanceStore, REPLAY_SAMPLE, newCounters, type EpisodeReplay, type InstanceCounters, type InstanceRecord, type PendingActivity } from './instance-store.js';
+import { InstanceStore, REPLAY_SAMPLE, newCounters, type EpisodeReplay, type InstanceCounters, type InstanceRecord, type PendingActivity, type PendingTimer } from './instance-store.js';
 import { decodeTypedData, invokeCapturedFunction, jsonValueTypedData, type FunctionLogHandler } from './invoke.js';
 import { describeFunction, describeRegisteredFunctions, type FunctionRegistration } from './registrations.js';
 import { NonDeterminismError, ReplayShim, UnsupportedActionError, type WireAction } from './replay-shim.js';
@@ -195,6 +195,8 @@ export interface DurableDriver {
   terminate(instanceId: string, reason?: string): Promise<void>;
   getStatus(instanceId: string, options?: StatusViewOptions): Promise<OrchestrationStatus | undefined>;
   listInstances(filter?: ListInstancesFilter): Promise<OrchestrationStatus[]>;
+  /** The instances changed since a mark (0: all), and the next mark: to watch many instances without listing them all (not a host API). */
+  changedInstances(sinceMark: number, options?: StatusViewOptions): Promise<{ mark: number; statuses: OrchestrationStatus[] }>;
   purge(instanceId: string): Promise<{ instancesDeleted: number }>;
   runUntilIdle(options?: RunUntilIdleOptions): Promise<RunReport>;
   invokeHttp(target: string, request?: HttpInvocation): Promise<HttpInvocationResult>;
@@ -275,6 +277,11 @@ class Driver implements DurableDriver {
   private readonly store: InstanceStore;
   private readonly records = new Map<string, InstanceRecord>();
   private readonly inFlight = new Set<string>();
+  /** Records changed since they were last written, by instance ID: written together at the end of a run, before a crash and on close. */
+  private readonly unsaved = new Map<string, InstanceRecord>();
+  /** Per instance, the change count at its last change (see changedInstances). */
+  private readonly changeMarks = new Map<string, number>();
+  private changeCount = 0;
   private readonly logger: DriverLogger | undefined;
   private readonly routePrefix: string;
   private readonly maximumShortTimerMs: number;
@@ -301,6 +308,7 @@ class Driver implements DurableDriver {
     this.store = new InstanceStore(options.stateDir, this.taskHub);
     for (const record of this.store.loadAll()) {
       this.records.set(record.instanceId, record);
+      this.changeMarks.set(record.instanceId, ++this.changeCount);
       this.nextSequence = Math.max(this.nextSequence, record.sequence + 1);
     }
     if (this.logger) {
@@ -428,8 +436,10 @@ class Driver implements DurableDriver {
       counters: newCounters(),
       sequence: this.nextSequence++,
     };
+    // Deleted first, so that the map stays in order of creation (sequence).
+    this.records.delete(id);
     this.records.set(id, record);
-    this.persist(record);
+    this.persistNow(record);
     this.log('info', `started '${orchestratorName}'`, { instanceId: id });
     this.schedulePump();
     return id;
@@ -442,7 +452,7 @@ class Driver implements DurableDriver {
       throw new DurableDriverError('Gone', `Cannot raise event ${eventName} for orchestration instance ${instanceId} because instance is in ${record.runtimeStatus} state`);
     }
     record.inbox.push(eventRaised(eventName, dataJson, this.clock.now().toISOString()));
-    this.persist(record);
+    this.persistNow(record);
     this.log('info', `event '${eventName}' raised`, { instanceId });
     this.schedulePump();
   }
@@ -454,7 +464,7 @@ class Driver implements DurableDriver {
       throw new DurableDriverError('Gone', `Cannot terminate the orchestration instance ${instanceId} because instance is in ${record.runtimeStatus} state`);
     }
     record.inbox.push(executionTerminated(reason, this.clock.now().toISOString()));
-    this.persist(record);
+    this.persistNow(record);
     this.log('info', 'termination requested', { instanceId });
     this.schedulePump();
   }
@@ -467,8 +477,7 @@ class Driver implements DurableDriver {
   queryStatus(filter: ListInstancesFilter = {}): StatusPayload[] {
     const from = filter.createdTimeFrom !== undefined ? new Date(filter.createdTimeFrom).getTime() : undefined;
     const to = filter.createdTimeTo !== undefined ? new Date(filter.createdTimeTo).getTime() : undefined;
-    return [...this.records.values()]
-      .sort((a, b) => a.sequence - b.sequence)
+    return this.sortedRecords()
       .filter((record) => {
         const created = new Date(record.createdTime).getTime();
         if (from !== undefined && created < from) return false;
@@ -489,6 +498,8 @@ class Driver implements DurableDriver {
       );
     }
     this.records.delete(instanceId);
+    this.unsaved.delete(instanceId);
+    this.changeMarks.delete(instanceId);
     this.store.delete(instanceId);
     this.log('info', 'purged', { instanceId });
     return 1;
@@ -541,6 +552,21 @@ class Driver implements DurableDriver {
 
   async listInstances(filter: ListInstancesFilter = {}): Promise<OrchestrationStatus[]> {
     return this.queryStatus(filter).map(toOrchestrationStatus);
+  }
+
+  /**
+   * The instances changed since `sinceMark` (0: all of them), in order of creation,
+   * and the mark to pass next time: a watcher of many instances (the demo) looks at
+   * the few that changed, not at every instance on every step. Not a host API.
+   */
+  async changedInstances(sinceMark: number, options: StatusViewOptions = {}): Promise<{ mark: number; statuses: OrchestrationStatus[] }> {
+    const statuses: OrchestrationStatus[] = [];
+    if (sinceMark < this.changeCount) {
+      for (const record of this.records.values()) {
+        if ((this.changeMarks.get(record.instanceId) ?? 0) > sinceMark) statuses.push(toOrchestrationStatus(toStatusPayload(record, options)));
+      }
+    }
+    return { mark: this.changeCount, statuses };
   }
 
   async purge(instanceId: string): Promise<{ instancesDeleted: number }> {
@@ -619,6 +645,7 @@ class Driver implements DurableDriver {
       break;
     }
 
+    this.saveChanged();
     if (untilMs !== undefined && (reason === 'idle' || reason === 'time-limit') && this.clock.nowMs() < untilMs && untilMs <= limitMs) {
       this.clock.set(new Date(untilMs));
     }
@@ -672,17 +699,19 @@ class Driver implements DurableDriver {
       episodes += step.episodes;
       if (!step.progressed) break;
     }
+    this.saveChanged();
   }
 
+  /** The records in order of creation: the map holds them so (loaded sorted, a new record goes last). */
   private sortedRecords(): InstanceRecord[] {
-    return [...this.records.values()].sort((a, b) => a.sequence - b.sequence);
+    return [...this.records.values()];
   }
 
   private nextTimerMs(): number | undefined {
     let next: number | undefined;
     for (const record of this.records.values()) {
       for (const timer of record.pendingTimers) {
-        const fireAtMs = new Date(timer.fireAt).getTime();
+        const fireAtMs = timerMs(timer);
         if (next === undefined || fireAtMs < next) next = fireAtMs;
       }
     }
@@ -694,10 +723,8 @@ class Driver implements DurableDriver {
     const now = new Date(nowMs).toISOString();
     let fired = 0;
     for (const record of this.sortedRecords()) {
-      const due = record.pendingTimers
-        .filter((timer) => new Date(timer.fireAt).getTime() <= nowMs)
-        .sort((a, b) => new Date(a.fireAt).getTime() - new Date(b.fireAt).getTime() || a.timerId - b.timerId);
-      if (due.length === 0) continue;
+      if (!record.pendingTimers.some((timer) => timerMs(timer) <= nowMs)) continue;
+      const due = record.pendingTimers.filter((timer) => timerMs(timer) <= nowMs).sort((a, b) => timerMs(a) - timerMs(b) || a.timerId - b.timerId);
       for (const timer of due) {
         record.inbox.push(timerFired(timer.timerId, timer.fireAt, now));
         record.counters.timersFired += 1;
@@ -919,7 +946,7 @@ class Driver implements DurableDriver {
       this.options.faults?.crashBeforeActivity?.({ instanceId: record.instanceId, name: activity.name, taskScheduledId: activity.taskScheduledId }),
     );
     if (aimedBefore) {
-      this.isCrashed = true;
+      this.crash();
       this.log('warn', `simulated host crash just before activity '${aimedBefore.activity.name}' ran`, { instanceId: aimedBefore.record.instanceId });
       return 0;
     }
@@ -932,11 +959,14 @@ class Driver implements DurableDriver {
       for (const outcome of outcomes) {
         if (this.isCrashed || this.isClosed) break;
         const { record, activity } = outcome;
+        const crashesHere = this.options.faults?.crashAfterActivity?.({ instanceId: record.instanceId, name: activity.name, taskScheduledId: activity.taskScheduledId }) === true;
+        // What the host had recorded up to here is on disk; this activity's run is not.
+        if (crashesHere) this.saveChanged();
         executed += 1;
         record.counters.activityCalls[activity.name] = (record.counters.activityCalls[activity.name] ?? 0) + 1;
         record.counters.activityWallClockMs += outcome.elapsedMs;
-        if (this.options.faults?.crashAfterActivity?.({ instanceId: record.instanceId, name: activity.name, taskScheduledId: activity.taskScheduledId })) {
-          this.isCrashed = true;
+        if (crashesHere) {
+          this.crash();
           this.log('warn', `simulated host crash after activity '${activity.name}' ran, before its completion was recorded`, {
             instanceId: record.instanceId,
           });
@@ -1150,10 +1180,38 @@ class Driver implements DurableDriver {
     if (this.isClosed) throw new DurableDriverError('Closed', 'the driver is closed');
   }
 
+  /**
+   * Marks a record as changed. Records are written in batches (saveChanged): at the
+   * end of each run, just before a simulated crash and on close, so that what a
+   * crash leaves on disk is what a host that wrote after every change would leave,
+   * without rewriting a whole history per change.
+   */
   private persist(record: InstanceRecord): void {
     // A crashed or closed host writes nothing more.
     if (this.isCrashed || this.isClosed) return;
+    this.changeMarks.set(record.instanceId, ++this.changeCount);
+    if (!this.store.persistent) return;
+    this.unsaved.set(record.instanceId, record);
+  }
+
+  /** Writes a record at once: a client's request (start, event, terminate) is stored before it is answered. */
+  private persistNow(record: InstanceRecord): void {
+    if (this.isCrashed || this.isClosed) return;
+    this.changeMarks.set(record.instanceId, ++this.changeCount);
+    this.unsaved.delete(record.instanceId);
     this.store.save(record);
+  }
+
+  private saveChanged(): void {
+    if (this.isCrashed || this.isClosed) return;
+    for (const record of this.unsaved.values()) this.store.save(record);
+    this.unsaved.clear();
+  }
+
+  private crash(): void {
+    this.saveChanged();
+    this.isCrashed = true;
+    this.unsaved.clear();
   }
 
   private functionLogHandler(instanceId: string | undefined): FunctionLogHandler | undefined {
@@ -1175,11 +1233,23 @@ class Driver implements DurableDriver {
 
   async close(): Promise<void> {
     if (this.isClosed) return;
+    this.saveChanged();
     this.isClosed = true;
     if (this.realTimeTimer) clearTimeout(this.realTimeTimer);
     for (const dispose of this.disposers.splice(0)) dispose();
     await this.server?.close();
   }
+}
+
+/** A timer's fireAt in ms, parsed once: every step looks at every pending timer. */
+const timerMsCache = new WeakMap<PendingTimer, number>();
+function timerMs(timer: PendingTimer): number {
+  let ms = timerMsCache.get(timer);
+  if (ms === undefined) {
+    ms = new Date(timer.fireAt).getTime();
+    timerMsCache.set(timer, ms);
+  }
+  return ms;
 }
 
 function activityKey(record: InstanceRecord, activity: PendingActivity): string {

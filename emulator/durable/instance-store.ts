@@ -1,7 +1,7 @@
 /**
  * What the driver keeps per orchestration instance, and its persistence: one JSON file
- * per instance, replaced atomically (write to a temporary file, then rename) after
- * every change that a crash must not lose.
+ * per instance, replaced atomically (write to a temporary file, then rename). The
+ * driver decides when: see its persist and saveChanged.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -90,6 +90,26 @@ describe('the leak check', () => {
     expect(summary.scanned).toMatchObject({ logLines: 1, httpResponses: 1, customStatuses: 1 });
   });
 
+  it('when a fleet has many keys and one sits inside a longer run of base64 or after a short key of its own prefix, then exactly the keys present are found', () => {
+    const scanner = new LeakScanner();
+    const keys = Array.from({ length: 50 }, (_, index) => Buffer.from(`key number ${index} of the fleet, 64 bytes long or so........`).toString('base64'));
+    keys.forEach((value, index) => scanner.addKey(value, { account: `acct-${index}`, keyKind: 'primary' }));
+    // A short value that is the start of another: both are found when the longer one is there.
+    scanner.addKey(keys[7]!.slice(0, 20), { account: 'short', keyKind: 'secondaryReadonly' });
+    scanner.addText('histories', 'history of a', `{"blob":"QUJD${keys[3]}RUZH"}`);
+    scanner.addText('outputs', 'output of b', `x=${encodeURIComponent(keys[41]!)}&y=${keys[7]}`);
+    scanner.addText('logLines', 'log line 1', keys[12]!.slice(0, 60));
+
+    const summary = scanner.scan(new Set());
+
+    expect(summary.found.map((finding) => `${finding.where}: ${finding.account}`)).toEqual([
+      'history of a: acct-3',
+      'output of b: acct-7',
+      'output of b: short',
+      'output of b: acct-41',
+    ]);
+  });
+
   it('when a key was found anywhere, then the run fails even though the scenario expects nothing about leaks', () => {
     const scenario = parseScenario({ version: 1, name: 'quiet', runFor: '1h', accounts: [{ name: 'orders' }] }, { source: 'test' });
     const report = {

@@ -179,6 +179,25 @@ describe('the durable HTTP API as the real client sees it', () => {
   });
 });
 
+describe('watching many instances', () => {
+  it('when one of several waiting instances gets its event, then changedInstances since the last mark returns only that one, and nothing once nothing changed', async () => {
+    await newDriver();
+    for (const id of ['watch-a', 'watch-b', 'watch-c']) await driver.startNew('fixtureCustomStatus', { instanceId: id });
+    await driver.runUntilIdle();
+    const all = await driver.changedInstances(0);
+    expect(all.statuses.map((status) => status.instanceId)).toEqual(['watch-a', 'watch-b', 'watch-c']);
+
+    await driver.raiseEvent('watch-b', 'go', { who: 'watcher' });
+    await driver.runUntilIdle();
+    const changed = await driver.changedInstances(all.mark);
+
+    expect(changed.statuses.map((status) => [status.instanceId, status.runtimeStatus, status.customStatus])).toEqual([
+      ['watch-b', 'Completed', { phase: 'done', who: 'watcher' }],
+    ]);
+    expect((await driver.changedInstances(changed.mark)).statuses).toEqual([]);
+  });
+});
+
 describe('a timer trigger invoked through the driver', () => {
   it('when the nightly timer fires, then it starts the orchestration once and skips while that instance still runs', async () => {
     await newDriver();

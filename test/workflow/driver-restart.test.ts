@@ -97,6 +97,21 @@ describe('crash and restart from the state directory', () => {
     expect(second.counters(timer)?.episodes).toBe(2);
   });
 
+  it('when a run returns, then the files hold what it recorded, even before the host is closed', async () => {
+    const clock = new VirtualClock('manual', start);
+    const first = await host(clock);
+    await first.startNew('fixtureSequence', { instanceId: 'written-at-run-end' });
+    await first.startNew('fixtureCustomStatus', { instanceId: 'waiting-at-run-end' });
+    await first.runUntilIdle();
+
+    const second = await host(clock);
+    expect((await second.listInstances()).map((status) => [status.instanceId, status.runtimeStatus])).toEqual([
+      ['written-at-run-end', 'Completed'],
+      ['waiting-at-run-end', 'Running'],
+    ]);
+    expect(second.counters('written-at-run-end')?.episodes).toBe(first.counters('written-at-run-end')?.episodes);
+  });
+
   it('when instances are persisted, then each has its own file and nothing temporary is left behind', async () => {
     const clock = new VirtualClock('manual', start);
     const driver = await host(clock);
