@@ -317,12 +317,22 @@ function serviceErrorCode(record: Record<string, unknown>): string | undefined {
 
 function retryAfterOf(record: Record<string, unknown>): number | undefined {
   const response = record.response as { headers?: { get?: (name: string) => string | undefined } } | undefined;
-  const header = typeof response?.headers?.get === 'function' ? response.headers.get('retry-after') : undefined;
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return parseRetryAfter(typeof response?.headers?.get === 'function' ? response.headers.get('retry-after') : undefined, Date.now());
+}
+
+/**
+ * A Retry-After header as milliseconds from `nowMs`: delay-seconds or an
+ * HTTP-date (RFC 9110 section 10.2.3); a date already past is 0. Fractions of
+ * a second are taken too, though the RFC has none. Empty or unreadable:
+ * undefined, as if the header were absent.
+ */
+export function parseRetryAfter(header: string | null | undefined, nowMs: number): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  // An HTTP-date names its day and month; Date.parse alone would take "-5" as a year.
+  const at = /[a-z]/i.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 const MAX_DETAIL_LENGTH = 600;

@@ -31,7 +31,7 @@
  * virtual clock in tests and the demo.
  */
 import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
-import { TransientError } from '../errors.js';
+import { TransientError, parseRetryAfter } from '../errors.js';
 
 /** A request waits at most this long for its turn; longer, it fails as transient. */
 export const MAX_WAIT_IN_MS = 5_000;
@@ -170,7 +170,7 @@ export class ArmBudget {
   /** What an answer said about the subscription's budget: the remaining count, or a 429's Retry-After. */
   heard(subscriptionId: string, type: ArmRequestType, response: Pick<PipelineResponse, 'status' | 'headers'>): void {
     const remaining = Number.parseInt(response.headers.get(REMAINING_HEADER[type]) ?? '', 10);
-    const retryAfterMs = response.status === 429 ? retryAfterInMs(response, this.#nowMs()) : undefined;
+    const retryAfterMs = response.status === 429 ? parseRetryAfter(response.headers.get('retry-after'), this.#nowMs()) : undefined;
     this.#budget(subscriptionId, type).heard(Number.isFinite(remaining) ? remaining : undefined, retryAfterMs, this.#nowMs());
   }
 
@@ -225,13 +225,4 @@ export function armBudgetPolicy(budget: ArmBudget, subscriptionId: string): Pipe
       return response;
     },
   };
-}
-
-/** Retry-After in seconds or as an HTTP date (RFC 9110), or undefined. */
-function retryAfterInMs(response: Pick<PipelineResponse, 'headers'>, nowMs: number): number | undefined {
-  const value = response.headers.get('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }

@@ -17,7 +17,7 @@ import { parseAccountId } from '../config.js';
 import { armBudgetPolicy, type ArmBudget } from './arm-budget.js';
 import type { AccountFacts, KeyFacts, RegionEndpoint } from '../domain/account-facts.js';
 import { KEY_KINDS, KEY_PAIRS, KEYS_METADATA_PROPERTY, type KeyKind, type KeyPairName } from '../domain/keys.js';
-import { BlockedError, PermanentError, classifyAzureError, isBusyStatus, redactSecrets } from '../errors.js';
+import { BlockedError, PermanentError, classifyAzureError, isBusyStatus, parseRetryAfter, redactSecrets } from '../errors.js';
 import { COSMOS_ACTIONS, type CosmosAction } from './permissions.js';
 import { SecretValue } from './secret-value.js';
 import { throttlingTelemetryPolicy } from './throttling-telemetry.js';
@@ -335,8 +335,8 @@ export class CosmosManagementAdapter {
     });
     if (response instanceof RestError) return { status: 'Unreadable', message: redactSecrets(response.message) };
     const body = parseJson(response.bodyAsText ?? undefined) as { status?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
-    const retryAfter = Number(response.headers.get('retry-after'));
-    const hint = Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterInMs: retryAfter * 1000 } : {};
+    const retryAfterInMs = parseRetryAfter(response.headers.get('retry-after'), this.#now().getTime());
+    const hint = retryAfterInMs ? { retryAfterInMs } : {};
     const status = typeof body?.status === 'string' ? body.status.toLowerCase() : '';
     if (status === 'succeeded') return { status: 'Succeeded' };
     if (status === 'failed' || status === 'canceled' || status === 'cancelled') {

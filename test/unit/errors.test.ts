@@ -9,6 +9,7 @@ import {
   classifyAzureError,
   isBlockedError,
   isTransientError,
+  parseRetryAfter,
   redactSecrets,
   type ClassifyContext,
 } from '../../src/errors.js';
@@ -71,6 +72,25 @@ describe('classifyAzureError: transient', () => {
   it('when a 429 carries Retry-After, then the delay the service asked for is kept', () => {
     const error = classifyAzureError(restError(429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'retry-after': '7' }), VAULT) as TransientError;
     expect(error.retryAfterInMs).toBe(7000);
+  });
+
+  // RFC 9110 section 10.2.3: Retry-After = HTTP-date / delay-seconds. ARM sends seconds on 429s and on
+  // long-running operation status answers (Microsoft Learn, "Azure Resource Manager request limits" and
+  // "Track asynchronous Azure operations"); the three readers in the app (error classification, the ARM
+  // budget and the regeneration status poll) share this one parser.
+  it.each([
+    ['7', 7000],
+    [' 30 ', 30_000],
+    ['0', 0],
+    ['1.5', 1500],
+    ['Wed, 02 Dec 2026 05:00:10 GMT', 10_000],
+    ['Wed, 02 Dec 2026 04:59:00 GMT', 0],
+    ['', undefined],
+    ['soon', undefined],
+    ['-5', undefined],
+    [undefined, undefined],
+  ] as const)('Retry-After %j reads as %j ms', (header, expected) => {
+    expect(parseRetryAfter(header, Date.parse('2026-12-02T05:00:00Z'))).toBe(expected);
   });
 
   it.each(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'])('when the connection fails with %s, then the error is transient', (code) => {
