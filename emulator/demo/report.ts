@@ -216,6 +216,8 @@ export interface DemoReport {
   arm: ServiceCalls;
   keyVault: ServiceCalls & { byConsumers: number };
   cosmosDataPlane: ServiceCalls;
+  /** Where the app found its targets (the scenario's `targets`), and what it asked the blob service for them. */
+  targets: { in: 'setting' | 'blob'; blobStorage: ServiceCalls };
   armPacing: ArmPacing;
   timerRuns: TimerRunEntry[];
   progress: RotationProgress;

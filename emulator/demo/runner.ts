@@ -159,6 +159,10 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       const seedAtMs = startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
       if (seedAtMs > clock.nowMs()) clock.set(new Date(seedAtMs));
       seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets, { readOnlySecret: readsReadOnlySecret(scenario, account) }));
+      // A big fleet takes a while to set up: say how far it got, every tenth.
+      if (byAge.length >= SEED_PROGRESS_FROM && seeded.size % Math.ceil(byAge.length / 10) === 0) {
+        options.onLine?.(`setting the scene: ${seeded.size.toLocaleString('en')} of ${byAge.length.toLocaleString('en')} accounts created, with their data and secrets (${((performance.now() - wallStart) / 1000).toFixed(0)} s)`);
+      }
       if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs && seeded.size < byAge.length) {
         throw new WallClockExceeded(`setting the scene took over ${Math.round(options.maxWallClockMs / 1000)} s of wall clock: ${seeded.size} of ${byAge.length} accounts seeded`);
       }
@@ -664,6 +668,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       arm: { total: sum(stats.arm), byOperation: stats.arm, byStatus: traffic.byStatus.arm },
       keyVault: { total: sum(stats.keyvault), byOperation: stats.keyvault, byStatus: traffic.byStatus.keyvault, byConsumers: consumers.keyVaultReads },
       cosmosDataPlane: { total: sum(stats.cosmos), byOperation: stats.cosmos, byStatus: traffic.byStatus.cosmos },
+      targets: { in: scenario.targets, blobStorage: { total: sum(stats.storage), byOperation: stats.storage, byStatus: traffic.byStatus.storage } },
       armPacing: armPacingOf(traffic),
       timerRuns,
       progress: {
@@ -1018,6 +1023,12 @@ function setSetting(name: string, value: string): void {
   process.env[name] = value;
 }
 
+/** Fleets from this many accounts get progress lines while the scene is set. */
+const SEED_PROGRESS_FROM = 200;
+
+/** Where a scenario with `"targets": "blob"` keeps its target list (the names infra/ gives them in Azure). */
+const TARGETS_BLOB = { account: 'rotationdemo', container: 'rotation-targets', blob: 'targets.json' } as const;
+
 /** Points the app at the emulator and applies the scenario's settings (process.env, as the host would). */
 function applySettings(scenario: Scenario, emulator: AzureEmulator): void {
   setSetting('KEY_VAULT_URL', emulator.keyVaultUrl);
@@ -1025,7 +1036,13 @@ function applySettings(scenario: Scenario, emulator: AzureEmulator): void {
   setSetting('AZURE_CREDENTIAL', 'emulator');
   setSetting('EMULATOR_CA_CERT_PATH', emulator.caCertPath);
   setSetting('ROTATION_EVENTS_TOPIC_ENDPOINT', emulator.eventGridEndpoint);
-  setSetting('ROTATION_TARGETS', JSON.stringify(scenario.accounts.filter((account) => account.configured).map(targetOf)));
+  const targets = JSON.stringify(scenario.accounts.filter((account) => account.configured).map(targetOf));
+  if (scenario.targets === 'blob') {
+    emulator.blobs.put(TARGETS_BLOB.account, TARGETS_BLOB.container, TARGETS_BLOB.blob, targets, 'application/json');
+    setSetting('ROTATION_TARGETS_BLOB_URL', `${emulator.storageEndpoint}/${TARGETS_BLOB.account}/${TARGETS_BLOB.container}/${TARGETS_BLOB.blob}`);
+  } else {
+    setSetting('ROTATION_TARGETS', targets);
+  }
   for (const [name, value] of Object.entries(scenario.settings)) setSetting(name, value);
 }
 

@@ -17,7 +17,7 @@ export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000de00';
 export const DEFAULT_RESOURCE_GROUP = 'rotation-demo';
 
 /** Settings the runner sets itself to point the app at the emulator: a scenario cannot override them. */
-export const RUNNER_OWNED_SETTINGS = ['KEY_VAULT_URL', 'ARM_ENDPOINT', 'AZURE_CREDENTIAL', 'EMULATOR_CA_CERT_PATH', 'ROTATION_TARGETS', 'ROTATION_EVENTS_TOPIC_ENDPOINT'] as const;
+export const RUNNER_OWNED_SETTINGS = ['KEY_VAULT_URL', 'ARM_ENDPOINT', 'AZURE_CREDENTIAL', 'EMULATOR_CA_CERT_PATH', 'ROTATION_TARGETS', 'ROTATION_TARGETS_BLOB_URL', 'ROTATION_EVENTS_TOPIC_ENDPOINT'] as const;
 
 export type ConsumerAccess = 'readWrite' | 'readOnly';
 /**
@@ -149,6 +149,11 @@ export interface Scenario {
   scheduledTimer: boolean;
   /** The story ends as soon as every configured account's last run has rotated it (runFor is then an upper bound). */
   stopWhenAllRotated: boolean;
+  /**
+   * Where the runner lists the configured accounts for the app: the ROTATION_TARGETS setting, or a blob in the
+   * emulator's storage named by ROTATION_TARGETS_BLOB_URL (the form for fleets too large for one app setting).
+   */
+  targets: 'setting' | 'blob';
   accounts: ScenarioAccount[];
   consumers: ScenarioConsumer[];
   actions: ScenarioAction[];
@@ -333,7 +338,7 @@ function describe(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'scheduledTimer', 'stopWhenAllRotated', 'accounts', 'fleet', 'consumers', 'actions', 'expect'] as const;
+const TOP_FIELDS = ['$schema', 'version', 'name', 'title', 'description', 'start', 'runFor', 'settings', 'scheduledTimer', 'stopWhenAllRotated', 'targets', 'accounts', 'fleet', 'consumers', 'actions', 'expect'] as const;
 const ACCOUNT_FIELDS = ['name', 'subscriptionId', 'resourceGroup', 'capabilities', 'regenerationSeconds', 'usageLagSeconds', 'configured', 'target', 'initialActiveKeyKind', 'secretAge', 'initialSecret'] as const;
 const TARGET_FIELDS = ['name', 'secretName', 'connectionStringSecretName', 'readOnlySecretName', 'rotationIntervalInDays', 'rotateReadOnlyKeys', 'publishConnectionString'] as const;
 const CONSUMER_FIELDS = ['name', 'account', 'kind', 'count', 'access', 'refresh', 'refreshEvery', 'callEvery', 'pinnedKeyKind', 'pinnedUntil', 'startAt', 'stopAt'] as const;
@@ -393,6 +398,7 @@ export function parseScenario(json: unknown, options: { source: string }): Scena
 
   const scheduledTimer = read.boolean(top, '', 'scheduledTimer') ?? false;
   const stopWhenAllRotated = read.boolean(top, '', 'stopWhenAllRotated') ?? false;
+  const targets = read.oneOf(top, '', 'targets', ['setting', 'blob'] as const) ?? 'setting';
   if (scheduledTimer) {
     try {
       parseSchedule(settings.ROTATION_SCHEDULE ?? SETTINGS.rotationSchedule.default ?? '');
@@ -402,7 +408,7 @@ export function parseScenario(json: unknown, options: { source: string }): Scena
     }
   }
   if (read.problems.length) throw new ScenarioError(options.source, read.problems);
-  return { version: 1, name, title, description, start, runForMs, settings, scheduledTimer, stopWhenAllRotated, accounts, consumers, actions, expect };
+  return { version: 1, name, title, description, start, runForMs, settings, scheduledTimer, stopWhenAllRotated, targets, accounts, consumers, actions, expect };
 }
 
 function readSettings(read: Reader, value: unknown): Record<string, string> {

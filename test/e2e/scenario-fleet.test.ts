@@ -82,6 +82,21 @@ describe('fleet scenarios', () => {
     ]);
   });
 
+  it('when a fleet keeps its targets in a blob, then the app reads the list from storage (not ROTATION_TARGETS) and rotates every account; a bad value names the field', async () => {
+    const three = { ...fleet.fleet[0], count: 3, subscriptions: 1, consumers: { ...fleet.fleet[0]!.consumers, staggerOver: '30m' } };
+    const scenario = parseScenario({ ...fleet, targets: 'blob', fleet: [three], actions: [{ at: '0m', type: 'timer' }] }, { source: 'fleet.json' });
+
+    const report = await runScenario(scenario, { source: 'fleet.json', stopWhenAllRotated: true });
+
+    expect(report.expectationFailures).toEqual([]);
+    expect(report.progress).toMatchObject({ configuredAccounts: 3, rotatedAccounts: 3 });
+    expect(report.targets.in).toBe('blob');
+    expect(report.targets.blobStorage.byOperation.getBlob).toBeGreaterThan(0);
+    expect(report.targets.blobStorage.byStatus['200']).toBeGreaterThan(0);
+    expect(process.env.ROTATION_TARGETS).toBeUndefined();
+    expect(problemsOf({ ...fleet, targets: 'file' })).toEqual([expect.stringMatching(/^targets: must be one of setting, blob/)]);
+  });
+
   it('when neither accounts nor a fleet is given, then the file is refused saying either will do', () => {
     expect(problemsOf({ version: 1, name: 'empty', runFor: '1d' })).toEqual(['accounts: is required (at least one account, or a fleet)']);
   });
