@@ -129,15 +129,16 @@ function accountsOf(state: EmulatorState, subscriptionId: string, resourceGroup?
 }
 
 /** The 404 ARM gives for the narrowest missing scope, or undefined when the scope exists. */
-function missingScope(state: EmulatorState, route: ArmRoute): Reply | undefined {
+function missingScope(context: ServiceContext, route: ArmRoute): Reply | undefined {
+  const state = context.state;
   // Deleting an account leaves its subscription and resource group: ARM then answers ResourceNotFound for the account.
   const kept = (state.deletedAccountScopes ?? []).map((scope) => scope.split('/'));
   const subscriptionKept = kept.some(([subscription]) => subscription === route.subscriptionId.toLowerCase());
   const groupKept = kept.some(([subscription, group]) => subscription === route.subscriptionId.toLowerCase() && group === route.resourceGroup?.toLowerCase());
-  if (accountsOf(state, route.subscriptionId).length === 0 && !subscriptionKept) {
+  if (context.accountCount(route.subscriptionId) === 0 && !subscriptionKept) {
     return armError(404, 'SubscriptionNotFound', `The subscription '${route.subscriptionId}' could not be found.`);
   }
-  if (route.resourceGroup !== undefined && accountsOf(state, route.subscriptionId, route.resourceGroup).length === 0 && !groupKept) {
+  if (route.resourceGroup !== undefined && context.accountCount(route.subscriptionId, route.resourceGroup) === 0 && !groupKept) {
     return armError(404, 'ResourceGroupNotFound', `Resource group '${route.resourceGroup}' could not be found.`);
   }
   return undefined;
@@ -148,7 +149,7 @@ function provisioningStateOf(context: ServiceContext, account: AccountState): 'S
 }
 
 function listAccounts({ context, route, apiVersion, now }: Exchange): Reply {
-  const missing = missingScope(context.state, route);
+  const missing = missingScope(context, route);
   if (missing) return missing;
   const accounts = accountsOf(context.state, route.subscriptionId, route.resourceGroup);
   const value = accounts.map((account) =>
@@ -159,7 +160,7 @@ function listAccounts({ context, route, apiVersion, now }: Exchange): Reply {
 
 function accountReply(exchange: Exchange): Reply {
   const { context, route, apiVersion, now } = exchange;
-  const missing = missingScope(context.state, route);
+  const missing = missingScope(context, route);
   if (missing) return missing;
   if (route.operation === 'listAccountsByResourceGroup') return listAccounts(exchange);
   const accountKey = `/subscriptions/${route.subscriptionId}/resourcegroups/${route.resourceGroup}/providers/microsoft.documentdb/databaseaccounts/${route.accountName}`.toLowerCase();

@@ -190,6 +190,8 @@ export interface ServiceContext {
   settle(): void;
   /** The operation still running on an account (by lower-cased resource ID), if any: ARM allows one at a time. */
   runningOperation(accountKey: string): OperationState | undefined;
+  /** How many accounts a subscription, or one of its resource groups, holds (without walking the accounts). */
+  accountCount(subscriptionId: string, resourceGroup?: string): number;
   log(message: string): void;
 }
 

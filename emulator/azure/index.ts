@@ -155,6 +155,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     mutate: (change) => store.mutate(change),
     settle,
     runningOperation: (accountKey) => index.runningOperation(store.state, accountKey),
+    accountCount: (subscriptionId, resourceGroup) => index.accountCount(subscriptionId, resourceGroup),
     log,
   };
 

@@ -18,6 +18,9 @@ export class StateIndex {
   private readonly runningByAccount = new Map<string, string>();
   /** The four key values of each account, to notice a change. */
   private readonly keyValues = new Map<string, string>();
+  /** The scope (`subscription` or `subscription/group`, lower case) of each account, and how many accounts each scope holds. */
+  private readonly scopeOf = new Map<string, string[]>();
+  private readonly accountsInScope = new Map<string, number>();
   /** Counts changes of any account's key values (including accounts created or deleted). */
   keysRevision = 0;
 
@@ -39,6 +42,7 @@ export class StateIndex {
     }
     for (const key of touched.accounts) {
       const account = state.accounts[key];
+      this.placeAccount(key, account);
       const values = account ? KEY_KINDS.map((kind) => account.keys[kind].value).join(' ') : undefined;
       if (values !== this.keyValues.get(key)) {
         this.keysRevision += 1;
@@ -49,6 +53,22 @@ export class StateIndex {
       if (dueMs === undefined) this.usageDueMs.delete(key);
       else this.usageDueMs.set(key, dueMs);
     }
+  }
+
+  /** How many accounts a subscription holds, or one of its resource groups (case-insensitive). */
+  accountCount(subscriptionId: string, resourceGroup?: string): number {
+    const scope = resourceGroup === undefined ? subscriptionId.toLowerCase() : `${subscriptionId.toLowerCase()}/${resourceGroup.toLowerCase()}`;
+    return this.accountsInScope.get(scope) ?? 0;
+  }
+
+  private placeAccount(key: string, account: AccountState | undefined): void {
+    const scopes = account ? [account.subscriptionId.toLowerCase(), `${account.subscriptionId.toLowerCase()}/${account.resourceGroup.toLowerCase()}`] : [];
+    const before = this.scopeOf.get(key) ?? [];
+    if (before.join('|') === scopes.join('|')) return;
+    for (const scope of before) this.accountsInScope.set(scope, (this.accountsInScope.get(scope) ?? 1) - 1);
+    for (const scope of scopes) this.accountsInScope.set(scope, (this.accountsInScope.get(scope) ?? 0) + 1);
+    if (account) this.scopeOf.set(key, scopes);
+    else this.scopeOf.delete(key);
   }
 
   /** True when an operation has completed or a key use has become visible by `nowMs`. */
