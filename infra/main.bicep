@@ -126,6 +126,16 @@ param armReadsPerSecond int = 20
 @maxValue(200)
 param armWritesPerSecond int = 5
 
+@description('Most Key Vault requests other than secret sets the app sends per second to the vault, per worker process (the vault takes 4,000 in 10 seconds, consumers included).')
+@minValue(1)
+@maxValue(400)
+param keyVaultRequestsPerSecond int = 100
+
+@description('Most new secret versions the app writes per second to the vault, per worker process (the vault takes 300 in 10 seconds).')
+@minValue(1)
+@maxValue(30)
+param keyVaultSecretSetsPerSecond int = 10
+
 @description('The timer starts due rotations while fewer than this many run, over all accounts.')
 @minValue(1)
 @maxValue(100000)
@@ -503,6 +513,8 @@ var rotationAppSettings = {
   COSMOS_ARM_API_VERSION: '2026-04-01-preview'
   ARM_READS_PER_SECOND: string(armReadsPerSecond)
   ARM_WRITES_PER_SECOND: string(armWritesPerSecond)
+  KEY_VAULT_REQUESTS_PER_SECOND: string(keyVaultRequestsPerSecond)
+  KEY_VAULT_SECRET_SETS_PER_SECOND: string(keyVaultSecretSetsPerSecond)
   AZURE_CREDENTIAL: 'managed-identity'
   AZURE_CLIENT_ID: identity.outputs.clientId
   MAX_ROTATIONS_IN_FLIGHT: string(maxRotationsInFlight)

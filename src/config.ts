@@ -71,6 +71,8 @@ export interface Config extends RotationDefaults {
   /** The ARM budget per subscription and worker process. */
   armReadsPerSecond: number;
   armWritesPerSecond: number;
+  keyVaultRequestsPerSecond: number;
+  keyVaultSecretSetsPerSecond: number;
   azureCredential: CredentialMode;
   azureClientId: string | null;
   emulatorCaCertPath: string | null;
@@ -562,6 +564,21 @@ export const SETTINGS = {
     example: '5',
     parse: integer({ min: 1, max: 200 }),
   }),
+  // The Key Vault budget (the same module): per vault and worker process, leaving most of the vault to the consumers.
+  keyVaultRequestsPerSecond: setting({
+    env: 'KEY_VAULT_REQUESTS_PER_SECOND',
+    doc: 'Most Key Vault requests other than secret sets (reads, lists, tag updates) the app sends per second to the vault, from one worker process (the vault takes 4,000 in 10 seconds, consumers\' reads included)',
+    default: '100',
+    example: '100',
+    parse: integer({ min: 1, max: 400 }),
+  }),
+  keyVaultSecretSetsPerSecond: setting({
+    env: 'KEY_VAULT_SECRET_SETS_PER_SECOND',
+    doc: 'Most new secret versions (Set Secret) the app writes per second to the vault, from one worker process (the vault takes 300 in 10 seconds)',
+    default: '10',
+    example: '10',
+    parse: integer({ min: 1, max: 30 }),
+  }),
   azureCredential: setting({
     env: 'AZURE_CREDENTIAL',
     doc: '"default" (DefaultAzureCredential), "managed-identity", or "emulator" (a static token; only with EMULATOR_CA_CERT_PATH)',
@@ -741,6 +758,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cosmosArmApiVersion: complete.cosmosArmApiVersion,
     armReadsPerSecond: complete.armReadsPerSecond,
     armWritesPerSecond: complete.armWritesPerSecond,
+    keyVaultRequestsPerSecond: complete.keyVaultRequestsPerSecond,
+    keyVaultSecretSetsPerSecond: complete.keyVaultSecretSetsPerSecond,
     azureCredential: complete.azureCredential,
     azureClientId: values.azureClientId ?? null,
     emulatorCaCertPath: values.emulatorCaCert?.path ?? null,

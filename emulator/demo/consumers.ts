@@ -583,28 +583,44 @@ export class ConsumerFleet {
     }
   }
 
+  /** The earliest due time, until an instance acts or is notified (undefined: not known). */
+  private nextDue: number | null | undefined;
+
   /** Hands an event from the rotator's topic to every instance (those with refresh onEvent act on it). */
   notify(event: DeliveredRotationEvent): void {
     const nowMs = this.env.nowMs();
+    this.nextDue = undefined;
     for (const instance of this.instances) instance.notify(event, nowMs);
   }
 
-  /** The earliest virtual time any instance wants to act, or null when all have stopped. */
+  /**
+   * The earliest virtual time any instance wants to act, or null when all have stopped. An instance's due
+   * time changes only when it acts or is notified, so the answer is kept until then: the runner asks after
+   * every batch of orchestrations, and a fleet has thousands of instances.
+   */
   nextDueMs(): number | null {
+    if (this.nextDue !== undefined) return this.nextDue;
     let next: number | null = null;
     for (const instance of this.instances) {
       const due = instance.nextDueMs();
       if (due !== null && (next === null || due < next)) next = due;
     }
+    this.nextDue = next;
     return next;
   }
 
   /** Lets every instance due at or before now act (concurrently, as separate apps would). */
   async runDue(): Promise<void> {
     const nowMs = this.env.nowMs();
-    await Promise.all(
-      this.instances.filter((instance) => (instance.nextDueMs() ?? Infinity) <= nowMs).map((instance) => instance.runDue(nowMs)),
-    );
+    if ((this.nextDueMs() ?? Infinity) > nowMs) return;
+    this.nextDue = undefined;
+    try {
+      await Promise.all(
+        this.instances.filter((instance) => (instance.nextDueMs() ?? Infinity) <= nowMs).map((instance) => instance.runDue(nowMs)),
+      );
+    } finally {
+      this.nextDue = undefined;
+    }
   }
 
   stats(): ConsumerStats[] {

@@ -27,10 +27,19 @@
  * timers instead of holding a worker. Polls of an operation already started
  * wait longer (MAX_POLL_WAIT_IN_MS): giving up one would cost the operation's handle.
  *
+ * The same budget paces the app's Key Vault requests per vault (Microsoft
+ * Learn, "Azure Key Vault service limits": per vault and region, 300 secret
+ * creations and 4,000 other transactions in 10 seconds; "Azure Key Vault
+ * throttling guidance": over them 429 with Retry-After). The vault is shared
+ * with the consumers, whose reads must never be throttled because a fleet's
+ * rotations publish at once: the app takes KEY_VAULT_SECRET_SETS_PER_SECOND
+ * (default 10, a third of the vault's) and KEY_VAULT_REQUESTS_PER_SECOND
+ * (default 100, a quarter). Key Vault sends no remaining count.
+ *
  * Time and sleeping are injected: the wall clock in Azure, the emulator's
  * virtual clock in tests and the demo.
  */
-import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
+import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
 import { TransientError, parseRetryAfter } from '../errors.js';
 
 /** A request waits at most this long for its turn; longer, it fails as transient. */
@@ -42,6 +51,38 @@ export const REMAINING_SPREAD_IN_SECONDS = 10;
 const WINDOW_MS = 1_000;
 
 export type ArmRequestType = 'reads' | 'writes';
+
+/** What a budget paces, for its messages and the answers it reads. */
+interface BudgetService {
+  /** "ARM", "Key Vault". */
+  name: string;
+  /** What one budget covers: "subscription", "vault". */
+  scope: string;
+  /** Error codes: the budget refused before sending; the service answered 429 with a long Retry-After. */
+  codes: { spent: string; throttled: string };
+  types: Record<ArmRequestType, { label: string; one: string; setting: string; remainingHeader?: string }>;
+}
+
+const ARM_SERVICE: BudgetService = {
+  name: 'ARM',
+  scope: 'subscription',
+  codes: { spent: 'ArmBudgetSpent', throttled: 'ArmThrottled' },
+  types: {
+    reads: { label: 'reads', one: 'an ARM read', setting: 'ARM_READS_PER_SECOND', remainingHeader: 'x-ms-ratelimit-remaining-subscription-reads' },
+    writes: { label: 'writes', one: 'an ARM write', setting: 'ARM_WRITES_PER_SECOND', remainingHeader: 'x-ms-ratelimit-remaining-subscription-writes' },
+  },
+};
+
+/** Key Vault's two limits: secret creations (Set Secret, a PUT) are "writes" here, every other transaction a "read". */
+const KEY_VAULT_SERVICE: BudgetService = {
+  name: 'Key Vault',
+  scope: 'vault',
+  codes: { spent: 'KeyVaultBudgetSpent', throttled: 'KeyVaultThrottled' },
+  types: {
+    reads: { label: 'requests', one: 'a Key Vault request', setting: 'KEY_VAULT_REQUESTS_PER_SECOND' },
+    writes: { label: 'secret sets', one: 'a Key Vault secret set', setting: 'KEY_VAULT_SECRET_SETS_PER_SECOND' },
+  },
+};
 
 export interface ArmBudgetOptions {
   readsPerSecond: number;
@@ -60,11 +101,10 @@ export function armRequestType(method: string): ArmRequestType {
   return upper === 'GET' || upper === 'HEAD' ? 'reads' : 'writes';
 }
 
-const REMAINING_HEADER: Record<ArmRequestType, string> = {
-  reads: 'x-ms-ratelimit-remaining-subscription-reads',
-  writes: 'x-ms-ratelimit-remaining-subscription-writes',
-};
-const SETTING: Record<ArmRequestType, string> = { reads: 'ARM_READS_PER_SECOND', writes: 'ARM_WRITES_PER_SECOND' };
+/** Set Secret (PUT /secrets/{name}) is what Key Vault limits as a secret creation; the rest share the other limit. */
+export function keyVaultRequestType(method: string, url: string): ArmRequestType {
+  return method.toUpperCase() === 'PUT' && /^\/secrets\/[^/]+\/?$/i.test(new URL(url).pathname) ? 'writes' : 'reads';
+}
 
 /** One subscription's budget of one request type. */
 class TypeBudget {
@@ -120,15 +160,18 @@ class TypeBudget {
   }
 }
 
-/** The budgets of every subscription this process calls, one per runtime (one per worker process in Azure). */
-export class ArmBudget {
+/** The budgets of every subscription (or vault) this process calls, one per runtime (one per worker process in Azure). */
+class RequestBudget {
   readonly #budgets = new Map<string, TypeBudget>();
   readonly #perSecond: Record<ArmRequestType, number>;
   readonly #nowMs: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #hold: <T>(send: () => Promise<T>) => Promise<T>;
 
-  constructor(options: ArmBudgetOptions) {
+  constructor(
+    readonly service: BudgetService,
+    options: ArmBudgetOptions,
+  ) {
     this.#perSecond = { reads: options.readsPerSecond, writes: options.writesPerSecond };
     this.#nowMs = options.nowMs ?? (() => Date.now());
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -169,7 +212,8 @@ export class ArmBudget {
 
   /** What an answer said about the subscription's budget: the remaining count, or a 429's Retry-After. */
   heard(subscriptionId: string, type: ArmRequestType, response: Pick<PipelineResponse, 'status' | 'headers'>): void {
-    const remaining = Number.parseInt(response.headers.get(REMAINING_HEADER[type]) ?? '', 10);
+    const header = this.service.types[type].remainingHeader;
+    const remaining = header ? Number.parseInt(response.headers.get(header) ?? '', 10) : Number.NaN;
     const retryAfterMs = response.status === 429 ? parseRetryAfter(response.headers.get('retry-after'), this.#nowMs()) : undefined;
     this.#budget(subscriptionId, type).heard(Number.isFinite(remaining) ? remaining : undefined, retryAfterMs, this.#nowMs());
   }
@@ -190,13 +234,29 @@ export class ArmBudget {
     return budget;
   }
 
-  #spent(subscriptionId: string, type: ArmRequestType, budget: TypeBudget, waitMs: number): TransientError {
+  #spent(scopeId: string, type: ArmRequestType, budget: TypeBudget, waitMs: number): TransientError {
+    const { name, scope, codes, types } = this.service;
+    const { label, one, setting } = types[type];
     const limit = budget.limit();
-    const why = limit < budget.perSecond ? `ARM reports few ${type} left, so the app sends ${limit} per second instead of ${budget.perSecond} (${SETTING[type]})` : `${budget.perSecond} per second (${SETTING[type]})`;
+    const why = limit < budget.perSecond ? `${name} reports few ${label} left, so the app sends ${limit} per second instead of ${budget.perSecond} (${setting})` : `${budget.perSecond} per second (${setting})`;
     return new TransientError(
-      `The app's ARM budget of ${type} for subscription ${subscriptionId} is spent for the next ${Math.ceil(waitMs / 1000)} s: ${why}. Nothing was sent; the rotation tries again later.`,
-      { code: 'ArmBudgetSpent', operation: `send an ARM ${type === 'reads' ? 'read' : 'write'}`, resource: subscriptionId, retryAfterInMs: Math.ceil(waitMs / 1000) * 1000 },
+      `The app's ${name} budget of ${label} for ${scope} ${scopeId} is spent for the next ${Math.ceil(waitMs / 1000)} s: ${why}. Nothing was sent; the rotation tries again later.`,
+      { code: codes.spent, operation: `send ${one}`, resource: scopeId, retryAfterInMs: Math.ceil(waitMs / 1000) * 1000 },
     );
+  }
+}
+
+/** ARM's budget per subscription (ARM_READS_PER_SECOND, ARM_WRITES_PER_SECOND). */
+export class ArmBudget extends RequestBudget {
+  constructor(options: ArmBudgetOptions) {
+    super(ARM_SERVICE, options);
+  }
+}
+
+/** Key Vault's budget per vault: `writesPerSecond` secret sets (KEY_VAULT_SECRET_SETS_PER_SECOND), `readsPerSecond` other requests (KEY_VAULT_REQUESTS_PER_SECOND). */
+export class KeyVaultBudget extends RequestBudget {
+  constructor(options: ArmBudgetOptions) {
+    super(KEY_VAULT_SERVICE, options);
   }
 }
 
@@ -206,20 +266,38 @@ export class ArmBudget {
  * polls of long-running operations included.
  */
 export function armBudgetPolicy(budget: ArmBudget, subscriptionId: string): PipelinePolicy {
+  return budgetPolicy('armBudgetPolicy', budget, subscriptionId, (request) => {
+    const type = armRequestType(request.method);
+    return { type, isPoll: type === 'reads' && /\/(operationsStatus|operationResults)\//i.test(new URL(request.url).pathname) };
+  });
+}
+
+/** The same for one vault's requests. */
+export function keyVaultBudgetPolicy(budget: KeyVaultBudget, vaultUrl: string): PipelinePolicy {
+  // The first request of a client goes without a token to learn the challenge; the vault answers 401 before any work.
+  return budgetPolicy('keyVaultBudgetPolicy', budget, new URL(vaultUrl).host, (request) =>
+    request.headers.has('authorization') ? { type: keyVaultRequestType(request.method, request.url), isPoll: false } : null,
+  );
+}
+
+/** `classify` gives null for a request the service does not count: it goes without taking a turn. */
+function budgetPolicy(name: string, budget: RequestBudget, scopeId: string, classify: (request: PipelineRequest) => { type: ArmRequestType; isPoll: boolean } | null): PipelinePolicy {
   return {
-    name: 'armBudgetPolicy',
+    name,
     async sendRequest(request, next) {
-      const type = armRequestType(request.method);
-      const isPoll = type === 'reads' && /\/(operationsStatus|operationResults)\//i.test(new URL(request.url).pathname);
-      await budget.take(subscriptionId, type, isPoll ? { maxWaitInMs: MAX_POLL_WAIT_IN_MS } : {});
+      const kind = classify(request);
+      if (!kind) return next(request);
+      const { type, isPoll } = kind;
+      await budget.take(scopeId, type, isPoll ? { maxWaitInMs: MAX_POLL_WAIT_IN_MS } : {});
       const response = await budget.send(() => next(request));
-      budget.heard(subscriptionId, type, response);
-      const waitMs = response.status === 429 ? budget.nextTurnInMs(subscriptionId, type) : 0;
+      budget.heard(scopeId, type, response);
+      const waitMs = response.status === 429 ? budget.nextTurnInMs(scopeId, type) : 0;
       // A short Retry-After is the SDK's to wait out (its retry comes back through here); a long one ends the activity.
       if (waitMs > (isPoll ? MAX_POLL_WAIT_IN_MS : MAX_WAIT_IN_MS)) {
+        const { name: service, scope, codes, types } = budget.service;
         throw new TransientError(
-          `Azure Resource Manager throttled a ${request.method} for subscription ${subscriptionId} (429): nothing of the type is sent for ${Math.ceil(waitMs / 1000)} s (Retry-After).`,
-          { statusCode: 429, code: 'ArmThrottled', operation: `send an ARM ${type === 'reads' ? 'read' : 'write'}`, resource: subscriptionId, retryAfterInMs: Math.ceil(waitMs / 1000) * 1000 },
+          `${service === 'ARM' ? 'Azure Resource Manager' : service} throttled a ${request.method} for ${scope} ${scopeId} (429): nothing of the type is sent for ${Math.ceil(waitMs / 1000)} s (Retry-After).`,
+          { statusCode: 429, code: codes.throttled, operation: `send ${types[type].one}`, resource: scopeId, retryAfterInMs: Math.ceil(waitMs / 1000) * 1000 },
         );
       }
       return response;

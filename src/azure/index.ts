@@ -4,7 +4,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Config } from '../config.js';
-import { ArmBudget } from './arm-budget.js';
+import { ArmBudget, KeyVaultBudget } from './arm-budget.js';
 import { createCredential } from './credential.js';
 import { CosmosDataAdapter } from './cosmos-data.js';
 import { CosmosManagementAdapter } from './cosmos-management.js';
@@ -39,6 +39,11 @@ export interface CreateAdaptersOptions {
 
 export function createAdapters(config: Config, options: CreateAdaptersOptions = {}): Adapters {
   const credential = options.credential ?? createCredential(config);
+  const budgetClock = {
+    ...(options.now ? { nowMs: () => options.now!().getTime() } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.hold ? { hold: options.hold } : {}),
+  };
   return {
     credential,
     cosmosManagement: new CosmosManagementAdapter({
@@ -49,19 +54,14 @@ export function createAdapters(config: Config, options: CreateAdaptersOptions = 
       ...(options.now ? { now: options.now } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       // One budget per runtime: the runtime is built once per worker process, and every activity shares it.
-      budget: new ArmBudget({
-        readsPerSecond: config.armReadsPerSecond,
-        writesPerSecond: config.armWritesPerSecond,
-        ...(options.now ? { nowMs: () => options.now!().getTime() } : {}),
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        ...(options.hold ? { hold: options.hold } : {}),
-      }),
+      budget: new ArmBudget({ readsPerSecond: config.armReadsPerSecond, writesPerSecond: config.armWritesPerSecond, ...budgetClock }),
     }),
     cosmosData: new CosmosDataAdapter({ agent: createHttpsAgent(config.emulatorCaCert) }),
     keyVault: new KeyVaultAdapter({
       vaultUrl: config.keyVaultUrl,
       credential,
       caCertPem: config.emulatorCaCert,
+      budget: new KeyVaultBudget({ readsPerSecond: config.keyVaultRequestsPerSecond, writesPerSecond: config.keyVaultSecretSetsPerSecond, ...budgetClock }),
       ...(options.retry ? { retry: options.retry } : {}),
     }),
     eventGrid: config.rotationEventsTopicEndpoint

@@ -6,6 +6,7 @@
 import { SecretClient, type SecretProperties } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import { PermanentError, classifyAzureError } from '../errors.js';
+import { keyVaultBudgetPolicy, type KeyVaultBudget } from './arm-budget.js';
 import { SecretValue } from './secret-value.js';
 import { throttlingTelemetryPolicy } from './throttling-telemetry.js';
 import { pipelineTlsOptions } from './tls.js';
@@ -41,6 +42,8 @@ export interface KeyVaultOptions {
   credential: TokenCredential;
   caCertPem: string | null;
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /** The process's Key Vault request budget (KEY_VAULT_REQUESTS_PER_SECOND, KEY_VAULT_SECRET_SETS_PER_SECOND); none: unpaced. */
+  budget?: KeyVaultBudget;
 }
 
 const DEFAULT_MAX_RETRIES = 4;
@@ -60,7 +63,11 @@ export class KeyVaultAdapter {
       },
       // The challenge names https://vault.azure.net; a loopback emulator URL cannot match it.
       ...(options.caCertPem ? { disableChallengeResourceVerification: true } : {}),
-      additionalPolicies: [{ policy: throttlingTelemetryPolicy('keyVault'), position: 'perRetry' }],
+      // The budget outside the telemetry, as for ARM: a 429 is counted before the budget ends the activity on it.
+      additionalPolicies: [
+        ...(options.budget ? [{ policy: keyVaultBudgetPolicy(options.budget, options.vaultUrl), position: 'perRetry' as const }] : []),
+        { policy: throttlingTelemetryPolicy('keyVault'), position: 'perRetry' },
+      ],
       ...pipelineTlsOptions(options.caCertPem),
     });
   }

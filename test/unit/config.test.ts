@@ -367,6 +367,8 @@ describe('config: the settings table', () => {
       'COSMOS_ARM_API_VERSION',
       'ARM_READS_PER_SECOND',
       'ARM_WRITES_PER_SECOND',
+      'KEY_VAULT_REQUESTS_PER_SECOND',
+      'KEY_VAULT_SECRET_SETS_PER_SECOND',
       'AZURE_CREDENTIAL',
       'AZURE_CLIENT_ID',
       'EMULATOR_CA_CERT_PATH',
@@ -386,6 +388,13 @@ describe('config: the settings table', () => {
     expectProblem(env({ ARM_READS_PER_SECOND: '0' }), 'ARM_READS_PER_SECOND', /from 1 to 250/);
     expectProblem(env({ ARM_WRITES_PER_SECOND: '2.5' }), 'ARM_WRITES_PER_SECOND', /whole number from 1 to 200/);
     expect(loadConfig(env({}))).toMatchObject({ armReadsPerSecond: 20, armWritesPerSecond: 5 });
+  });
+
+  it('when KEY_VAULT_REQUESTS_PER_SECOND or KEY_VAULT_SECRET_SETS_PER_SECOND is outside what one vault takes, then it is refused, naming the setting', () => {
+    // Key Vault service limits (Microsoft Learn): 4,000 transactions and 300 secret creations per vault in 10 seconds.
+    expectProblem(env({ KEY_VAULT_REQUESTS_PER_SECOND: '401' }), 'KEY_VAULT_REQUESTS_PER_SECOND', /from 1 to 400/);
+    expectProblem(env({ KEY_VAULT_SECRET_SETS_PER_SECOND: '31' }), 'KEY_VAULT_SECRET_SETS_PER_SECOND', /from 1 to 30/);
+    expect(loadConfig(env({}))).toMatchObject({ keyVaultRequestsPerSecond: 100, keyVaultSecretSetsPerSecond: 10 });
   });
 
   it('when OPERATOR_API_AUTH is neither function-key nor entra-id, then it is refused, and the routes keep requiring function keys', () => {
