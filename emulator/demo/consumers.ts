@@ -13,7 +13,8 @@
  * next due time and calls `runDue`, so a 24-hour refresh interval costs one
  * request, not a day.
  */
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
+import { createHttpsAgent, pipelineTlsOptions } from '../../src/azure/tls.js';
 import type { TokenCredential } from '@azure/core-auth';
 import { CosmosClient } from '@azure/cosmos';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
@@ -106,7 +107,7 @@ function secretClientOptions(env: ConsumerEnvironment): SecretClientOptions {
   return {
     // A loopback vault URL is not a *.vault.azure.net host the challenge could be checked against.
     disableChallengeResourceVerification: true,
-    tlsOptions: { ca: env.caCertPem },
+    ...pipelineTlsOptions(env.caCertPem),
     retryOptions: { maxRetries: 0 },
   };
 }
@@ -552,7 +553,7 @@ export class ConsumerFleet {
     options: { startMs: number; onEvent?: (event: ConsumerEvent) => void },
   ) {
     // One agent trusting the emulator's CA, shared like an app's connection pool.
-    this.agent = new Agent({ ca: env.caCertPem, keepAlive: true });
+    this.agent = createHttpsAgent(env.caCertPem);
     const secrets = new SecretClient(env.keyVaultUrl, env.credential, secretClientOptions(env));
     const emit = (event: ConsumerEvent): void => {
       this.events.push(event);

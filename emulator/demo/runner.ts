@@ -150,17 +150,26 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     // ---- the scene before the story: accounts, data, secrets of earlier rotations ----
     const secrets = secretClientFor(emulator);
     const seeded = new Map<string, SeededAccount>();
-    const byAge = [...scenario.accounts].sort((a, b) => (b.initialActiveKeyKind ? b.secretAgeMs : 0) - (a.initialActiveKeyKind ? a.secretAgeMs : 0));
+    const seedTimeOf = (account: ScenarioAccount): number => startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
+    const byAge = [...scenario.accounts].sort((a, b) => seedTimeOf(a) - seedTimeOf(b));
     // The scene was built over months, not in one instant: a fleet's hundreds of secrets seeded at the same
     // virtual time must not be throttled as if they were. Throttling is back on, as it was, when the story starts.
     const throttling = await controlRequest(emulator, 'GET', '/throttling');
     await controlRequest(emulator, 'PUT', '/throttling', { arm: { enabled: false }, keyVault: { enabled: false } });
-    for (const account of byAge) {
-      const seedAtMs = startMs - (account.initialActiveKeyKind ? account.secretAgeMs : 0);
+    // Accounts seeded at the same virtual time are set up a few at a time: each is its own listener, client and handshake.
+    for (let next = 0; next < byAge.length; ) {
+      const seedAtMs = seedTimeOf(byAge[next]!);
       if (seedAtMs > clock.nowMs()) clock.set(new Date(seedAtMs));
-      seeded.set(account.name, await seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets, { readOnlySecret: readsReadOnlySecret(scenario, account) }));
+      const batch: ScenarioAccount[] = [];
+      while (next < byAge.length && batch.length < SEED_CONCURRENCY && seedTimeOf(byAge[next]!) === seedAtMs) batch.push(byAge[next++]!);
+      const done = await Promise.all(
+        batch.map((account) => seedAccount(emulator, account, secretNamesFor(account, scenario.settings), secrets, { readOnlySecret: readsReadOnlySecret(scenario, account) })),
+      );
+      const tenth = Math.ceil(byAge.length / 10);
+      const before = seeded.size;
+      done.forEach((account) => seeded.set(account.name, account));
       // A big fleet takes a while to set up: say how far it got, every tenth.
-      if (byAge.length >= SEED_PROGRESS_FROM && seeded.size % Math.ceil(byAge.length / 10) === 0) {
+      if (byAge.length >= SEED_PROGRESS_FROM && Math.floor(seeded.size / tenth) > Math.floor(before / tenth)) {
         options.onLine?.(`setting the scene: ${seeded.size.toLocaleString('en')} of ${byAge.length.toLocaleString('en')} accounts created, with their data and secrets (${((performance.now() - wallStart) / 1000).toFixed(0)} s)`);
       }
       if (options.maxWallClockMs !== undefined && performance.now() - wallStart > options.maxWallClockMs && seeded.size < byAge.length) {
@@ -1022,6 +1031,9 @@ function setSetting(name: string, value: string): void {
   SETTING_NAMES_TOUCHED.add(name);
   process.env[name] = value;
 }
+
+/** How many accounts are set up at once (those seeded at the same virtual time). */
+const SEED_CONCURRENCY = 8;
 
 /** Fleets from this many accounts get progress lines while the scene is set. */
 const SEED_PROGRESS_FROM = 200;

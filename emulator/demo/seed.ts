@@ -4,7 +4,8 @@
  * a previous rotation (or a person) would have published. Uses the same real
  * SDK clients as the app, trusting the emulator's CA.
  */
-import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
+import { createHttpsAgent, pipelineTlsOptions } from '../../src/azure/tls.js';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { CosmosClient } from '@azure/cosmos';
 import { SecretClient } from '@azure/keyvault-secrets';
@@ -49,7 +50,7 @@ export function secretNamesFor(account: ScenarioAccount, settings: Record<string
 export function secretClientFor(emulator: Pick<AzureEmulator, 'keyVaultUrl' | 'caCertPem'>): SecretClient {
   return new SecretClient(emulator.keyVaultUrl, emulatorCredential, {
     disableChallengeResourceVerification: true,
-    tlsOptions: { ca: emulator.caCertPem },
+    ...pipelineTlsOptions(emulator.caCertPem),
   });
 }
 
@@ -77,7 +78,7 @@ export async function seedAccount(
 
   // The app's data, written by its owner before the story with the active key (using the
   // other key here would mark it as in use and change the story).
-  const agent = new Agent({ ca: emulator.caCertPem });
+  const agent = createHttpsAgent(emulator.caCertPem, { keepAlive: false });
   const cosmos = new CosmosClient({
     endpoint: created.documentEndpoint,
     key: keys[account.initialActiveKeyKind ?? 'primary'].value,
