@@ -30,7 +30,21 @@ export function pipelineTlsOptions(caCertPem: string | null): { tlsOptions?: { c
   return caCertPem ? { tlsOptions: { ca: caCertPem, secureContext: secureContextFor(caCertPem) } } : {};
 }
 
+/**
+ * A pooled connection left idle this long is closed by the client. The data
+ * plane is one host per account: a worker validating keys for a fleet, or the
+ * demo's consumers, would otherwise keep a socket open to every account it
+ * ever called (and the emulator one more for each), which runs a 5,000-account
+ * run out of file descriptors. A client closing its own idle socket races
+ * nothing: it never sends on it again.
+ */
+export const IDLE_SOCKET_TIMEOUT_MS = 5_000;
+
 /** For @azure/cosmos, which takes an https.Agent instead of tlsOptions. */
 export function createHttpsAgent(caCertPem: string | null, options: { keepAlive?: boolean } = {}): Agent {
-  return new Agent({ keepAlive: options.keepAlive ?? true, ...(caCertPem ? { ca: caCertPem, secureContext: secureContextFor(caCertPem) } : {}) });
+  return new Agent({
+    keepAlive: options.keepAlive ?? true,
+    timeout: IDLE_SOCKET_TIMEOUT_MS,
+    ...(caCertPem ? { ca: caCertPem, secureContext: secureContextFor(caCertPem) } : {}),
+  });
 }
