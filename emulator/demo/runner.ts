@@ -371,10 +371,14 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       await observeInstances();
     };
 
+    // What one stretch of driving may take before it counts as a loop: a fleet's wave of rotations is thousands of
+    // episodes in a few virtual minutes (a rotation runs about two dozen, a long regeneration about eighty).
+    const episodeLimit = Math.max(10_000, EPISODES_PER_ACCOUNT * scenario.accounts.length);
     const drive = async (untilMs: number): Promise<void> => {
       for (;;) {
         const report = await driver!.runUntilIdle({
           until: new Date(untilMs),
+          maxEpisodes: episodeLimit,
           stopWhen: async () => {
             await observe();
             await emulator.eventGrid.allDelivered();
@@ -1031,6 +1035,9 @@ function setSetting(name: string, value: string): void {
   SETTING_NAMES_TOUCHED.add(name);
   process.env[name] = value;
 }
+
+/** The episodes one stretch of driving may run per account before the runner calls it a loop. */
+const EPISODES_PER_ACCOUNT = 100;
 
 /** How many accounts are set up at once (those seeded at the same virtual time). */
 const SEED_CONCURRENCY = 8;
