@@ -1056,11 +1056,14 @@ function applySettings(scenario: Scenario, emulator: AzureEmulator): void {
   setSetting('EMULATOR_CA_CERT_PATH', emulator.caCertPath);
   setSetting('ROTATION_EVENTS_TOPIC_ENDPOINT', emulator.eventGridEndpoint);
   const targets = JSON.stringify(scenario.accounts.filter((account) => account.configured).map(targetOf));
+  // The other one emptied (the app reads empty as unset): a value left in the shell must not make two lists.
   if (scenario.targets === 'blob') {
     emulator.blobs.put(TARGETS_BLOB.account, TARGETS_BLOB.container, TARGETS_BLOB.blob, targets, 'application/json');
     setSetting('ROTATION_TARGETS_BLOB_URL', `${emulator.storageEndpoint}/${TARGETS_BLOB.account}/${TARGETS_BLOB.container}/${TARGETS_BLOB.blob}`);
+    setSetting('ROTATION_TARGETS', '');
   } else {
     setSetting('ROTATION_TARGETS', targets);
+    setSetting('ROTATION_TARGETS_BLOB_URL', '');
   }
   for (const [name, value] of Object.entries(scenario.settings)) setSetting(name, value);
 }

@@ -86,15 +86,47 @@ describe('fleet scenarios', () => {
     const three = { ...fleet.fleet[0], count: 3, subscriptions: 1, consumers: { ...fleet.fleet[0]!.consumers, staggerOver: '30m' } };
     const scenario = parseScenario({ ...fleet, targets: 'blob', fleet: [three], actions: [{ at: '0m', type: 'timer' }] }, { source: 'fleet.json' });
 
-    const report = await runScenario(scenario, { source: 'fleet.json', stopWhenAllRotated: true });
+    // A list left in the shell is the runner's to replace: the app must not see two lists.
+    const shellTargets = process.env.ROTATION_TARGETS;
+    process.env.ROTATION_TARGETS = '["/subscriptions/00000000-0000-4000-8000-000000000bad/resourceGroups/rg/providers/Microsoft.DocumentDB/databaseAccounts/left-in-the-shell"]';
+    let report;
+    try {
+      report = await runScenario(scenario, { source: 'fleet.json', stopWhenAllRotated: true });
+    } finally {
+      if (shellTargets === undefined) delete process.env.ROTATION_TARGETS;
+      else process.env.ROTATION_TARGETS = shellTargets;
+    }
 
     expect(report.expectationFailures).toEqual([]);
     expect(report.progress).toMatchObject({ configuredAccounts: 3, rotatedAccounts: 3 });
     expect(report.targets.in).toBe('blob');
     expect(report.targets.blobStorage.byOperation.getBlob).toBeGreaterThan(0);
     expect(report.targets.blobStorage.byStatus['200']).toBeGreaterThan(0);
-    expect(process.env.ROTATION_TARGETS).toBeUndefined();
+    expect(parseScenario(fleet, { source: 'fleet.json' }).targets).toBe('setting');
     expect(problemsOf({ ...fleet, targets: 'file' })).toEqual([expect.stringMatching(/^targets: must be one of setting, blob/)]);
+  });
+
+  it('when accounts have secrets of different ages, then each is seeded at its own age: the one past its interval is rotated, the young one is not', async () => {
+    // Seeding runs accounts of the same age together, oldest first; a young secret seeded with the old ones would be due too.
+    const scenario = parseScenario(
+      {
+        version: 1,
+        name: 'ages',
+        runFor: '2d',
+        accounts: [
+          { name: 'young', secretAge: '10d', capabilities: ['EnableKeyCheckBeforeRegenerationPreview'] },
+          { name: 'old', secretAge: '40d', capabilities: ['EnableKeyCheckBeforeRegenerationPreview'] },
+          { name: 'older', secretAge: '45d', capabilities: ['EnableKeyCheckBeforeRegenerationPreview'] },
+        ],
+        actions: [{ at: '0m', type: 'timer' }],
+      },
+      { source: 'ages.json' },
+    );
+
+    const report = await runScenario(scenario, { source: 'ages.json' });
+
+    const outcome = Object.fromEntries(report.accounts.map((account) => [account.name, account.outcome]));
+    expect(outcome).toEqual({ young: 'notStarted', old: 'rotated', older: 'rotated' });
   });
 
   it('when neither accounts nor a fleet is given, then the file is refused saying either will do', () => {

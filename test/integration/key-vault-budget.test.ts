@@ -58,6 +58,22 @@ describe('the Key Vault budget: secret sets and other requests apart', () => {
     return Promise.all(calls.map((call) => call().catch((error: Error) => error)));
   }
 
+  it('when a new client sends its first request without a token to learn the challenge, then that 401 round trip takes no turn of the budget', async () => {
+    clock = new VirtualClock('manual', TEST_START);
+    const log = (line: string): void => {
+      const match = KEY_VAULT_ANSWER.exec(line);
+      if (match) answers.push({ atMs: clock.nowMs(), method: match[1]!, path: match[2]!, status: Number(match[3]) });
+    };
+    fixture = await startRotatorFixture({ KEY_VAULT_SECRET_SETS_PER_SECOND: '1' }, { clock, log });
+    const startedMs = clock.nowMs();
+
+    await publish(1)();
+
+    // The challenge PUT (401) and the signed PUT (200): with one set a second, a counted challenge would push the second a second on.
+    expect(answers.map((answer) => answer.status)).toEqual([401, 200]);
+    expect(clock.nowMs() - startedMs).toBe(0);
+  });
+
   it('when 40 rotations publish at once, then at most 10 secret sets go in any virtual second, none is throttled, and all are published', async () => {
     await start();
     const startedMs = clock.nowMs();
