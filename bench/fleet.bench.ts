@@ -215,19 +215,25 @@ async function longRegeneration(): Promise<void> {
 type ReplayTally = NonNullable<ReturnType<RotationHarness['driver']['counters']>>['episodeReplay'];
 
 /**
- * The last five episodes' replay time against the first five's. The first are
+ * The last episodes' replay time against the first ones' (REPLAY_SAMPLE of each). The first are
  * the rotation's start, the last the end of its long wait: what the wait's
  * history costs each replay. Every row runs after another rotation in the same
  * process, so that neither side pays for warming up the JIT.
  */
 function replayRow(wait: string, counters: { episodeReplay: ReplayTally }): void {
   const costs = { first: counters.episodeReplay.firstFew, last: counters.episodeReplay.lastFew };
-  // The mean of the first and of the latest few episodes: one episode alone is noise.
-  const mean = (items: typeof costs.first, of: (cost: (typeof costs.first)[number]) => number): number => items.reduce((total, item) => total + of(item), 0) / items.length;
-  const wallRatio = mean(costs.last, (cost) => cost.ms) / mean(costs.first, (cost) => cost.ms);
+  // The median of the first and of the latest few episodes: an episode takes well under a millisecond, and one
+  // garbage collection or another process's burst makes it several times slower.
+  const median = (items: typeof costs.first): number => {
+    const sorted = items.map((item) => item.ms).sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  };
+  const wallRatio = median(costs.last) / median(costs.first);
+  const events = (items: typeof costs.first): string => `${Math.min(...items.map((item) => item.events))}-${Math.max(...items.map((item) => item.events))}`;
   row(
-    `last/first episode replay time on a long wait (${wait}; last 5 vs first 5 episodes of the instance)`,
-    `${wallRatio.toFixed(1)}x (mean of ${costs.first.length} episodes each; wall, varies); history replayed: first ${costs.first.map((cost) => cost.events).join(', ')}, last ${costs.last.map((cost) => cost.events).join(', ')} events; largest ${counters.episodeReplay.largest?.events ?? 0}`,
+    `last/first episode replay time on a long wait (${wait}; last ${costs.last.length} vs first ${costs.first.length} episodes of the instance)`,
+    `${wallRatio.toFixed(1)}x (medians; wall, varies); history replayed: first ${events(costs.first)}, last ${events(costs.last)} events; largest ${counters.episodeReplay.largest?.events ?? 0}`,
   );
 }
 

@@ -51,7 +51,7 @@ export interface InstanceCounters {
 }
 
 /** How many first and last episodes episodeReplay keeps. */
-export const REPLAY_SAMPLE = 5;
+export const REPLAY_SAMPLE = 15;
 
 export interface EpisodeReplay {
   /** History events handed to the orchestrator (past and new). */
